@@ -1,0 +1,78 @@
+# The peer protocol. Ordinals are only ever appended; ids are fixed.
+@0xce384b64216515e8;
+
+using Cxx = import "/capnp/c++.capnp";
+$Cxx.namespace("cascade::wire");
+
+const protocolVersion :UInt32 = 1;
+
+struct Counter {
+  device @0 :UInt64;   # short device id
+  value @1 :UInt64;
+}
+
+struct Chunk {
+  offset @0 :UInt64;
+  length @1 :UInt32;
+  hash @2 :Data;       # SHA-256, 32 bytes
+}
+
+enum FileType {
+  file @0;
+  dir @1;
+  symlink @2;
+}
+
+struct Record {
+  path @0 :Text;
+  type @1 :FileType;
+  size @2 :UInt64;
+  mtimeNs @3 :Int64;
+  mode @4 :UInt32;
+  deleted @5 :Bool;
+  version @6 :List(Counter);
+  sequence @7 :UInt64;
+  modifiedBy @8 :UInt64;
+  chunks @9 :List(Chunk);
+  symlinkTarget @10 :Text;
+  hasData @11 :Bool;   # small files travel with their record
+  data @12 :Data;
+}
+
+struct Hello {
+  deviceId @0 :Data;       # 32 bytes
+  group @1 :Data;          # proof of the group key (until TLS lands: a keyed hash)
+  protocol @2 :UInt32;
+  indexEpoch @3 :UInt64;   # identifies the sender's index database; sequences restart with it
+}
+
+struct Range {
+  offset @0 :UInt64;
+  length @1 :UInt64;
+}
+
+struct Piece {
+  offset @0 :UInt64;
+  data @1 :Data;
+}
+
+# Offered by every listener and dialer as its bootstrap capability.
+interface Handshake {
+  hello @0 (hello :Hello, peer :Peer) -> (hello :Hello, peer :Peer);
+}
+
+# One per session, in each direction.
+interface Peer {
+  # Sends me your records with a sequence above `from` (of your index `epoch`), then every new one.
+  subscribe @0 (epoch :UInt64, from :UInt64) -> ();
+  # A batch of index records; `last` is the sender's sequence after this batch.
+  update @1 (records :List(Record), last :UInt64) -> ();
+  # Streams the given ranges of `path` into `sink`, then calls sink.done().
+  fetch @2 (path :Text, ranges :List(Range), sink :ChunkSink) -> ();
+  ping @3 () -> ();
+}
+
+interface ChunkSink {
+  write @0 (pieces :List(Piece)) -> stream;
+  done @1 (error :Text) -> ();   # empty error: every range was sent
+}

@@ -1,0 +1,115 @@
+// Every actor of a node, its messages and how to spawn it (DESIGN.md §5). Data flows one way:
+// watcher -> index (-> scanner) -> peer -> (remote) -> peer -> index -> transfer -> index.
+// Actors are thin: decisions live in src/core, disk in src/io, the network in src/rpc.
+#pragma once
+
+#include <caf/all.hpp>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/device_id.hpp"
+#include "core/fetch_plan.hpp"
+#include "core/record.hpp"
+#include "io/hasher.hpp"
+#include "io/watcher.hpp"
+#include "rpc/network.hpp"
+
+namespace cascade::actors {
+
+// --- atoms (CAF 0.17: at most 10 characters) ---
+using fs_events_atom = caf::atom_constant<caf::atom("fs_events")>; // watcher <- libuv thread
+using overflow_atom = caf::atom_constant<caf::atom("overflow")>;   // watcher <- libuv thread
+using tick_atom = caf::atom_constant<caf::atom("tick")>;           // watcher -> itself
+using scan_atom = caf::atom_constant<caf::atom("scan")>;           // watcher -> index: paths
+using rescan_atom = caf::atom_constant<caf::atom("rescan")>;       // -> index: walk everything
+using hash_atom = caf::atom_constant<caf::atom("hash")>;           // index -> scanner
+using hashed_atom = caf::atom_constant<caf::atom("hashed")>;       // scanner -> index
+using up_atom = caf::atom_constant<caf::atom("sess_up")>;          // session came up
+using down_atom = caf::atom_constant<caf::atom("sess_down")>;      // session went down
+using subscribe_atom = caf::atom_constant<caf::atom("subscribe")>; // remote wants our index
+using update_atom = caf::atom_constant<caf::atom("update")>;       // records from a peer
+using changed_atom = caf::atom_constant<caf::atom("changed")>;     // index -> peers: new records
+using get_atom = caf::atom_constant<caf::atom("get_upd")>;         // peer -> index: records since
+using sent_atom = caf::atom_constant<caf::atom("sent")>;           // KJ -> peer: batch acked
+using progress_atom = caf::atom_constant<caf::atom("progress")>;   // peer -> index: where we are
+using pieces_atom = caf::atom_constant<caf::atom("pieces")>;       // KJ -> transfer: bytes
+using done_atom = caf::atom_constant<caf::atom("done")>;           // KJ -> transfer: stream end
+using finished_atom = caf::atom_constant<caf::atom("finished")>;   // transfer -> index
+using retry_atom = caf::atom_constant<caf::atom("retry")>;         // index -> itself
+using log_atom = caf::atom_constant<caf::atom("log")>;             // KJ -> supervisor
+using status_atom = caf::atom_constant<caf::atom("status")>;       // any actor: its state
+
+// What every actor of one node shares; immutable after start.
+struct node_context {
+  io::folder* folder = nullptr;
+  std::string state_dir;   // absolute
+  std::string marker;      // absolute path whose absence halts the folder (DESIGN.md §2)
+  core::device_id self{};
+  core::short_id self_short = 0;
+  rpc::network* net = nullptr;
+};
+
+// A file the transfer actor has finished (or failed) writing into the state directory.
+struct transfer_result {
+  core::file_record record;
+  std::string tmp_path;
+  std::string error; // empty on success
+  std::uint64_t bytes_fetched = 0;
+  std::uint64_t bytes_copied = 0;
+};
+
+// Everything a transfer needs to start.
+struct transfer_job {
+  core::file_record record;
+  rpc::session_id session = 0;
+  std::vector<core::chunk_copy> copies;
+  std::vector<std::size_t> missing;
+  std::string tmp_path;
+};
+
+// The index (detached: it owns SQLite and applies changes to disk). Handles:
+//  scan(paths) / rescan(): look at paths (or everything), record local changes;
+//  hashed(path, result): a scanner result;
+//  up(info, peer) / down(session): sessions, so transfers know whom to fetch from;
+//  update(session, entries, last) -> bool: records from a peer, decided and applied;
+//  get(from, device) -> (entries, last): our records for a peer;
+//  progress(device) -> (epoch, seq): how far we read a peer's index;
+//  finished(result): a transfer ended.
+caf::actor spawn_index(caf::actor_system& sys, const node_context& ctx, caf::actor scanner);
+
+// Hashes files on its own thread: hash(path) -> hashed(path, optional<hashed_file>).
+caf::actor spawn_scanner(caf::actor_system& sys, const node_context& ctx);
+
+// Coalesces file system events (core::coalescer) and sends scan(paths) to the index.
+caf::actor spawn_watcher(caf::actor_system& sys, caf::actor index);
+
+// One per session: subscribes to the peer's index and streams ours to it.
+caf::actor spawn_peer(caf::actor_system& sys, const node_context& ctx, rpc::session_info info,
+                      caf::actor index);
+
+// One per in-flight file (detached): copies local chunks, fetches the rest, verifies every
+// chunk, writes the temp file, fsyncs, then reports finished(result) to the index.
+caf::actor spawn_transfer(caf::actor_system& sys, const node_context& ctx, transfer_job job,
+                          caf::actor index);
+
+} // namespace cascade::actors
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<cascade::io::watch_event>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<cascade::rpc::wire_entry>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<cascade::rpc::piece>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::optional<cascade::io::hashed_file>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cascade::rpc::session_info)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cascade::actors::transfer_result)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cascade::core::device_id)
+
+namespace cascade::actors {
+
+// Routes session events to peer actors (one per session) and the index.
+caf::actor spawn_supervisor(caf::actor_system& sys, const node_context& ctx, caf::actor index);
+
+// The network's listener: posts every callback to the supervisor.
+std::unique_ptr<rpc::listener> make_listener(caf::actor supervisor);
+
+} // namespace cascade::actors

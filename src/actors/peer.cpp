@@ -1,0 +1,96 @@
+// One actor per session: reads the peer's index into ours and streams ours to the peer, one
+// batch in flight at a time (the next batch folds every change made meanwhile).
+#include "actors/actors.hpp"
+#include "io/log.hpp"
+
+namespace cascade::actors {
+
+namespace {
+
+struct peer_state {
+  static inline const char* name = "peer";
+  rpc::session_info info;
+  bool subscribed = false; // the peer asked for our records
+  bool sending = false;
+  bool dirty = false;
+  std::uint64_t sent_up_to = 0;
+  std::uint64_t batches_in = 0, batches_out = 0;
+};
+
+caf::behavior peer(caf::stateful_actor<peer_state>* self, const node_context* ctx,
+                   rpc::session_info info, caf::actor index) {
+  self->state.info = info;
+  auto pump = [=] {
+    auto& st = self->state;
+    if (!st.subscribed || st.sending) {
+      st.dirty = true;
+      return;
+    }
+    st.sending = true;
+    st.dirty = false;
+    self->request(index, caf::infinite, get_atom::value, st.sent_up_to, st.info.device)
+        .then([=](std::vector<rpc::wire_entry>& entries, std::uint64_t last) {
+          auto& st = self->state;
+          if (entries.empty()) {
+            bool more = last > st.sent_up_to;
+            st.sent_up_to = std::max(st.sent_up_to, last);
+            st.sending = false;
+            if (more || st.dirty)
+              self->send(self, changed_atom::value);
+            return;
+          }
+          ++st.batches_out;
+          caf::actor me = caf::actor_cast<caf::actor>(self);
+          ctx->net->send_update(st.info.id, std::move(entries), last, [me, last](bool ok) {
+            caf::anon_send(me, sent_atom::value, ok, last);
+          });
+        });
+  };
+  // Ask the peer for its records from where we stopped reading them.
+  self->request(index, caf::infinite, progress_atom::value, info.device)
+      .then([=](std::uint64_t epoch, std::uint64_t seq) {
+        auto& i = self->state.info;
+        ctx->net->subscribe(i.id, i.epoch, epoch == i.epoch ? seq : 0);
+      });
+  return {
+      [=](subscribe_atom, std::uint64_t epoch, std::uint64_t from) {
+        auto& st = self->state;
+        (void)epoch; // a foreign epoch means the peer lost our index: from is 0 then anyway
+        st.subscribed = true;
+        st.sent_up_to = from;
+        pump();
+      },
+      [=](changed_atom) { pump(); },
+      [=](sent_atom, bool ok, std::uint64_t last) {
+        auto& st = self->state;
+        st.sending = false;
+        if (!ok)
+          return; // the session is going down
+        st.sent_up_to = std::max(st.sent_up_to, last);
+        pump();
+      },
+      [=](update_atom, rpc::call_id call, std::vector<rpc::wire_entry>& entries,
+          std::uint64_t last) {
+        ++self->state.batches_in;
+        auto s = self->state.info.id;
+        self->request(index, caf::infinite, update_atom::value, s, std::move(entries), last)
+            .then([=](bool ok) { ctx->net->complete_update(s, call, ok); });
+      },
+      [=](down_atom) { self->quit(); },
+      [=](status_atom) {
+        auto& st = self->state;
+        return core::format_device_id(st.info.device) + " at " + st.info.address + " sent up to " +
+               std::to_string(st.sent_up_to) + ", batches in " + std::to_string(st.batches_in) +
+               " out " + std::to_string(st.batches_out);
+      },
+  };
+}
+
+} // namespace
+
+caf::actor spawn_peer(caf::actor_system& sys, const node_context& ctx, rpc::session_info info,
+                      caf::actor index) {
+  return sys.spawn(peer, &ctx, std::move(info), std::move(index));
+}
+
+} // namespace cascade::actors

@@ -1,0 +1,29 @@
+// The scanner: hashes files on a thread of its own, so the index stays responsive.
+#include "actors/actors.hpp"
+
+namespace cascade::actors {
+
+namespace {
+
+struct scanner_state {
+  static inline const char* name = "scanner";
+  std::uint64_t files_hashed = 0;
+};
+
+caf::behavior scanner(caf::stateful_actor<scanner_state>* self, const node_context* ctx) {
+  return {
+      [=](hash_atom, const std::string& path) {
+        ++self->state.files_hashed;
+        return caf::make_message(hashed_atom::value, path, io::hash_file(*ctx->folder, path));
+      },
+      [=](status_atom) { return "hashed " + std::to_string(self->state.files_hashed); },
+  };
+}
+
+} // namespace
+
+caf::actor spawn_scanner(caf::actor_system& sys, const node_context& ctx) {
+  return sys.spawn<caf::detached>(scanner, &ctx);
+}
+
+} // namespace cascade::actors

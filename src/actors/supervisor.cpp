@@ -1,0 +1,82 @@
+// The node supervisor: routes the network's session events to per-session peer actors and
+// owns their lifetime.
+#include <map>
+
+#include "actors/actors.hpp"
+#include "io/log.hpp"
+
+namespace cascade::actors {
+
+namespace {
+
+struct supervisor_state {
+  static inline const char* name = "node";
+  std::map<rpc::session_id, caf::actor> peers;
+};
+
+caf::behavior supervisor(caf::stateful_actor<supervisor_state>* self, const node_context* ctx,
+                         caf::actor index) {
+  return {
+      [=](up_atom, const rpc::session_info& info) {
+        io::log_info("connected to " + core::format_device_id(info.device) + " at " +
+                     info.address + (info.outbound ? " (dialed)" : " (accepted)"));
+        auto p = spawn_peer(self->system(), *ctx, info, index);
+        self->state.peers[info.id] = p;
+        self->send(index, up_atom::value, info, p);
+      },
+      [=](down_atom, rpc::session_id s, const std::string& reason) {
+        io::log_info("session " + std::to_string(s) + " closed: " + reason);
+        self->send(index, down_atom::value, s);
+        self->state.peers.erase(s);
+      },
+      [=](subscribe_atom, rpc::session_id s, std::uint64_t epoch, std::uint64_t from) {
+        if (auto it = self->state.peers.find(s); it != self->state.peers.end())
+          self->send(it->second, subscribe_atom::value, epoch, from);
+      },
+      [=](update_atom, rpc::session_id s, rpc::call_id call, std::vector<rpc::wire_entry>& e,
+          std::uint64_t last) {
+        if (auto it = self->state.peers.find(s); it != self->state.peers.end())
+          self->send(it->second, update_atom::value, call, std::move(e), last);
+        else
+          ctx->net->complete_update(s, call, false);
+      },
+      [=](status_atom) { return std::to_string(self->state.peers.size()) + " sessions"; },
+  };
+}
+
+// Turns network callbacks (on the KJ thread) into messages.
+class bridge final : public rpc::listener {
+public:
+  explicit bridge(caf::actor sup) : sup_(std::move(sup)) {}
+  void on_session_up(const rpc::session_info& s) override {
+    caf::anon_send(sup_, up_atom::value, s);
+  }
+  void on_session_down(rpc::session_id s, const std::string& reason) override {
+    caf::anon_send(sup_, down_atom::value, s, reason);
+  }
+  void on_subscribe(rpc::session_id s, std::uint64_t epoch, std::uint64_t from) override {
+    caf::anon_send(sup_, subscribe_atom::value, s, epoch, from);
+  }
+  void on_update(rpc::session_id s, rpc::call_id call, std::vector<rpc::wire_entry> entries,
+                 std::uint64_t last) override {
+    caf::anon_send(sup_, update_atom::value, s, call, std::move(entries), last);
+  }
+  void on_log(int level, const std::string& line) override {
+    io::log(static_cast<io::level>(level), line);
+  }
+
+private:
+  caf::actor sup_;
+};
+
+} // namespace
+
+caf::actor spawn_supervisor(caf::actor_system& sys, const node_context& ctx, caf::actor index) {
+  return sys.spawn(supervisor, &ctx, std::move(index));
+}
+
+std::unique_ptr<rpc::listener> make_listener(caf::actor supervisor) {
+  return std::make_unique<bridge>(std::move(supervisor));
+}
+
+} // namespace cascade::actors

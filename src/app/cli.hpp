@@ -1,0 +1,53 @@
+// The command line (DESIGN.md §1), parsed by hand: CAF 0.17's parser rejects "--dir X".
+// Pure: no I/O; main() acts on the result.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+namespace cascade::app {
+
+enum class log_level { trace, debug, info, warn, error };
+
+struct host_port {
+  std::string host;
+  std::uint16_t port = 0;
+};
+
+struct run_options {
+  std::string dir;                      // --dir (required)
+  std::uint16_t port = 50051;           // --port N (0: pick a free one)
+  std::string listen = "0.0.0.0";       // --listen ADDR
+  std::vector<host_port> peers;         // --peer HOST:PORT, repeatable
+  bool discovery = true;                // --no-discovery turns it off
+  std::optional<std::string> key;       // --key KEY
+  std::optional<std::string> key_file;  // --key-file FILE
+  std::optional<std::string> state;     // --state DIR (default DIR/.cascade)
+  log_level level = log_level::info;    // --log-level
+};
+
+struct keygen_command {};
+struct id_command { std::string dir; std::optional<std::string> state; };
+struct console_command {
+  std::string dir;
+  bool json = false;
+  std::vector<std::string> words; // the command to run once; empty: interactive
+};
+struct help_command { std::string text; };
+
+// A usage error: exit code 2 and this message (it names the offending flag or value).
+struct usage_error { std::string message; };
+
+using command = std::variant<run_options, keygen_command, id_command, console_command,
+                             help_command, usage_error>;
+
+// args excludes argv[0]. Accepts "--flag value" and "--flag=value".
+command parse_command_line(const std::vector<std::string>& args);
+
+// The text of `node --help`.
+std::string usage_text();
+
+} // namespace cascade::app

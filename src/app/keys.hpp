@@ -1,0 +1,29 @@
+// The device identity and the group key, kept in the state directory.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "core/device_id.hpp"
+
+namespace cascade::app {
+
+// A fresh group key: "cas1-" and 52 base32 characters (32 random bytes from OpenSSL).
+std::string generate_group_key();
+
+// True if `key` has the form generate_group_key makes.
+bool valid_group_key(const std::string& key);
+
+// Proof of the group key sent in the hello (a keyed hash; the key never crosses the wire).
+std::string group_proof(const std::string& key);
+
+// Loads `state/identity`, creating it (0600) on first use. Throws std::runtime_error.
+core::device_id load_or_create_identity(const std::string& state_dir);
+
+// The group key from --key, --key-file or `state/group.key`; a new one is made and stored
+// if there is none (`created` is set then). Throws std::runtime_error with a message for the user.
+std::string resolve_group_key(const std::optional<std::string>& key,
+                              const std::optional<std::string>& key_file,
+                              const std::string& state_dir, bool& created);
+
+} // namespace cascade::app

@@ -1,0 +1,219 @@
+// node: the command line, start-up in order, and a clean stop on SIGINT/SIGTERM.
+#include <sys/stat.h>
+#include <uv.h>
+
+#include <cerrno>
+#include <climits>
+#include <cstdlib>
+#include <cstring>
+#include <iostream>
+
+#include "actors/actors.hpp"
+#include "app/cli.hpp"
+#include "app/keys.hpp"
+#include "core/device_id.hpp"
+#include "io/folder.hpp"
+#include "io/log.hpp"
+#include "io/watcher.hpp"
+#include "rpc/network.hpp"
+
+namespace cascade::app {
+
+namespace {
+
+bool make_dirs(const std::string& path) {
+  std::string cur;
+  for (std::size_t i = 0; i <= path.size(); ++i) {
+    if (i == path.size() || (path[i] == '/' && i > 0)) {
+      cur = path.substr(0, i);
+      if (::mkdir(cur.c_str(), 0755) != 0 && errno != EEXIST)
+        return false;
+    }
+  }
+  struct stat st{};
+  return ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+std::string absolute(const std::string& p) {
+  char buf[PATH_MAX];
+  if (::realpath(p.c_str(), buf))
+    return buf;
+  return p;
+}
+
+struct paths {
+  std::string dir, state, marker;
+};
+
+// Creates the folder, its marker and the state directory; exits 2 on failure.
+paths prepare(const std::string& dir, const std::optional<std::string>& state) {
+  paths p;
+  if (!make_dirs(dir)) {
+    std::cerr << "node: cannot create folder " << dir << ": " << std::strerror(errno) << "\n";
+    std::exit(2);
+  }
+  p.dir = absolute(dir);
+  p.marker = p.dir + "/.cascade";
+  if (!make_dirs(p.marker)) {
+    std::cerr << "node: cannot create " << p.marker << ": " << std::strerror(errno) << "\n";
+    std::exit(2);
+  }
+  p.state = state ? *state : p.marker;
+  if (!make_dirs(p.state) || !make_dirs(p.state + "/tmp")) {
+    std::cerr << "node: cannot create state directory " << p.state << ": "
+              << std::strerror(errno) << "\n";
+    std::exit(2);
+  }
+  p.state = absolute(p.state);
+  return p;
+}
+
+int run_node(const run_options& o) {
+  io::set_log_level(static_cast<io::level>(o.level));
+  auto p = prepare(o.dir, o.state);
+  std::string key;
+  core::device_id self{};
+  try {
+    bool created = false;
+    key = resolve_group_key(o.key, o.key_file, p.state, created);
+    if (created)
+      io::log_info("made a new group key; on other machines join with: node --dir DIR --key " +
+                   key);
+    self = load_or_create_identity(p.state);
+  } catch (const std::invalid_argument& e) {
+    std::cerr << "node: " << e.what() << "\n";
+    return 2;
+  } catch (const std::exception& e) {
+    std::cerr << "node: " << e.what() << "\n";
+    return 1;
+  }
+  io::folder folder(p.dir);
+
+  caf::actor_system_config cfg;
+  cfg.set("scheduler.max-threads", 2);
+  caf::actor_system sys{cfg};
+
+  actors::node_context ctx;
+  ctx.folder = &folder;
+  ctx.state_dir = p.state;
+  ctx.marker = p.marker;
+  ctx.self = self;
+  ctx.self_short = core::short_of(self);
+
+  auto scanner = actors::spawn_scanner(sys, ctx);
+  caf::actor index;
+  try {
+    index = actors::spawn_index(sys, ctx, scanner);
+  } catch (const std::exception& e) {
+    std::cerr << "node: " << e.what() << "\n";
+    caf::anon_send_exit(scanner, caf::exit_reason::user_shutdown);
+    return 1;
+  }
+  auto supervisor = actors::spawn_supervisor(sys, ctx, index);
+  auto listener = actors::make_listener(supervisor);
+  rpc::network_config ncfg;
+  ncfg.listen_addr = o.listen;
+  ncfg.port = o.port;
+  ncfg.self = self;
+  ncfg.group_proof = group_proof(key);
+  ncfg.folder = &folder;
+  rpc::network net(ncfg, *listener);
+  ctx.net = &net;
+  auto watcher_actor = actors::spawn_watcher(sys, index);
+  auto stop_actors = [&] {
+    for (auto& a : {watcher_actor, supervisor, index, scanner})
+      caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+  };
+
+  std::uint16_t port = 0;
+  try {
+    port = net.start();
+  } catch (const std::exception& e) {
+    std::cerr << "node: " << e.what() << "\n";
+    stop_actors();
+    return 1;
+  }
+  io::log_info("device " + core::format_device_id(self) + " syncing " + p.dir + ", listening on " +
+               o.listen + ":" + std::to_string(port));
+
+  uv_loop_t loop;
+  uv_loop_init(&loop);
+  io::fs_watcher watcher(
+      &loop, folder,
+      [&](std::vector<io::watch_event> ev) {
+        caf::anon_send(watcher_actor, actors::fs_events_atom::value, std::move(ev));
+      },
+      [&] {
+        io::log_warn("the watcher lost events (kernel queue overflow); rescanning");
+        caf::anon_send(watcher_actor, actors::overflow_atom::value);
+      });
+  std::string err;
+  if (!watcher.start(err))
+    io::log_warn(err + "; changes are found by rescans only");
+  caf::anon_send(index, actors::rescan_atom::value);
+  for (auto& peer : o.peers)
+    net.dial(peer.host, peer.port);
+
+  uv_signal_t sigint, sigterm;
+  uv_signal_init(&loop, &sigint);
+  uv_signal_init(&loop, &sigterm);
+  auto on_signal = [](uv_signal_t* h, int signum) {
+    io::log_info(std::string("stopping on ") + (signum == SIGINT ? "SIGINT" : "SIGTERM"));
+    uv_stop(h->loop);
+  };
+  uv_signal_start(&sigint, on_signal, SIGINT);
+  uv_signal_start(&sigterm, on_signal, SIGTERM);
+  uv_run(&loop, UV_RUN_DEFAULT);
+
+  watcher.stop();
+  uv_close(reinterpret_cast<uv_handle_t*>(&sigint), nullptr);
+  uv_close(reinterpret_cast<uv_handle_t*>(&sigterm), nullptr);
+  uv_run(&loop, UV_RUN_NOWAIT);
+  uv_loop_close(&loop);
+  net.stop();
+  stop_actors();
+  sys.await_all_actors_done();
+  io::log_info("stopped cleanly");
+  return 0;
+}
+
+int run_id(const id_command& c) {
+  auto p = prepare(c.dir, c.state);
+  try {
+    std::cout << core::format_device_id(load_or_create_identity(p.state)) << "\n";
+  } catch (const std::exception& e) {
+    std::cerr << "node: " << e.what() << "\n";
+    return 1;
+  }
+  return 0;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  auto cmd = parse_command_line(args);
+  if (auto* u = std::get_if<usage_error>(&cmd)) {
+    std::cerr << "node: " << u->message << "\n";
+    return 2;
+  }
+  if (auto* h = std::get_if<help_command>(&cmd)) {
+    std::cout << h->text;
+    return 0;
+  }
+  if (std::holds_alternative<keygen_command>(cmd)) {
+    std::cout << generate_group_key() << "\n";
+    return 0;
+  }
+  if (auto* i = std::get_if<id_command>(&cmd))
+    return run_id(*i);
+  if (std::holds_alternative<console_command>(cmd)) {
+    std::cerr << "node: the console is not available yet\n";
+    return 1;
+  }
+  return run_node(std::get<run_options>(cmd));
+}
+
+} // namespace cascade::app
+
+int main(int argc, char** argv) { return cascade::app::main(argc, argv); }

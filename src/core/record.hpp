@@ -1,0 +1,41 @@
+// The file record: what the index stores and peers exchange for every path.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/version_vector.hpp"
+
+namespace cascade::core {
+
+using sha256_digest = std::array<std::uint8_t, 32>;
+
+struct chunk {
+  std::uint64_t offset = 0;
+  std::uint32_t length = 0;
+  sha256_digest hash{};
+  friend bool operator==(const chunk&, const chunk&) = default;
+};
+
+enum class file_type : std::uint8_t { file = 0, dir = 1, symlink = 2 };
+
+struct file_record {
+  std::string path;                 // validated, canonical, relative
+  file_type type = file_type::file;
+  std::uint64_t size = 0;
+  std::int64_t mtime_ns = 0;
+  std::uint32_t mode = 0;           // permission bits only (07777)
+  bool deleted = false;
+  version_vector version;
+  std::uint64_t sequence = 0;       // local sequence number of the node that holds the record
+  short_id modified_by = 0;         // device whose change made this version
+  std::vector<chunk> chunks;        // files only; empty for dirs, symlinks and deletions
+  std::string symlink_target;       // symlinks only
+};
+
+// True if two records describe the same content and metadata (ignores sequence and version).
+bool same_content(const file_record& a, const file_record& b);
+
+} // namespace cascade::core

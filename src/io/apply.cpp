@@ -1,0 +1,128 @@
+#include "io/apply.hpp"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "core/path.hpp"
+#include "io/log.hpp"
+
+namespace cascade::io {
+
+applier::applier(folder& f, std::string tmp_dir) : folder_(f), tmp_dir_(std::move(tmp_dir)) {}
+
+bool applier::write_tmp(const std::string& tmp, const core::file_record& r,
+                        const std::string& data) {
+  unique_fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+  if (!fd) {
+    log_error("cannot create " + tmp + ": " + std::strerror(errno));
+    return false;
+  }
+  std::size_t done = 0;
+  while (done < data.size()) {
+    auto n = ::write(fd.get(), data.data() + done, data.size() - done);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0) {
+      log_error("cannot write " + tmp + ": " + std::strerror(errno));
+      ::unlink(tmp.c_str());
+      return false;
+    }
+    done += static_cast<std::size_t>(n);
+  }
+  timespec ts[2] = {{0, UTIME_OMIT},
+                    {static_cast<time_t>(r.mtime_ns / 1'000'000'000), r.mtime_ns % 1'000'000'000}};
+  ::fchmod(fd.get(), r.mode & 07777);
+  ::futimens(fd.get(), ts);
+  dirty_ = true;
+  return true;
+}
+
+void applier::sync_tmp() {
+  if (!dirty_)
+    return;
+  unique_fd fd(::open(tmp_dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (fd)
+    ::syncfs(fd.get());
+  dirty_ = false;
+}
+
+std::optional<std::uint64_t> applier::install(const std::string& tmp, const core::file_record& r) {
+  auto parent = core::parent_of(r.path);
+  if (!parent.empty() && !folder_.make_dirs(parent, 0755)) {
+    log_error("cannot create the directory of " + r.path + ": " + std::strerror(errno));
+    ::unlink(tmp.c_str());
+    return std::nullopt;
+  }
+  auto cur = folder_.stat(r.path);
+  if (cur && cur->type == core::file_type::dir) {
+    log_error("cannot replace directory " + r.path + " with a file");
+    ::unlink(tmp.c_str());
+    return std::nullopt;
+  }
+  if (!folder_.rename_into(tmp, r.path)) {
+    log_error("cannot move " + r.path + " into place: " + std::strerror(errno));
+    ::unlink(tmp.c_str());
+    return std::nullopt;
+  }
+  auto st = folder_.stat(r.path);
+  if (!st)
+    return std::nullopt;
+  return st->inode;
+}
+
+bool applier::remove(const core::file_record& r) {
+  auto cur = folder_.stat(r.path);
+  if (!cur)
+    return true;
+  if (cur->type == core::file_type::dir)
+    return folder_.remove_dir(r.path);
+  return folder_.remove_file(r.path);
+}
+
+std::optional<std::uint64_t> applier::make_dir(const core::file_record& r) {
+  auto cur = folder_.stat(r.path);
+  if (cur && cur->type != core::file_type::dir) {
+    log_error("cannot create directory " + r.path + ": a file is in the way");
+    return std::nullopt;
+  }
+  if (!folder_.make_dirs(r.path, r.mode & 07777) || !folder_.set_mode(r.path, r.mode)) {
+    log_error("cannot create directory " + r.path + ": " + std::strerror(errno));
+    return std::nullopt;
+  }
+  auto st = folder_.stat(r.path);
+  return st ? std::optional<std::uint64_t>(st->inode) : std::nullopt;
+}
+
+std::optional<std::uint64_t> applier::make_symlink(const std::string& tmp,
+                                                   const core::file_record& r) {
+  if (::symlink(r.symlink_target.c_str(), tmp.c_str()) != 0) {
+    log_error("cannot create symlink " + r.path + ": " + std::strerror(errno));
+    return std::nullopt;
+  }
+  timespec ts[2] = {{0, UTIME_OMIT},
+                    {static_cast<time_t>(r.mtime_ns / 1'000'000'000), r.mtime_ns % 1'000'000'000}};
+  ::utimensat(AT_FDCWD, tmp.c_str(), ts, AT_SYMLINK_NOFOLLOW);
+  return install(tmp, r);
+}
+
+void applier::clean_tmp() {
+  DIR* d = ::opendir(tmp_dir_.c_str());
+  if (!d)
+    return;
+  int removed = 0;
+  while (auto* e = ::readdir(d)) {
+    std::string n = e->d_name;
+    if (n != "." && n != ".." && ::unlinkat(::dirfd(d), n.c_str(), 0) == 0)
+      ++removed;
+  }
+  ::closedir(d);
+  if (removed > 0)
+    log_info("removed " + std::to_string(removed) + " temp files of an interrupted run");
+}
+
+} // namespace cascade::io

@@ -1,0 +1,97 @@
+// The synced folder on disk, reached only through a directory descriptor of its root:
+// every path is resolved with openat2(RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS), so no name, from
+// disk or from a peer, can lead outside the folder or through a symlink.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <sys/stat.h>
+
+#include "core/record.hpp"
+
+namespace cascade::io {
+
+// What lstat tells about a path; enough to see whether it changed since it was indexed.
+struct local_stat {
+  core::file_type type = core::file_type::file;
+  std::uint64_t size = 0;
+  std::int64_t mtime_ns = 0;
+  std::uint32_t mode = 0; // permission bits
+  std::uint64_t inode = 0;
+  friend bool operator==(const local_stat&, const local_stat&) = default;
+};
+
+// A file descriptor that closes itself.
+class unique_fd {
+public:
+  unique_fd() = default;
+  explicit unique_fd(int fd) : fd_(fd) {}
+  unique_fd(unique_fd&& o) noexcept : fd_(o.release()) {}
+  unique_fd& operator=(unique_fd&& o) noexcept;
+  ~unique_fd();
+  int get() const { return fd_; }
+  int release() { int f = fd_; fd_ = -1; return f; }
+  explicit operator bool() const { return fd_ >= 0; }
+private:
+  int fd_ = -1;
+};
+
+class folder {
+public:
+  // Opens `root` (which must exist). Throws std::system_error if it cannot.
+  explicit folder(const std::string& root);
+
+  const std::string& root() const { return root_; }
+  int root_fd() const { return root_fd_.get(); }
+
+  // lstat of a relative path ("" is the root); nullopt if missing. Symlinks are not followed
+  // and a path through a symlink counts as missing.
+  std::optional<local_stat> stat(std::string_view rel) const;
+
+  // Opens a relative path for reading (O_NOFOLLOW); -1 with errno on failure.
+  unique_fd open_read(std::string_view rel) const;
+
+  // Reads exactly `out.size()` bytes at `offset`; false on error or short read.
+  bool read_at(std::string_view rel, std::uint64_t offset, std::span<std::uint8_t> out) const;
+
+  std::optional<std::string> read_link(std::string_view rel) const;
+
+  // Directory entries (names only, without "." and ".."), nullopt if not a directory.
+  std::optional<std::vector<std::string>> list(std::string_view rel) const;
+
+  // Creates a directory and any missing parents; applies `mode` to the last one.
+  bool make_dirs(std::string_view rel, std::uint32_t mode);
+
+  // Atomically moves an absolute temp path (in the state dir, same file system) over `rel`.
+  bool rename_into(const std::string& tmp_abs, std::string_view rel);
+  bool rename(std::string_view from, std::string_view to);
+
+  // Removes a file or symlink (not a directory); true if it is gone afterwards.
+  bool remove_file(std::string_view rel);
+  // Removes an empty directory; false if it has entries.
+  bool remove_dir(std::string_view rel);
+
+  bool set_times(std::string_view rel, std::int64_t mtime_ns); // no follow
+  bool set_mode(std::string_view rel, std::uint32_t mode);
+
+private:
+  // A descriptor of the parent directory of `rel` (resolved beneath the root, no symlinks),
+  // and the last component.
+  unique_fd open_parent(std::string_view rel, std::string_view& leaf) const;
+
+  std::string root_;
+  unique_fd root_fd_;
+};
+
+// openat2 beneath `dirfd` without symlinks; -1 with errno on failure.
+int open_beneath(int dirfd, std::string_view rel, int flags, unsigned mode = 0);
+
+// Type, size, mtime and mode from a struct stat.
+local_stat to_local_stat(const struct ::stat& st);
+
+} // namespace cascade::io

@@ -1,0 +1,415 @@
+#include "io/store.hpp"
+
+#include <sqlite3.h>
+
+#include <cstring>
+#include <random>
+#include <stdexcept>
+
+namespace cascade::io {
+
+namespace {
+
+const char* schema_sql = R"sql(
+PRAGMA journal_mode = WAL;
+PRAGMA synchronous = NORMAL;
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS files (
+  path TEXT PRIMARY KEY, type INTEGER NOT NULL, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL,
+  mode INTEGER NOT NULL, deleted INTEGER NOT NULL, version TEXT NOT NULL,
+  seq INTEGER NOT NULL, modified_by INTEGER NOT NULL, chunks BLOB NOT NULL, target TEXT NOT NULL,
+  inode INTEGER NOT NULL, received_from INTEGER NOT NULL);
+CREATE UNIQUE INDEX IF NOT EXISTS files_seq ON files (seq);
+CREATE TABLE IF NOT EXISTS chunks (hash BLOB NOT NULL, path TEXT NOT NULL, offset INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS chunks_hash ON chunks (hash);
+CREATE INDEX IF NOT EXISTS chunks_path ON chunks (path);
+CREATE TABLE IF NOT EXISTS needed (path TEXT PRIMARY KEY, record BLOB NOT NULL, peer BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS peers (device BLOB PRIMARY KEY, epoch INTEGER NOT NULL, seq INTEGER NOT NULL);
+)sql";
+
+void put_u64(std::string& out, std::uint64_t v) {
+  for (int i = 0; i < 8; ++i)
+    out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+}
+
+std::uint64_t get_u64(const char* p) {
+  std::uint64_t v = 0;
+  for (int i = 7; i >= 0; --i)
+    v = (v << 8) | static_cast<unsigned char>(p[i]);
+  return v;
+}
+
+// A statement reset on scope exit, so every early return leaves it reusable.
+struct stmt_guard {
+  sqlite3_stmt* s;
+  ~stmt_guard() {
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
+  }
+};
+
+std::string column_text(sqlite3_stmt* s, int i) {
+  auto p = sqlite3_column_blob(s, i);
+  auto n = sqlite3_column_bytes(s, i);
+  return p ? std::string(static_cast<const char*>(p), static_cast<std::size_t>(n)) : std::string();
+}
+
+void bind_text(sqlite3_stmt* s, int i, std::string_view v) {
+  sqlite3_bind_text(s, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+}
+
+void bind_blob(sqlite3_stmt* s, int i, const void* p, std::size_t n) {
+  sqlite3_bind_blob(s, i, p, static_cast<int>(n), SQLITE_TRANSIENT);
+}
+
+// A whole record as one blob, for the needed table.
+std::string encode_record(const core::file_record& r) {
+  std::string out;
+  auto put_str = [&](const std::string& s) {
+    put_u64(out, s.size());
+    out += s;
+  };
+  put_str(r.path);
+  put_u64(out, static_cast<std::uint64_t>(r.type));
+  put_u64(out, r.size);
+  put_u64(out, static_cast<std::uint64_t>(r.mtime_ns));
+  put_u64(out, r.mode);
+  put_u64(out, r.deleted);
+  put_str(r.version.encode());
+  put_u64(out, r.sequence);
+  put_u64(out, r.modified_by);
+  put_str(encode_chunks(r.chunks));
+  put_str(r.symlink_target);
+  return out;
+}
+
+std::optional<core::file_record> decode_record(std::string_view b) {
+  std::size_t pos = 0;
+  auto u64 = [&](std::uint64_t& v) {
+    if (b.size() - pos < 8)
+      return false;
+    v = get_u64(b.data() + pos);
+    pos += 8;
+    return true;
+  };
+  auto str = [&](std::string& s) {
+    std::uint64_t n;
+    if (!u64(n) || b.size() - pos < n)
+      return false;
+    s.assign(b.data() + pos, n);
+    pos += n;
+    return true;
+  };
+  core::file_record r;
+  std::uint64_t type, mtime, mode, deleted;
+  std::string version, chunks;
+  if (!str(r.path) || !u64(type) || !u64(r.size) || !u64(mtime) || !u64(mode) || !u64(deleted) ||
+      !str(version) || !u64(r.sequence) || !u64(r.modified_by) || !str(chunks) ||
+      !str(r.symlink_target) || type > 2)
+    return std::nullopt;
+  auto vv = core::version_vector::decode(version);
+  auto cl = decode_chunks(chunks);
+  if (!vv || !cl)
+    return std::nullopt;
+  r.type = static_cast<core::file_type>(type);
+  r.mtime_ns = static_cast<std::int64_t>(mtime);
+  r.mode = static_cast<std::uint32_t>(mode);
+  r.deleted = deleted != 0;
+  r.version = *vv;
+  r.chunks = std::move(*cl);
+  return r;
+}
+
+} // namespace
+
+std::string encode_chunks(const std::vector<core::chunk>& chunks) {
+  std::string out;
+  out.reserve(chunks.size() * 44);
+  for (auto& c : chunks) {
+    put_u64(out, c.offset);
+    for (int i = 0; i < 4; ++i)
+      out.push_back(static_cast<char>((c.length >> (8 * i)) & 0xff));
+    out.append(reinterpret_cast<const char*>(c.hash.data()), c.hash.size());
+  }
+  return out;
+}
+
+std::optional<std::vector<core::chunk>> decode_chunks(std::string_view blob) {
+  if (blob.size() % 44 != 0)
+    return std::nullopt;
+  std::vector<core::chunk> out(blob.size() / 44);
+  for (std::size_t i = 0; i < out.size(); ++i) {
+    const char* p = blob.data() + i * 44;
+    out[i].offset = get_u64(p);
+    std::uint32_t len = 0;
+    for (int k = 3; k >= 0; --k)
+      len = (len << 8) | static_cast<unsigned char>(p[8 + k]);
+    out[i].length = len;
+    std::memcpy(out[i].hash.data(), p + 12, 32);
+  }
+  return out;
+}
+
+store::store(const std::string& path) {
+  if (sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr) !=
+      SQLITE_OK) {
+    std::string msg = db_ ? sqlite3_errmsg(db_) : "out of memory";
+    sqlite3_close(db_);
+    db_ = nullptr;
+    throw std::runtime_error("cannot open index " + path + ": " + msg);
+  }
+  sqlite3_busy_timeout(db_, 5000);
+  exec(schema_sql);
+  auto e = meta("epoch");
+  if (e.empty()) {
+    std::random_device rd;
+    epoch_ = (static_cast<std::uint64_t>(rd()) << 32 | rd()) >> 1;
+    set_meta("epoch", std::to_string(epoch_));
+  } else {
+    epoch_ = std::stoull(e);
+  }
+  auto* s = prepare("SELECT COALESCE(MAX(seq), 0) FROM files");
+  stmt_guard g{s};
+  if (sqlite3_step(s) == SQLITE_ROW)
+    last_seq_ = static_cast<std::uint64_t>(sqlite3_column_int64(s, 0));
+}
+
+store::~store() {
+  for (auto* s : statements_)
+    sqlite3_finalize(s);
+  if (db_) {
+    sqlite3_exec(db_, "PRAGMA wal_checkpoint(TRUNCATE)", nullptr, nullptr, nullptr);
+    sqlite3_close(db_);
+  }
+}
+
+void store::exec(const char* sql) {
+  char* err = nullptr;
+  if (sqlite3_exec(db_, sql, nullptr, nullptr, &err) != SQLITE_OK) {
+    std::string msg = err ? err : "?";
+    sqlite3_free(err);
+    throw std::runtime_error(std::string("index database: ") + msg);
+  }
+}
+
+// Statements are cached by their text's address: every caller passes a literal.
+sqlite3_stmt* store::prepare(const char* sql) {
+  for (auto* s : statements_)
+    if (sqlite3_sql(s) == sql || std::strcmp(sqlite3_sql(s), sql) == 0)
+      return s;
+  sqlite3_stmt* s = nullptr;
+  if (sqlite3_prepare_v3(db_, sql, -1, SQLITE_PREPARE_PERSISTENT, &s, nullptr) != SQLITE_OK)
+    throw std::runtime_error(std::string("index database: ") + sqlite3_errmsg(db_));
+  statements_.push_back(s);
+  return s;
+}
+
+std::string store::meta(const char* key) {
+  auto* s = prepare("SELECT value FROM meta WHERE key = ?");
+  stmt_guard g{s};
+  bind_text(s, 1, key);
+  return sqlite3_step(s) == SQLITE_ROW ? column_text(s, 0) : std::string();
+}
+
+void store::set_meta(const char* key, const std::string& value) {
+  auto* s = prepare("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)");
+  stmt_guard g{s};
+  bind_text(s, 1, key);
+  bind_text(s, 2, value);
+  sqlite3_step(s);
+}
+
+void store::begin() { exec("BEGIN IMMEDIATE"); }
+void store::commit() { exec("COMMIT"); }
+
+namespace {
+
+const char* select_cols = "path, type, size, mtime_ns, mode, deleted, version, seq, modified_by, "
+                          "chunks, target, inode, received_from";
+
+stored_record read_row(sqlite3_stmt* s) {
+  stored_record out;
+  auto& r = out.record;
+  r.path = column_text(s, 0);
+  r.type = static_cast<core::file_type>(sqlite3_column_int(s, 1));
+  r.size = static_cast<std::uint64_t>(sqlite3_column_int64(s, 2));
+  r.mtime_ns = sqlite3_column_int64(s, 3);
+  r.mode = static_cast<std::uint32_t>(sqlite3_column_int64(s, 4));
+  r.deleted = sqlite3_column_int(s, 5) != 0;
+  r.version = core::version_vector::decode(column_text(s, 6)).value_or(core::version_vector{});
+  r.sequence = static_cast<std::uint64_t>(sqlite3_column_int64(s, 7));
+  r.modified_by = static_cast<std::uint64_t>(sqlite3_column_int64(s, 8));
+  r.chunks = decode_chunks(column_text(s, 9)).value_or(std::vector<core::chunk>{});
+  r.symlink_target = column_text(s, 10);
+  out.inode = static_cast<std::uint64_t>(sqlite3_column_int64(s, 11));
+  out.received_from = static_cast<std::uint64_t>(sqlite3_column_int64(s, 12));
+  return out;
+}
+
+} // namespace
+
+std::optional<stored_record> store::get(std::string_view path) {
+  static const std::string sql = std::string("SELECT ") + select_cols + " FROM files WHERE path = ?";
+  auto* s = prepare(sql.c_str());
+  stmt_guard g{s};
+  bind_text(s, 1, path);
+  if (sqlite3_step(s) != SQLITE_ROW)
+    return std::nullopt;
+  return read_row(s);
+}
+
+void store::put(core::file_record& r, std::uint64_t inode, core::short_id received_from) {
+  r.sequence = ++last_seq_;
+  {
+    auto* s = prepare("INSERT OR REPLACE INTO files (path, type, size, mtime_ns, mode, deleted, "
+                      "version, seq, modified_by, chunks, target, inode, received_from) "
+                      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+    stmt_guard g{s};
+    bind_text(s, 1, r.path);
+    sqlite3_bind_int(s, 2, static_cast<int>(r.type));
+    sqlite3_bind_int64(s, 3, static_cast<sqlite3_int64>(r.size));
+    sqlite3_bind_int64(s, 4, r.mtime_ns);
+    sqlite3_bind_int64(s, 5, r.mode);
+    sqlite3_bind_int(s, 6, r.deleted);
+    bind_text(s, 7, r.version.encode());
+    sqlite3_bind_int64(s, 8, static_cast<sqlite3_int64>(r.sequence));
+    sqlite3_bind_int64(s, 9, static_cast<sqlite3_int64>(r.modified_by));
+    auto blob = encode_chunks(r.chunks);
+    bind_blob(s, 10, blob.data(), blob.size());
+    bind_text(s, 11, r.symlink_target);
+    sqlite3_bind_int64(s, 12, static_cast<sqlite3_int64>(inode));
+    sqlite3_bind_int64(s, 13, static_cast<sqlite3_int64>(received_from));
+    if (sqlite3_step(s) != SQLITE_DONE)
+      throw std::runtime_error(std::string("index database: ") + sqlite3_errmsg(db_));
+  }
+  {
+    auto* s = prepare("DELETE FROM chunks WHERE path = ?");
+    stmt_guard g{s};
+    bind_text(s, 1, r.path);
+    sqlite3_step(s);
+  }
+  if (r.type == core::file_type::file && !r.deleted) {
+    auto* s = prepare("INSERT INTO chunks (hash, path, offset) VALUES (?, ?, ?)");
+    for (auto& c : r.chunks) {
+      stmt_guard g{s};
+      bind_blob(s, 1, c.hash.data(), c.hash.size());
+      bind_text(s, 2, r.path);
+      sqlite3_bind_int64(s, 3, static_cast<sqlite3_int64>(c.offset));
+      sqlite3_step(s);
+    }
+  }
+}
+
+std::vector<stored_record> store::since(std::uint64_t after, std::size_t limit) {
+  static const std::string sql =
+      std::string("SELECT ") + select_cols + " FROM files WHERE seq > ? ORDER BY seq LIMIT ?";
+  auto* s = prepare(sql.c_str());
+  stmt_guard g{s};
+  sqlite3_bind_int64(s, 1, static_cast<sqlite3_int64>(after));
+  sqlite3_bind_int64(s, 2, static_cast<sqlite3_int64>(limit));
+  std::vector<stored_record> out;
+  while (sqlite3_step(s) == SQLITE_ROW)
+    out.push_back(read_row(s));
+  return out;
+}
+
+std::vector<std::string> store::live_paths() {
+  auto* s = prepare("SELECT path FROM files WHERE deleted = 0");
+  stmt_guard g{s};
+  std::vector<std::string> out;
+  while (sqlite3_step(s) == SQLITE_ROW)
+    out.push_back(column_text(s, 0));
+  return out;
+}
+
+folder_totals store::totals() {
+  auto* s = prepare("SELECT SUM(deleted = 0 AND type = 0), SUM(deleted = 0 AND type = 1), "
+                    "SUM(CASE WHEN deleted = 0 THEN size ELSE 0 END), SUM(deleted) FROM files");
+  stmt_guard g{s};
+  folder_totals t;
+  if (sqlite3_step(s) == SQLITE_ROW) {
+    t.files = static_cast<std::uint64_t>(sqlite3_column_int64(s, 0));
+    t.dirs = static_cast<std::uint64_t>(sqlite3_column_int64(s, 1));
+    t.bytes = static_cast<std::uint64_t>(sqlite3_column_int64(s, 2));
+    t.deleted = static_cast<std::uint64_t>(sqlite3_column_int64(s, 3));
+  }
+  return t;
+}
+
+std::optional<core::local_source> store::find_chunk(const core::sha256_digest& hash) {
+  auto* s = prepare("SELECT path, offset FROM chunks WHERE hash = ? LIMIT 1");
+  stmt_guard g{s};
+  bind_blob(s, 1, hash.data(), hash.size());
+  if (sqlite3_step(s) != SQLITE_ROW)
+    return std::nullopt;
+  return core::local_source{column_text(s, 0), static_cast<std::uint64_t>(sqlite3_column_int64(s, 1))};
+}
+
+void store::put_needed(const core::file_record& r, const core::device_id& from) {
+  auto* s = prepare("INSERT OR REPLACE INTO needed (path, record, peer) VALUES (?, ?, ?)");
+  stmt_guard g{s};
+  bind_text(s, 1, r.path);
+  auto blob = encode_record(r);
+  bind_blob(s, 2, blob.data(), blob.size());
+  bind_blob(s, 3, from.data(), from.size());
+  sqlite3_step(s);
+}
+
+void store::remove_needed(std::string_view path) {
+  auto* s = prepare("DELETE FROM needed WHERE path = ?");
+  stmt_guard g{s};
+  bind_text(s, 1, path);
+  sqlite3_step(s);
+}
+
+namespace {
+std::optional<needed_record> read_needed(sqlite3_stmt* s) {
+  auto r = decode_record(column_text(s, 0));
+  auto peer = column_text(s, 1);
+  if (!r || peer.size() != 32)
+    return std::nullopt;
+  needed_record n{std::move(*r), {}};
+  std::memcpy(n.from.data(), peer.data(), 32);
+  return n;
+}
+} // namespace
+
+std::optional<needed_record> store::get_needed(std::string_view path) {
+  auto* s = prepare("SELECT record, peer FROM needed WHERE path = ?");
+  stmt_guard g{s};
+  bind_text(s, 1, path);
+  if (sqlite3_step(s) != SQLITE_ROW)
+    return std::nullopt;
+  return read_needed(s);
+}
+
+std::vector<needed_record> store::all_needed() {
+  auto* s = prepare("SELECT record, peer FROM needed");
+  stmt_guard g{s};
+  std::vector<needed_record> out;
+  while (sqlite3_step(s) == SQLITE_ROW)
+    if (auto n = read_needed(s))
+      out.push_back(std::move(*n));
+  return out;
+}
+
+std::pair<std::uint64_t, std::uint64_t> store::peer_progress(const core::device_id& peer) {
+  auto* s = prepare("SELECT epoch, seq FROM peers WHERE device = ?");
+  stmt_guard g{s};
+  bind_blob(s, 1, peer.data(), peer.size());
+  if (sqlite3_step(s) != SQLITE_ROW)
+    return {0, 0};
+  return {static_cast<std::uint64_t>(sqlite3_column_int64(s, 0)),
+          static_cast<std::uint64_t>(sqlite3_column_int64(s, 1))};
+}
+
+void store::set_peer_progress(const core::device_id& peer, std::uint64_t epoch, std::uint64_t seq) {
+  auto* s = prepare("INSERT OR REPLACE INTO peers (device, epoch, seq) VALUES (?, ?, ?)");
+  stmt_guard g{s};
+  bind_blob(s, 1, peer.data(), peer.size());
+  sqlite3_bind_int64(s, 2, static_cast<sqlite3_int64>(epoch));
+  sqlite3_bind_int64(s, 3, static_cast<sqlite3_int64>(seq));
+  sqlite3_step(s);
+}
+
+} // namespace cascade::io

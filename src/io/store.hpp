@@ -1,0 +1,87 @@
+// The index database (SQLite, WAL): our file records, the chunks they hold, the records we
+// still need from peers, and how far we have read each peer's index. Used by the index actor
+// only (one writer); not thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/device_id.hpp"
+#include "core/fetch_plan.hpp"
+#include "core/record.hpp"
+
+struct sqlite3;
+struct sqlite3_stmt;
+
+namespace cascade::io {
+
+struct stored_record {
+  core::file_record record;
+  std::uint64_t inode = 0;        // of the file on disk when indexed
+  core::short_id received_from = 0; // the peer it came from; 0 for a local change
+};
+
+struct needed_record {
+  core::file_record record;
+  core::device_id from{};
+};
+
+struct folder_totals {
+  std::uint64_t files = 0, dirs = 0, bytes = 0, deleted = 0;
+};
+
+class store {
+public:
+  // Opens or creates the database. Throws std::runtime_error with SQLite's message on failure.
+  explicit store(const std::string& path);
+  ~store();
+  store(const store&) = delete;
+  store& operator=(const store&) = delete;
+
+  std::uint64_t epoch() const { return epoch_; }
+  std::uint64_t last_sequence() const { return last_seq_; }
+
+  void begin();
+  void commit();
+
+  std::optional<stored_record> get(std::string_view path);
+  // Gives the record the next sequence number and stores it (replacing the path's record).
+  void put(core::file_record& r, std::uint64_t inode, core::short_id received_from);
+
+  // Records with a sequence above `after`, ascending, at most `limit`.
+  std::vector<stored_record> since(std::uint64_t after, std::size_t limit);
+  // Every path with a live (not deleted) record, for the start-up scan.
+  std::vector<std::string> live_paths();
+  folder_totals totals();
+
+  std::optional<core::local_source> find_chunk(const core::sha256_digest& hash);
+
+  void put_needed(const core::file_record& r, const core::device_id& from);
+  void remove_needed(std::string_view path);
+  std::optional<needed_record> get_needed(std::string_view path);
+  std::vector<needed_record> all_needed();
+
+  // How far we have read a peer's index: (its epoch, last sequence), or (0, 0).
+  std::pair<std::uint64_t, std::uint64_t> peer_progress(const core::device_id& peer);
+  void set_peer_progress(const core::device_id& peer, std::uint64_t epoch, std::uint64_t seq);
+
+private:
+  sqlite3_stmt* prepare(const char* sql);
+  void exec(const char* sql);
+  std::string meta(const char* key);
+  void set_meta(const char* key, const std::string& value);
+
+  sqlite3* db_ = nullptr;
+  std::uint64_t epoch_ = 0;
+  std::uint64_t last_seq_ = 0;
+  std::vector<sqlite3_stmt*> statements_;
+};
+
+// Chunk list <-> blob (offset u64, length u32, sha256: 44 bytes each, little endian).
+std::string encode_chunks(const std::vector<core::chunk>& chunks);
+std::optional<std::vector<core::chunk>> decode_chunks(std::string_view blob);
+
+} // namespace cascade::io

@@ -1,0 +1,171 @@
+#include "io/watcher.hpp"
+
+#include <sys/inotify.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "core/path.hpp"
+
+namespace cascade::io {
+
+namespace {
+
+constexpr std::uint32_t watch_mask = IN_CREATE | IN_MODIFY | IN_CLOSE_WRITE | IN_DELETE |
+                                     IN_MOVED_FROM | IN_MOVED_TO | IN_ATTRIB | IN_DELETE_SELF |
+                                     IN_ONLYDIR | IN_DONT_FOLLOW | IN_EXCL_UNLINK;
+
+std::string join(const std::string& dir, std::string_view name) {
+  return dir.empty() ? std::string(name) : dir + "/" + std::string(name);
+}
+
+} // namespace
+
+fs_watcher::fs_watcher(uv_loop_t* loop, const folder& root, sink on_events,
+                       std::function<void()> on_overflow)
+    : loop_(loop), root_(root), on_events_(std::move(on_events)),
+      on_overflow_(std::move(on_overflow)) {}
+
+fs_watcher::~fs_watcher() { stop(); }
+
+bool fs_watcher::start(std::string& error) {
+  fd_ = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+  if (fd_ < 0) {
+    error = std::string("inotify_init1: ") + std::strerror(errno);
+    return false;
+  }
+  std::vector<watch_event> ignored;
+  add_tree("", false, ignored);
+  if (by_wd_.empty()) {
+    error = std::string("cannot watch ") + root_.root() + ": " + std::strerror(errno) +
+            (errno == ENOSPC ? " (raise fs.inotify.max_user_watches)" : "");
+    return false;
+  }
+  uv_poll_init(loop_, &poll_, fd_);
+  poll_.data = this;
+  uv_poll_start(&poll_, UV_READABLE, &fs_watcher::on_readable);
+  polling_ = true;
+  return true;
+}
+
+void fs_watcher::stop() {
+  if (polling_) {
+    uv_poll_stop(&poll_);
+    uv_close(reinterpret_cast<uv_handle_t*>(&poll_), nullptr);
+    polling_ = false;
+  }
+  if (fd_ >= 0) {
+    ::close(fd_);
+    fd_ = -1;
+  }
+}
+
+void fs_watcher::add_tree(const std::string& rel, bool report, std::vector<watch_event>& out) {
+  if (!rel.empty() && core::validate_path(rel) != core::path_error::ok)
+    return; // never descend into .cascade or badly named directories
+  std::string abs = rel.empty() ? root_.root() : root_.root() + "/" + rel;
+  int wd = inotify_add_watch(fd_, abs.c_str(), watch_mask);
+  if (wd < 0)
+    return;
+  by_wd_[wd] = rel;
+  by_path_[rel] = wd;
+  auto names = root_.list(rel);
+  if (!names)
+    return;
+  for (auto& n : *names) {
+    auto child = join(rel, n);
+    if (core::validate_path(child) != core::path_error::ok)
+      continue;
+    if (report)
+      out.push_back({child, core::fs_event::created});
+    auto st = root_.stat(child);
+    if (st && st->type == core::file_type::dir)
+      add_tree(child, report, out);
+  }
+}
+
+void fs_watcher::forget_tree(const std::string& rel) {
+  for (auto it = by_path_.begin(); it != by_path_.end();) {
+    if (core::is_under(it->first, rel)) {
+      inotify_rm_watch(fd_, it->second);
+      by_wd_.erase(it->second);
+      it = by_path_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+void fs_watcher::on_readable(uv_poll_t* h, int status, int) {
+  if (status >= 0)
+    static_cast<fs_watcher*>(h->data)->drain();
+}
+
+void fs_watcher::drain() {
+  alignas(inotify_event) char buf[64 * 1024];
+  std::vector<watch_event> out;
+  bool overflow = false;
+  while (true) {
+    auto n = ::read(fd_, buf, sizeof buf);
+    if (n <= 0)
+      break;
+    for (char* p = buf; p < buf + n;) {
+      auto* e = reinterpret_cast<inotify_event*>(p);
+      p += sizeof(inotify_event) + e->len;
+      if (e->mask & IN_Q_OVERFLOW) {
+        overflow = true;
+        continue;
+      }
+      auto it = by_wd_.find(e->wd);
+      if (it == by_wd_.end())
+        continue;
+      if (e->mask & IN_IGNORED) {
+        by_path_.erase(it->second);
+        by_wd_.erase(it);
+        continue;
+      }
+      if (e->len == 0) {
+        // An event on the watched directory itself (IN_DELETE_SELF, IN_ATTRIB).
+        out.push_back({it->second, core::fs_event::attrib});
+        continue;
+      }
+      std::string path = join(it->second, e->name);
+      if (core::validate_path(path) != core::path_error::ok)
+        continue;
+      bool is_dir = e->mask & IN_ISDIR;
+      if (e->mask & IN_MOVED_FROM) {
+        if (is_dir)
+          forget_tree(path);
+        out.push_back({path, core::fs_event::moved});
+      } else if (e->mask & IN_MOVED_TO) {
+        out.push_back({path, core::fs_event::moved});
+        if (is_dir)
+          add_tree(path, true, out);
+      } else if (e->mask & IN_CREATE) {
+        // A new regular file is usually still being written: wait for its close (or quiet).
+        auto st = is_dir ? std::nullopt : root_.stat(path);
+        bool plain_file = st && st->type == core::file_type::file;
+        out.push_back({path, plain_file ? core::fs_event::modified : core::fs_event::created});
+        if (is_dir)
+          add_tree(path, true, out);
+      } else if (e->mask & IN_DELETE) {
+        if (is_dir)
+          forget_tree(path);
+        out.push_back({path, core::fs_event::removed});
+      } else if (e->mask & IN_CLOSE_WRITE) {
+        out.push_back({path, core::fs_event::closed_write});
+      } else if (e->mask & IN_MODIFY) {
+        out.push_back({path, core::fs_event::modified});
+      } else if (e->mask & IN_ATTRIB) {
+        out.push_back({path, core::fs_event::attrib});
+      }
+    }
+  }
+  if (!out.empty())
+    on_events_(std::move(out));
+  if (overflow)
+    on_overflow_();
+}
+
+} // namespace cascade::io

@@ -1,0 +1,104 @@
+#include "rpc/convert.hpp"
+
+#include <cstring>
+
+#include "core/path.hpp"
+
+namespace cascade::rpc {
+
+void to_wire(const wire_entry& e, wire::Record::Builder out) {
+  auto& r = e.record;
+  out.setPath(r.path);
+  out.setType(static_cast<wire::FileType>(r.type));
+  out.setSize(r.size);
+  out.setMtimeNs(r.mtime_ns);
+  out.setMode(r.mode);
+  out.setDeleted(r.deleted);
+  auto& entries = r.version.entries();
+  auto v = out.initVersion(static_cast<unsigned>(entries.size()));
+  for (unsigned i = 0; i < entries.size(); ++i) {
+    v[i].setDevice(entries[i].first);
+    v[i].setValue(entries[i].second);
+  }
+  out.setSequence(r.sequence);
+  out.setModifiedBy(r.modified_by);
+  auto cl = out.initChunks(static_cast<unsigned>(r.chunks.size()));
+  for (unsigned i = 0; i < r.chunks.size(); ++i) {
+    cl[i].setOffset(r.chunks[i].offset);
+    cl[i].setLength(r.chunks[i].length);
+    cl[i].setHash(kj::arrayPtr(r.chunks[i].hash.data(), r.chunks[i].hash.size()));
+  }
+  out.setSymlinkTarget(r.symlink_target);
+  out.setHasData(e.has_data);
+  if (e.has_data)
+    out.setData(kj::arrayPtr(reinterpret_cast<const kj::byte*>(e.data.data()), e.data.size()));
+}
+
+std::optional<wire_entry> from_wire(wire::Record::Reader in, std::string& why) {
+  wire_entry e;
+  auto& r = e.record;
+  auto path = in.getPath();
+  r.path.assign(path.begin(), path.size());
+  if (auto err = core::validate_path(r.path); err != core::path_error::ok) {
+    why = "path '" + r.path + "' " + std::string(core::describe(err));
+    return std::nullopt;
+  }
+  auto type = static_cast<unsigned>(in.getType());
+  if (type > 2) {
+    why = "unknown file type for '" + r.path + "'";
+    return std::nullopt;
+  }
+  r.type = static_cast<core::file_type>(type);
+  r.size = in.getSize();
+  r.mtime_ns = in.getMtimeNs();
+  r.mode = in.getMode() & 07777;
+  r.deleted = in.getDeleted();
+  std::vector<core::version_vector::entry> ventries;
+  for (auto c : in.getVersion()) {
+    if (c.getValue() == 0) {
+      why = "zero counter in the version of '" + r.path + "'";
+      return std::nullopt;
+    }
+    ventries.emplace_back(c.getDevice(), c.getValue());
+  }
+  r.version = core::version_vector(std::move(ventries));
+  if (r.version.empty()) {
+    why = "empty version for '" + r.path + "'";
+    return std::nullopt;
+  }
+  r.sequence = in.getSequence();
+  r.modified_by = in.getModifiedBy();
+  std::uint64_t expect = 0;
+  for (auto c : in.getChunks()) {
+    core::chunk ch;
+    ch.offset = c.getOffset();
+    ch.length = c.getLength();
+    auto h = c.getHash();
+    if (h.size() != 32 || ch.offset != expect || ch.length == 0 || ch.length > 16 * 1024 * 1024) {
+      why = "malformed chunk list for '" + r.path + "'";
+      return std::nullopt;
+    }
+    std::memcpy(ch.hash.data(), h.begin(), 32);
+    expect += ch.length;
+    r.chunks.push_back(ch);
+  }
+  bool live_file = r.type == core::file_type::file && !r.deleted;
+  if ((live_file && expect != r.size) || (!live_file && !r.chunks.empty())) {
+    why = "chunks do not cover '" + r.path + "'";
+    return std::nullopt;
+  }
+  auto target = in.getSymlinkTarget();
+  r.symlink_target.assign(target.begin(), target.size());
+  e.has_data = in.getHasData();
+  if (e.has_data) {
+    auto d = in.getData();
+    if (!live_file || d.size() != r.size) {
+      why = "inline data does not match '" + r.path + "'";
+      return std::nullopt;
+    }
+    e.data.assign(reinterpret_cast<const char*>(d.begin()), d.size());
+  }
+  return e;
+}
+
+} // namespace cascade::rpc

@@ -1,0 +1,114 @@
+// The peer network: one KJ thread owns every Cap'n Proto and KJ object (they are thread-affine).
+// Other threads talk to it through the methods below, which queue work for that thread and never
+// block; it answers through `listener` and `chunk_receiver` callbacks, which run on the KJ
+// thread and must only post messages (anon_send). No KJ or Cap'n Proto type crosses this header.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/device_id.hpp"
+#include "core/fetch_plan.hpp"
+#include "core/record.hpp"
+
+namespace cascade::io {
+class folder;
+}
+
+namespace cascade::rpc {
+
+using session_id = std::uint64_t;
+using call_id = std::uint64_t;
+using fetch_id = std::uint64_t;
+
+// A record as it travels: small files carry their content.
+struct wire_entry {
+  core::file_record record;
+  bool has_data = false;
+  std::string data;
+};
+
+// Received bytes: one immutable buffer, shared by the disk write and every forward.
+using buffer = std::shared_ptr<const std::vector<std::uint8_t>>;
+
+struct piece {
+  std::uint64_t offset = 0;
+  buffer data;
+};
+
+struct session_info {
+  session_id id = 0;
+  core::device_id device{};
+  std::uint64_t epoch = 0;   // of the peer's index
+  std::string address;       // "host:port"
+  bool outbound = false;
+};
+
+class listener {
+public:
+  virtual ~listener() = default;
+  virtual void on_session_up(const session_info& s) = 0;
+  virtual void on_session_down(session_id s, const std::string& reason) = 0;
+  // The peer asks for our records above `from` of index `epoch`.
+  virtual void on_subscribe(session_id s, std::uint64_t epoch, std::uint64_t from) = 0;
+  // A batch of records from the peer; answer with network::complete_update(s, call).
+  virtual void on_update(session_id s, call_id call, std::vector<wire_entry> entries,
+                         std::uint64_t last) = 0;
+  // Logged problems (bad input, failed dials), one line each.
+  virtual void on_log(int level, const std::string& line) = 0;
+};
+
+class chunk_receiver {
+public:
+  virtual ~chunk_receiver() = default;
+  // The sink holds these against its credit until network::consumed(fetch, n).
+  virtual void on_pieces(std::vector<piece> pieces) = 0;
+  // Once: empty error when every range arrived.
+  virtual void on_done(const std::string& error) = 0;
+};
+
+struct network_config {
+  std::string listen_addr = "0.0.0.0";
+  std::uint16_t port = 0;
+  core::device_id self{};
+  std::string group_proof;        // both sides must present the same (TLS replaces it later)
+  std::uint64_t epoch = 0;        // of our index
+  const io::folder* folder = nullptr; // where fetches are served from
+  std::size_t sink_credit = 8;    // frames a receiving sink holds before it stalls the sender
+};
+
+class network {
+public:
+  network(network_config cfg, listener& l);
+  ~network();
+
+  // Binds the listening socket and starts the KJ thread; returns the bound port.
+  // Throws std::runtime_error if the address cannot be bound.
+  std::uint16_t start();
+  // Closes every connection and joins the thread.
+  void stop();
+
+  // Keeps a connection to host:port, redialing with backoff while that device is not
+  // otherwise connected.
+  void dial(const std::string& host, std::uint16_t port);
+  void subscribe(session_id s, std::uint64_t epoch, std::uint64_t from);
+  // `done(ok)` runs on the KJ thread once the peer acknowledged the batch.
+  void send_update(session_id s, std::vector<wire_entry> entries, std::uint64_t last,
+                   std::function<void(bool)> done);
+  void complete_update(session_id s, call_id call, bool ok);
+  fetch_id fetch(session_id s, std::string path, std::vector<core::byte_range> ranges,
+                 std::shared_ptr<chunk_receiver> receiver);
+  void consumed(fetch_id f, std::size_t frames);
+  void cancel_fetch(fetch_id f);
+  void close_session(session_id s, std::string reason);
+
+  struct impl; // public so the KJ-side servers in network.cpp can name it
+
+private:
+  std::unique_ptr<impl> impl_;
+};
+
+} // namespace cascade::rpc
