@@ -40,6 +40,8 @@ caf::behavior peer(caf::stateful_actor<peer_state>* self, const node_context* ct
             return;
           }
           ++st.batches_out;
+          io::log_debug("sending " + std::to_string(entries.size()) + " records to " +
+                        st.info.address);
           caf::actor me = caf::actor_cast<caf::actor>(self);
           ctx->net->send_update(st.info.id, std::move(entries), last, [me, last](bool ok) {
             caf::anon_send(me, sent_atom::value, ok, last);
@@ -72,6 +74,8 @@ caf::behavior peer(caf::stateful_actor<peer_state>* self, const node_context* ct
       [=](update_atom, rpc::call_id call, std::vector<rpc::wire_entry>& entries,
           std::uint64_t last) {
         ++self->state.batches_in;
+        io::log_debug("got " + std::to_string(entries.size()) + " records from " +
+                      self->state.info.address);
         auto s = self->state.info.id;
         self->request(index, caf::infinite, update_atom::value, s, std::move(entries), last)
             .then([=](bool ok) { ctx->net->complete_update(s, call, ok); });

@@ -8,9 +8,10 @@ namespace cascade::actors {
 
 namespace {
 
-std::int64_t now_ns() {
+// The actor system's clock: real time in a node, manual time under the testing scheduler.
+std::int64_t now_ns(caf::local_actor* self) {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
+             self->clock().now().time_since_epoch())
       .count();
 }
 
@@ -25,7 +26,7 @@ caf::behavior watcher(caf::stateful_actor<watcher_state>* self, caf::actor index
   // Sends what is due and schedules a tick for what is not due yet.
   auto flush = [=] {
     auto& st = self->state;
-    auto now = now_ns();
+    auto now = now_ns(self);
     auto due = st.pending.take_due(now);
     if (!due.empty())
       self->send(index, scan_atom::value, std::move(due));
@@ -38,7 +39,7 @@ caf::behavior watcher(caf::stateful_actor<watcher_state>* self, caf::actor index
   };
   return {
       [=](fs_events_atom, const std::vector<io::watch_event>& events) {
-        auto now = now_ns();
+        auto now = now_ns(self);
         self->state.events += events.size();
         for (auto& e : events)
           self->state.pending.on_event(e.path, e.kind, now);

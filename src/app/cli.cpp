@@ -21,7 +21,9 @@ flag split_flag(const std::string& arg) {
   return {arg.substr(0, eq), arg.substr(eq + 1)};
 }
 
-bool is_flag(std::string_view arg) { return arg.size() > 1 && arg.front() == '-'; }
+bool is_flag(std::string_view arg) {
+  return arg.size() > 1 && arg.front() == '-';
+}
 
 // Walks the arguments and hands out flag values, so each parser below is a flat list of cases.
 class cursor {
@@ -110,7 +112,9 @@ command unknown(const std::string& arg, std::string_view context) {
   return usage_error{m + " (see node --help)"};
 }
 
-command no_value_allowed(const flag& f) { return usage_error{f.name + " takes no value"}; }
+command no_value_allowed(const flag& f) {
+  return usage_error{f.name + " takes no value"};
+}
 
 command parse_run(const std::vector<std::string>& args) {
   run_options o;

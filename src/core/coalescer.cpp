@@ -18,12 +18,12 @@ void coalescer::on_event(const std::string& path, fs_event e, std::int64_t now_n
 }
 
 std::int64_t coalescer::due_at(const std::string& path, const entry& e) const {
-  // Closed: settle counts from the last event, so a burst (create, write, close, chmod, utime)
-  // becomes one scan; but folding stops min_interval after the first event, or a file closed
-  // every millisecond would never settle. Open: wait for quiet.
-  std::int64_t due = e.closed ? std::min(e.last_ns + p_.settle_ns, e.first_ns + p_.min_interval_ns)
-                              : e.last_ns + p_.quiet_ns;
-  // Never hold a path longer than max_hold, whatever keeps touching it (a log held open).
+  // Settle and quiet both count from the last event, so a burst (create, write, close, chmod,
+  // utime) folds into one scan. A file rewritten with pauses longer than settle is then published
+  // every min_interval (below); one touched more often than that waits like a file held open.
+  std::int64_t due = e.last_ns + (e.closed ? p_.settle_ns : p_.quiet_ns);
+  // Never hold a path longer than max_hold, whatever keeps touching it (a log held open, or a
+  // program that closes and reopens it every millisecond).
   due = std::min(due, e.first_ns + p_.max_hold_ns);
   if (auto it = last_published_.find(path); it != last_published_.end())
     due = std::max(due, it->second + p_.min_interval_ns);

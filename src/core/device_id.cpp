@@ -4,7 +4,7 @@ namespace cascade::core {
 namespace {
 
 constexpr std::string_view alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
-constexpr std::size_t id_chars = 52;   // ceil(256 / 5)
+constexpr std::size_t id_chars = 52; // ceil(256 / 5)
 constexpr std::size_t group_size = 7;
 
 // Value of a base32 character (either case), or -1.

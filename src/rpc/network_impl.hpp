@@ -1,0 +1,123 @@
+// The KJ side of rpc::network, shared by network.cpp (thread, queue, connections) and
+// services.cpp (the Cap'n Proto servers). Only the KJ thread touches what is declared here.
+#pragma once
+
+#include <capnp/rpc-twoparty.h>
+#include <kj/async-io.h>
+#include <kj/debug.h>
+
+#include <deque>
+#include <future>
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include "cascade.capnp.h"
+#include "rpc/network.hpp"
+
+namespace cascade::rpc {
+
+inline constexpr std::size_t max_frame_bytes = 1024 * 1024; // pieces per write: 256 KiB - 1 MiB
+inline constexpr std::size_t max_entries_per_update = 10000;
+inline const std::string duplicate_connection = "duplicate connection";
+
+class handshake_impl;
+class peer_impl;
+
+// One TCP connection and its RPC system. Owned by impl::conns.
+struct connection {
+  session_id id = 0;
+  bool outbound = false;
+  bool up = false;
+  std::string address;
+  core::device_id remote{};
+  kj::Own<kj::AsyncIoStream> stream;
+  kj::Own<capnp::TwoPartyClient> client;
+  kj::Maybe<wire::Peer::Client> remote_peer;
+  kj::Maybe<kj::Promise<void>> watch;
+};
+
+struct pending_fetch {
+  session_id session = 0;
+  std::shared_ptr<chunk_receiver> receiver;
+  std::size_t outstanding = 0; // frames handed to the receiver, not yet consumed
+  kj::Maybe<kj::Own<kj::PromiseFulfiller<void>>> blocked;
+  bool finished = false;
+  kj::Maybe<kj::Promise<void>> call;
+
+  void finish(const std::string& error) {
+    if (finished)
+      return;
+    finished = true;
+    receiver->on_done(error);
+  }
+};
+
+struct dial_target {
+  std::string host;
+  std::uint16_t port = 0;
+  kj::Maybe<core::device_id> device; // learnt on the first successful hello
+  int failures = 0;
+};
+
+struct network::impl : kj::TaskSet::ErrorHandler {
+  network_config cfg;
+  listener& events;
+  std::thread thread;
+  int efd = -1;
+  std::mutex mutex;
+  std::deque<std::function<void()>> queue;
+  bool stopping = false;
+
+  // KJ-thread state.
+  kj::Maybe<kj::AsyncIoContext&> io;
+  kj::Own<kj::ConnectionReceiver> receiver;
+  kj::Maybe<kj::Own<kj::PromiseFulfiller<void>>> stop_fulfiller;
+  kj::Own<kj::TaskSet> tasks;
+  std::map<session_id, kj::Own<connection>> conns;
+  std::map<fetch_id, kj::Own<pending_fetch>> fetches;
+  std::map<std::pair<session_id, call_id>, kj::Own<kj::PromiseFulfiller<void>>> update_calls;
+  std::vector<kj::Own<dial_target>> targets;
+  session_id next_session = 1;
+  call_id next_call = 1;
+  fetch_id next_fetch = 1; // written by other threads under `mutex`
+
+  impl(network_config c, listener& l) : cfg(std::move(c)), events(l) {}
+
+  void taskFailed(kj::Exception&& e) override {
+    events.on_log(3, std::string("network task failed: ") + e.getDescription().cStr());
+  }
+
+  void post(std::function<void()> fn) {
+    {
+      std::lock_guard lock(mutex);
+      if (stopping)
+        return;
+      queue.push_back(std::move(fn));
+    }
+    std::uint64_t one = 1;
+    [[maybe_unused]] auto n = ::write(efd, &one, sizeof one);
+  }
+
+  void run(std::promise<std::uint16_t>& bound);
+  kj::Promise<void> drain_queue(kj::AsyncInputStream& in, std::uint64_t& scratch);
+  kj::Promise<void> accept_loop();
+  kj::Promise<void> dial_loop(dial_target& t);
+  bool device_connected(const core::device_id& d) const;
+
+  connection& add_connection(kj::Own<kj::AsyncIoStream> stream, bool outbound, std::string addr);
+  wire::Peer::Client make_peer(session_id s);
+  wire::ChunkSink::Client make_sink(fetch_id f);
+  void fill_hello(wire::Hello::Builder h) const;
+  // Checks the peer's hello; on success marks the session up. Returns an error text or "".
+  std::string accept_hello(connection& c, wire::Hello::Reader h, wire::Peer::Client peer);
+  void drop(session_id s, const std::string& reason);
+
+  kj::Promise<void> serve_fetch(wire::ChunkSink::Client sink, std::string path,
+                                std::vector<core::byte_range> ranges, std::size_t idx,
+                                std::uint64_t pos);
+  kj::Promise<void> on_update(session_id s, wire::Peer::UpdateParams::Reader p);
+};
+
+
+} // namespace cascade::rpc

@@ -1,0 +1,285 @@
+// The Cap'n Proto servers of a connection: the handshake, the peer service and chunk sinks.
+#include <unistd.h>
+
+#include "core/path.hpp"
+#include "io/folder.hpp"
+#include "rpc/convert.hpp"
+#include "rpc/network_impl.hpp"
+
+namespace cascade::rpc {
+
+namespace {
+
+kj::ArrayPtr<const kj::byte> bytes_of(const std::string& s) {
+  return kj::arrayPtr(reinterpret_cast<const kj::byte*>(s.data()), s.size());
+}
+
+} // namespace
+
+// The bootstrap capability: the first call on every connection.
+class handshake_impl final : public wire::Handshake::Server {
+public:
+  handshake_impl(network::impl& n, session_id s) : net_(n), session_(s) {}
+
+  kj::Promise<void> hello(HelloContext ctx) override {
+    auto it = net_.conns.find(session_);
+    if (it == net_.conns.end())
+      return kj::READY_NOW;
+    auto params = ctx.getParams();
+    auto err = net_.accept_hello(*it->second, params.getHello(), params.getPeer());
+    if (!err.empty() && err != duplicate_connection) {
+      net_.drop(session_, err);
+      return KJ_EXCEPTION(DISCONNECTED, err);
+    }
+    auto res = ctx.getResults();
+    net_.fill_hello(res.initHello());
+    res.setPeer(net_.make_peer(session_));
+    if (!err.empty()) {
+      // Answer first, so the dialer learns who we are and stops redialing; then close.
+      auto& timer = KJ_ASSERT_NONNULL(net_.io).provider->getTimer();
+      net_.tasks->add(timer.afterDelay(100 * kj::MILLISECONDS).then([n = &net_, s = session_, err]() {
+        n->drop(s, err);
+      }));
+    }
+    return kj::READY_NOW;
+  }
+
+private:
+  network::impl& net_;
+  session_id session_;
+};
+
+class peer_impl final : public wire::Peer::Server {
+public:
+  peer_impl(network::impl& n, session_id s) : net_(n), session_(s) {}
+
+  kj::Promise<void> subscribe(SubscribeContext ctx) override {
+    auto p = ctx.getParams();
+    net_.events.on_subscribe(session_, p.getEpoch(), p.getFrom());
+    return kj::READY_NOW;
+  }
+
+  kj::Promise<void> update(UpdateContext ctx) override {
+    return net_.on_update(session_, ctx.getParams());
+  }
+
+  kj::Promise<void> fetch(FetchContext ctx) override {
+    auto p = ctx.getParams();
+    std::string path(p.getPath().cStr());
+    if (core::validate_path(path) != core::path_error::ok || net_.cfg.folder == nullptr)
+      return KJ_EXCEPTION(FAILED, "bad path in fetch");
+    std::vector<core::byte_range> ranges;
+    for (auto r : p.getRanges())
+      ranges.push_back({r.getOffset(), r.getLength()});
+    return net_.serve_fetch(p.getSink(), std::move(path), std::move(ranges), 0, 0);
+  }
+
+  kj::Promise<void> ping(PingContext) override { return kj::READY_NOW; }
+
+private:
+  network::impl& net_;
+  session_id session_;
+};
+
+// Receives one fetch's pieces and holds the sender back while the receiver is behind.
+class sink_impl final : public wire::ChunkSink::Server {
+public:
+  sink_impl(network::impl& n, fetch_id f) : net_(n), fetch_(f) {}
+
+  kj::Promise<void> write(WriteContext ctx) override {
+    auto it = net_.fetches.find(fetch_);
+    if (it == net_.fetches.end() || it->second->finished)
+      return KJ_EXCEPTION(DISCONNECTED, "fetch cancelled");
+    auto& f = *it->second;
+    std::vector<piece> out;
+    for (auto p : ctx.getParams().getPieces()) {
+      auto d = p.getData();
+      out.push_back({p.getOffset(),
+                     std::make_shared<const std::vector<std::uint8_t>>(d.begin(), d.end())});
+    }
+    ++f.outstanding;
+    f.receiver->on_pieces(std::move(out));
+    if (f.outstanding <= net_.cfg.sink_credit)
+      return kj::READY_NOW;
+    auto paf = kj::newPromiseAndFulfiller<void>();
+    f.blocked = kj::mv(paf.fulfiller);
+    return kj::mv(paf.promise);
+  }
+
+  kj::Promise<void> done(DoneContext ctx) override {
+    auto it = net_.fetches.find(fetch_);
+    if (it != net_.fetches.end())
+      it->second->finish(ctx.getParams().getError().cStr());
+    return kj::READY_NOW;
+  }
+
+private:
+  network::impl& net_;
+  fetch_id fetch_;
+};
+
+
+
+void network::impl::fill_hello(wire::Hello::Builder h) const {
+  h.setDeviceId(kj::arrayPtr(cfg.self.data(), cfg.self.size()));
+  h.setGroup(bytes_of(cfg.group_proof));
+  h.setProtocol(wire::PROTOCOL_VERSION);
+  h.setIndexEpoch(cfg.epoch);
+}
+
+wire::Peer::Client network::impl::make_peer(session_id s) { return kj::heap<peer_impl>(*this, s); }
+
+wire::ChunkSink::Client network::impl::make_sink(fetch_id f) { return kj::heap<sink_impl>(*this, f); }
+
+bool network::impl::device_connected(const core::device_id& d) const {
+  for (auto& [id, c] : conns)
+    if (c->up && c->remote == d)
+      return true;
+  return false;
+}
+
+std::string network::impl::accept_hello(connection& c, wire::Hello::Reader h,
+                                        wire::Peer::Client peer) {
+  auto group = h.getGroup();
+  auto dev = h.getDeviceId();
+  if (h.getProtocol() != wire::PROTOCOL_VERSION)
+    return "protocol version " + std::to_string(h.getProtocol()) + " is not ours";
+  if (group.size() != cfg.group_proof.size() ||
+      !std::equal(group.begin(), group.end(), bytes_of(cfg.group_proof).begin()))
+    return "peer is in another group (its key differs from ours)";
+  if (dev.size() != 32)
+    return "malformed device id";
+  std::copy(dev.begin(), dev.end(), c.remote.begin());
+  if (c.remote == cfg.self)
+    return "connected to ourselves";
+  // Two connections to one device (both dialed at once): keep the one dialed by the smaller id,
+  // a rule both sides apply alike.
+  for (auto& [id, other] : conns) {
+    if (id == c.id || !other->up || other->remote != c.remote)
+      continue;
+    auto dialer_of = [&](const connection& x) { return x.outbound ? cfg.self : x.remote; };
+    if (dialer_of(c) < dialer_of(*other)) {
+      drop(id, duplicate_connection);
+      break;
+    }
+    return duplicate_connection;
+  }
+  c.remote_peer = kj::mv(peer);
+  c.up = true;
+  events.on_session_up({c.id, c.remote, h.getIndexEpoch(), c.address, c.outbound});
+  return "";
+}
+
+connection& network::impl::add_connection(kj::Own<kj::AsyncIoStream> stream, bool outbound,
+                                          std::string addr) {
+  auto c = kj::heap<connection>();
+  c->id = next_session++;
+  c->outbound = outbound;
+  c->address = std::move(addr);
+  c->stream = kj::mv(stream);
+  c->client = kj::heap<capnp::TwoPartyClient>(
+      *c->stream, kj::heap<handshake_impl>(*this, c->id),
+      outbound ? capnp::rpc::twoparty::Side::CLIENT : capnp::rpc::twoparty::Side::SERVER);
+  auto id = c->id;
+  c->watch = c->client->onDisconnect().then(
+      [this, id]() { drop(id, "connection closed"); },
+      [this, id](kj::Exception&& e) { drop(id, e.getDescription().cStr()); })
+                 .eagerlyEvaluate(nullptr);
+  auto& ref = *c;
+  conns.emplace(id, kj::mv(c));
+  return ref;
+}
+
+void network::impl::drop(session_id s, const std::string& reason) {
+  auto it = conns.find(s);
+  if (it == conns.end())
+    return;
+  auto own = kj::mv(it->second);
+  conns.erase(it);
+  for (auto& [id, f] : fetches)
+    if (f->session == s)
+      f->finish("connection lost: " + reason);
+  for (auto i = update_calls.begin(); i != update_calls.end();)
+    i = i->first.first == s ? update_calls.erase(i) : std::next(i);
+  if (own->up)
+    events.on_session_down(s, reason);
+  else
+    events.on_log(reason == duplicate_connection ? 1 : 2,
+                  "connection " + own->address + " closed before handshake: " + reason);
+  // Destroying the RPC system from inside its own callbacks is unsafe: defer it.
+  tasks->add(kj::evalLater([c = kj::mv(own)]() mutable { c = nullptr; }));
+}
+
+kj::Promise<void> network::impl::on_update(session_id s, wire::Peer::UpdateParams::Reader p) {
+  auto records = p.getRecords();
+  if (records.size() > max_entries_per_update) {
+    drop(s, "update with " + std::to_string(records.size()) + " entries exceeds the limit");
+    return KJ_EXCEPTION(FAILED, "too many entries");
+  }
+  std::vector<wire_entry> entries;
+  entries.reserve(records.size());
+  for (auto r : records) {
+    std::string why;
+    if (auto e = from_wire(r, why))
+      entries.push_back(std::move(*e));
+    else
+      events.on_log(3, "rejected a record from session " + std::to_string(s) + ": " + why);
+  }
+  auto call = next_call++;
+  auto paf = kj::newPromiseAndFulfiller<void>();
+  update_calls.emplace(std::make_pair(s, call), kj::mv(paf.fulfiller));
+  events.on_update(s, call, std::move(entries), p.getLast());
+  return kj::mv(paf.promise);
+}
+
+
+kj::Promise<void> network::impl::serve_fetch(wire::ChunkSink::Client sink, std::string path,
+                                             std::vector<core::byte_range> ranges,
+                                             std::size_t idx, std::uint64_t pos) {
+  if (idx >= ranges.size()) {
+    auto req = sink.doneRequest();
+    req.setError("");
+    return req.send().ignoreResult();
+  }
+  // TODO(perf): read on a worker thread instead of the KJ thread.
+  auto fd = cfg.folder->open_read(path);
+  auto req = sink.writeRequest();
+  std::vector<std::pair<std::uint64_t, std::uint64_t>> parts; // (offset, length)
+  std::size_t bytes = 0;
+  while (idx < ranges.size() && bytes < max_frame_bytes) {
+    auto& r = ranges[idx];
+    auto take = std::min<std::uint64_t>(r.length - pos, max_frame_bytes - bytes);
+    parts.emplace_back(r.offset + pos, take);
+    bytes += take;
+    pos += take;
+    if (pos == r.length) {
+      ++idx;
+      pos = 0;
+    }
+  }
+  auto list = req.initPieces(static_cast<unsigned>(parts.size()));
+  for (unsigned i = 0; i < parts.size(); ++i) {
+    list[i].setOffset(parts[i].first);
+    auto data = list[i].initData(static_cast<unsigned>(parts[i].second));
+    std::size_t got = 0;
+    while (fd && got < data.size()) {
+      auto n = ::pread(fd.get(), data.begin() + got, data.size() - got,
+                       static_cast<off_t>(parts[i].first + got));
+      if (n <= 0)
+        break;
+      got += static_cast<std::size_t>(n);
+    }
+    if (got < data.size()) {
+      auto done = sink.doneRequest();
+      done.setError("cannot read " + path + " (changed or removed on the sender)");
+      return done.send().ignoreResult();
+    }
+  }
+  return req.send().then([this, sink, path = kj::mv(path), ranges = kj::mv(ranges), idx,
+                          pos]() mutable {
+    return serve_fetch(kj::mv(sink), kj::mv(path), kj::mv(ranges), idx, pos);
+  });
+}
+
+
+} // namespace cascade::rpc
