@@ -16,7 +16,7 @@ namespace cascade::io {
 applier::applier(folder& f, std::string tmp_dir) : folder_(f), tmp_dir_(std::move(tmp_dir)) {}
 
 bool applier::write_tmp(const std::string& tmp, const core::file_record& r,
-                        const std::string& data) {
+                        const std::string& data, bool sync) {
   unique_fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
   if (!fd) {
     log_error("cannot create " + tmp + ": " + std::strerror(errno));
@@ -38,7 +38,10 @@ bool applier::write_tmp(const std::string& tmp, const core::file_record& r,
                     {static_cast<time_t>(r.mtime_ns / 1'000'000'000), r.mtime_ns % 1'000'000'000}};
   ::fchmod(fd.get(), r.mode & 07777);
   ::futimens(fd.get(), ts);
-  dirty_ = true;
+  if (sync)
+    ::fsync(fd.get());
+  else
+    dirty_ = true;
   return true;
 }
 
@@ -69,10 +72,20 @@ std::optional<std::uint64_t> applier::install(const std::string& tmp, const core
     ::unlink(tmp.c_str());
     return std::nullopt;
   }
+  touched_dirs_.insert(std::string(parent));
   auto st = folder_.stat(r.path);
   if (!st)
     return std::nullopt;
   return st->inode;
+}
+
+void applier::sync_dirs() {
+  for (auto& d : touched_dirs_) {
+    unique_fd fd(open_beneath(folder_.root_fd(), d, O_RDONLY | O_DIRECTORY));
+    if (fd)
+      ::fsync(fd.get());
+  }
+  touched_dirs_.clear();
 }
 
 bool applier::remove(const core::file_record& r) {

@@ -1,0 +1,234 @@
+// The index, local side: scans of the folder become versioned records.
+#include <unistd.h>
+
+#include "actors/index_logic.hpp"
+#include "core/path.hpp"
+#include "core/rules.hpp"
+#include "io/log.hpp"
+
+namespace cascade::actors::index_detail {
+
+// True if `data` (the whole file) still has the record's chunk hashes.
+bool chunks_match(const core::file_record& r, std::span<const std::uint8_t> data) {
+  for (auto& c : r.chunks)
+    if (c.offset + c.length > data.size() || io::sha256(data.subspan(c.offset, c.length)) != c.hash)
+      return false;
+  return true;
+}
+
+bool matches(const io::stored_record& s, const io::local_stat& st) {
+  auto& r = s.record;
+  if (r.deleted || r.type != st.type)
+    return false;
+  if (r.type == core::file_type::file)
+    return r.size == st.size && r.mtime_ns == st.mtime_ns && r.mode == st.mode &&
+           s.inode == st.inode;
+  if (r.type == core::file_type::dir)
+    return r.mode == st.mode;
+  return r.mtime_ns == st.mtime_ns && s.inode == st.inode; // symlink
+}
+
+void index_logic::commit_local(core::file_record r, std::uint64_t inode, const io::stored_record* old) {
+  if (old)
+    r.version = old->record.version;
+  r.version.bump(ctx_->self_short);
+  r.modified_by = ctx_->self_short;
+  db().put(r, inode, 0);
+  io::log_debug("local change " + r.path + (r.deleted ? " (deleted)" : ""));
+  process_needed(r.path); // a remote record waiting for this path is now decided anew
+}
+
+void index_logic::mark_deleted(const io::stored_record& old) {
+  core::file_record r;
+  r.path = old.record.path;
+  r.type = old.record.type;
+  r.deleted = true;
+  r.mtime_ns = old.record.mtime_ns;
+  commit_local(std::move(r), 0, &old);
+}
+
+void index_logic::check_path(const std::string& path) {
+  auto stored = db().get(path);
+  auto lst = ctx_->folder->stat(path);
+  if (!lst) {
+    if (stored && !stored->record.deleted) {
+      if (stored->record.type == core::file_type::dir)
+        for (auto& child : db().live_paths())
+          if (child != path && core::is_under(child, path))
+            if (auto s = db().get(child); s && !ctx_->folder->stat(child))
+              mark_deleted(*s);
+      mark_deleted(*stored);
+    }
+    return;
+  }
+  if (stored && matches(*stored, *lst))
+    return;
+  core::file_record r;
+  r.path = path;
+  r.type = lst->type;
+  r.mode = lst->mode;
+  r.mtime_ns = lst->mtime_ns;
+  const io::stored_record* old = stored ? &*stored : nullptr;
+  switch (lst->type) {
+  case core::file_type::dir:
+    r.mtime_ns = 0; // directory mtimes change with their entries; not synced
+    if (stored && !stored->record.deleted && stored->record.type == core::file_type::dir &&
+        stored->record.mode == r.mode)
+      return;
+    commit_local(std::move(r), lst->inode, old);
+    return;
+  case core::file_type::symlink: {
+    auto target = ctx_->folder->read_link(path);
+    if (!target)
+      return;
+    r.symlink_target = *target;
+    if (stored && !stored->record.deleted && stored->record.type == r.type &&
+        stored->record.symlink_target == r.symlink_target &&
+        stored->record.mtime_ns == r.mtime_ns)
+      return;
+    commit_local(std::move(r), lst->inode, old);
+    return;
+  }
+  case core::file_type::file:
+    if (lst->size > hash_inline_limit) {
+      if (st().hashing.insert(path).second)
+        self_->send(scanner_, hash_atom::value, path);
+      else
+        st().rescan_after_hash.insert(path);
+      return;
+    }
+    commit_hashed(path, io::hash_file(*ctx_->folder, path), old);
+    return;
+  }
+}
+
+void index_logic::commit_hashed(const std::string& path, const std::optional<io::hashed_file>& h,
+                   const io::stored_record* old) {
+  if (!h)
+    return; // vanished or not a file any more: its own event follows
+  auto now = ctx_->folder->stat(path);
+  if (!now || *now != h->before) {
+    check_path(path); // changed while hashed: look again
+    return;
+  }
+  core::file_record r;
+  r.path = path;
+  r.type = core::file_type::file;
+  r.size = now->size;
+  r.mtime_ns = now->mtime_ns;
+  r.mode = now->mode;
+  r.chunks = h->chunks;
+  if (old && !old->record.deleted && core::same_content(old->record, r)) {
+    // Only the inode changed (e.g. a rewrite with equal bytes and times): no new version.
+    auto same = old->record;
+    db().put(same, now->inode, old->received_from);
+    return;
+  }
+  commit_local(std::move(r), now->inode, old);
+}
+
+void index_logic::on_hashed(const std::string& path, const std::optional<io::hashed_file>& h) {
+  st().hashing.erase(path);
+  if (st().halted)
+    return;
+  db().begin();
+  if (st().rescan_after_hash.erase(path))
+    check_path(path);
+  else {
+    auto stored = db().get(path);
+    commit_hashed(path, h, stored ? &*stored : nullptr);
+  }
+  commit();
+  notify_peers();
+}
+
+void index_logic::scan(const std::vector<std::string>& paths) {
+  if (!check_marker())
+    return;
+  db().begin();
+  for (auto& p : paths)
+    if (core::validate_path(p) == core::path_error::ok)
+      check_path(p);
+  commit();
+  notify_peers();
+}
+
+void index_logic::rescan() {
+  if (!check_marker())
+    return;
+  std::vector<std::string> paths;
+  std::vector<std::string> dirs{""};
+  while (!dirs.empty()) {
+    auto dir = dirs.back();
+    dirs.pop_back();
+    auto names = ctx_->folder->list(dir);
+    if (!names)
+      continue;
+    for (auto& n : *names) {
+      auto p = dir.empty() ? n : dir + "/" + n;
+      if (core::validate_path(p) != core::path_error::ok)
+        continue;
+      paths.push_back(p);
+      auto s = ctx_->folder->stat(p);
+      if (s && s->type == core::file_type::dir)
+        dirs.push_back(p);
+    }
+  }
+  std::set<std::string> seen(paths.begin(), paths.end());
+  for (auto& p : db().live_paths())
+    if (!seen.count(p))
+      paths.push_back(p);
+  scan(paths);
+  io::log_info("scanned " + ctx_->folder->root() + ": " + std::to_string(seen.size()) +
+               " entries");
+}
+
+void index_logic::notify_peers() {
+  for (auto& [id, s] : st().sessions)
+    self_->send(s.peer, changed_atom::value);
+}
+
+caf::message index_logic::get_updates(std::uint64_t from, const core::device_id& device) {
+  auto peer_short = core::short_of(device);
+  std::vector<rpc::wire_entry> out;
+  std::uint64_t last = from;
+  std::size_t bytes = 0;
+  for (auto& s : db().since(from, batch_entries)) {
+    last = s.record.sequence;
+    if (s.received_from == peer_short)
+      continue;
+    rpc::wire_entry e;
+    e.record = std::move(s.record);
+    auto& r = e.record;
+    if (r.type == core::file_type::file && !r.deleted && r.size <= inline_limit) {
+      std::string data(r.size, '\0');
+      std::span<std::uint8_t> span(reinterpret_cast<std::uint8_t*>(data.data()), data.size());
+      if (r.size == 0 || (ctx_->folder->read_at(r.path, 0, span) && chunks_match(r, span))) {
+        e.has_data = true;
+        e.data = std::move(data);
+        bytes += r.size;
+      }
+    }
+    bytes += 200 + r.chunks.size() * 44;
+    out.push_back(std::move(e));
+    if (bytes > batch_bytes)
+      break;
+  }
+  return caf::make_message(std::move(out), last);
+}
+
+// The folder marker (DESIGN.md §2): without it, we stop rather than delete everything.
+bool index_logic::check_marker() {
+  if (st().halted)
+    return false;
+  if (::access(ctx_->marker.c_str(), F_OK) != 0 || !ctx_->folder->stat("")) {
+    st().halted = true;
+    io::log_error("folder " + ctx_->folder->root() + ": its marker " + ctx_->marker +
+                  " is gone; not syncing this folder (no deletion is propagated). Restore "
+                  "the folder and restart the node.");
+    return false;
+  }
+  return true;
+}
+
+} // namespace cascade::actors::index_detail

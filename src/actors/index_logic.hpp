@@ -1,0 +1,114 @@
+// The index actor's logic, shared by index_local.cpp (scans: local changes become records) and
+// index_remote.cpp (records from peers become disk changes and transfers). Internal to actors/.
+#pragma once
+
+#include <deque>
+#include <map>
+#include <memory>
+#include <set>
+
+#include "actors/actors.hpp"
+#include "io/apply.hpp"
+#include "io/store.hpp"
+
+namespace cascade::actors::index_detail {
+
+
+constexpr std::uint64_t inline_limit = 64 * 1024;     // small files travel with their record
+constexpr std::uint64_t hash_inline_limit = 1 << 20;  // larger files go to the scanner
+constexpr std::size_t max_transfers = 8;
+constexpr std::size_t batch_entries = 1000;
+constexpr std::size_t batch_bytes = 8 << 20;
+
+struct session_entry {
+  core::device_id device{};
+  caf::actor peer;
+};
+
+struct index_state {
+  static inline const char* name = "index";
+  std::unique_ptr<io::store> db;
+  std::unique_ptr<io::applier> disk;
+  bool halted = false;
+  std::map<rpc::session_id, session_entry> sessions;
+  std::set<std::string> hashing;            // paths at the scanner
+  std::set<std::string> rescan_after_hash;  // changed again while being hashed
+  std::map<std::string, caf::actor> transfers;
+  std::map<std::string, std::vector<std::string>> transfer_sources; // path -> copy sources
+  std::map<std::string, int> source_refs; // paths running transfers copy from: not deleted yet
+  std::deque<std::string> waiting;          // needed paths without a transfer yet
+  bool retry_scheduled = false;
+  std::uint64_t tmp_counter = 0;
+};
+
+using self_ptr = caf::stateful_actor<index_state>*;
+
+// True if `data` (the whole file) still has the record's chunk hashes.
+bool chunks_match(const core::file_record& r, std::span<const std::uint8_t> data);
+// True if the file on disk is what the index recorded (size, mtime, mode, inode).
+bool matches(const io::stored_record& s, const io::local_stat& st);
+
+class index_logic {
+public:
+  index_logic(self_ptr self, const node_context* ctx, caf::actor scanner)
+      : self_(self), ctx_(ctx), scanner_(std::move(scanner)) {}
+
+  index_state& st() { return self_->state; }
+
+  // Renames reach the disk before the index says they happened.
+  void commit() {
+    st().disk->sync_dirs();
+    db().commit();
+  }
+  io::store& db() { return *st().db; }
+
+  // The folder marker (DESIGN.md §2): without it, we stop rather than delete everything.
+  bool check_marker();
+  // Records a local change (bumping our counter) and tells the peers.
+  void commit_local(core::file_record r, std::uint64_t inode, const io::stored_record* old);
+  void mark_deleted(const io::stored_record& old);
+  // Looks at one path on disk and records what changed.
+  void check_path(const std::string& path);
+  // A hash result: recorded only if the file did not change while it was read.
+  void commit_hashed(const std::string& path, const std::optional<io::hashed_file>& h,
+                     const io::stored_record* old);
+  void on_hashed(const std::string& path, const std::optional<io::hashed_file>& h);
+  void scan(const std::vector<std::string>& paths);
+  // Walks the whole folder and every indexed path (start-up, or after a watcher overflow).
+  void rescan();
+  void notify_peers();
+  // Our records above `from` for a peer, skipping those it sent us itself.
+  caf::message get_updates(std::uint64_t from, const core::device_id& device);
+  std::optional<rpc::session_id> session_of(const core::device_id& d);
+  // Records from a peer: stored as needed, then decided and applied.
+  bool on_update(rpc::session_id s, std::vector<rpc::wire_entry>& entries, std::uint64_t last);
+  std::uint64_t sessions_epoch(rpc::session_id s) { return epochs_[s]; }
+  void set_epoch(rpc::session_id s, std::uint64_t e) { epochs_[s] = e; }
+
+  // Small files of one batch: written, synced once, renamed, committed.
+  void apply_inline(std::vector<std::pair<core::file_record, std::string>>& files);
+  // Decides a needed record again and applies it (or queues its transfer).
+  void process_needed(const std::string& path);
+  // The local side must be indexed as it is on disk before a remote version replaces it;
+  // otherwise an unscanned local edit would be lost. A conflict moves our copy aside first.
+  bool ready_to_apply(const core::file_record& remote);
+  void install(core::file_record r, const std::string& tmp);
+  // A remote record is now on disk: stored under its own version, never bumped.
+  void settle(core::file_record r, std::uint64_t inode);
+  std::string next_tmp();
+  void start_transfers();
+  void on_finished(transfer_result& r);
+  void schedule_retry();
+  void on_session_up(const rpc::session_info& info, caf::actor peer);
+  void process_needed_later(const std::string& path);
+  void on_session_down(rpc::session_id s);
+  // Start-up: clean temp files of an earlier run, then retry what we still need.
+  void start();
+private:
+  self_ptr self_;
+  const node_context* ctx_;
+  caf::actor scanner_;
+  std::map<rpc::session_id, std::uint64_t> epochs_;
+};
+
+} // namespace cascade::actors::index_detail

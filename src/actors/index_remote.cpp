@@ -1,0 +1,276 @@
+// The index, remote side: records from peers are decided, applied or fetched.
+#include <unistd.h>
+
+#include <algorithm>
+
+#include "actors/index_logic.hpp"
+#include "core/path.hpp"
+#include "core/rules.hpp"
+#include "io/log.hpp"
+
+namespace cascade::actors::index_detail {
+
+std::optional<rpc::session_id> index_logic::session_of(const core::device_id& d) {
+  for (auto& [id, s] : st().sessions)
+    if (s.device == d)
+      return id;
+  return std::nullopt;
+}
+
+bool index_logic::on_update(rpc::session_id s, std::vector<rpc::wire_entry>& entries, std::uint64_t last) {
+  auto it = st().sessions.find(s);
+  if (it == st().sessions.end() || !check_marker())
+    return false;
+  auto device = it->second.device;
+  auto epoch_seq = db().peer_progress(device);
+  (void)epoch_seq;
+  db().begin();
+  // Deletions last and deepest first, so directories empty before they go and renamed
+  // files can still be copied from their old name.
+  std::stable_sort(entries.begin(), entries.end(), [](auto& a, auto& b) {
+    if (a.record.deleted != b.record.deleted)
+      return !a.record.deleted;
+    if (a.record.deleted)
+      return core::depth(a.record.path) > core::depth(b.record.path);
+    return false;
+  });
+  std::vector<std::pair<core::file_record, std::string>> inline_files;
+  for (auto& e : entries) {
+    auto local = db().get(e.record.path);
+    auto d = core::decide(local ? &local->record : nullptr, e.record);
+    if (d.what == core::verdict::ignore)
+      continue;
+    if (d.what == core::verdict::keep_local) {
+      if (d.reannounce && local) {
+        auto r = local->record;
+        r.version.merge(e.record.version);
+        r.version.bump(ctx_->self_short);
+        db().put(r, local->inode, 0);
+      }
+      continue;
+    }
+    db().put_needed(e.record, device);
+    if (e.has_data && e.record.type == core::file_type::file && !e.record.deleted)
+      inline_files.emplace_back(e.record, std::move(e.data));
+    else
+      process_needed(e.record.path);
+  }
+  apply_inline(inline_files);
+  db().set_peer_progress(device, sessions_epoch(s), last);
+  commit();
+  notify_peers();
+  start_transfers();
+  return true;
+}
+
+
+// Small files of one batch: written, synced once, renamed, committed.
+void index_logic::apply_inline(std::vector<std::pair<core::file_record, std::string>>& files) {
+  std::vector<std::pair<core::file_record, std::string>> staged; // (record, tmp path)
+  for (auto& [r, data] : files) {
+    if (!ready_to_apply(r))
+      continue;
+    auto tmp = next_tmp();
+    if (st().disk->write_tmp(tmp, r, data, files.size() == 1))
+      staged.emplace_back(r, tmp);
+  }
+  st().disk->sync_tmp();
+  for (auto& [r, tmp] : staged)
+    install(r, tmp);
+}
+
+void index_logic::process_needed(const std::string& path) {
+  auto n = db().get_needed(path);
+  if (!n)
+    return;
+  auto& r = n->record;
+  auto local = db().get(path);
+  auto d = core::decide(local ? &local->record : nullptr, r);
+  if (d.what == core::verdict::ignore || d.what == core::verdict::keep_local) {
+    db().remove_needed(path);
+    return;
+  }
+  if (!ready_to_apply(r))
+    return;
+  if (r.deleted) {
+    if (st().source_refs.count(path))
+      return; // a running transfer copies from it (a rename): deleted when that ends
+    if (st().disk->remove(r))
+      settle(r, 0);
+    return;
+  }
+  switch (r.type) {
+  case core::file_type::dir:
+    if (auto ino = st().disk->make_dir(r))
+      settle(r, *ino);
+    return;
+  case core::file_type::symlink: {
+    auto tmp = next_tmp();
+    if (auto ino = st().disk->make_symlink(tmp, r))
+      settle(r, *ino);
+    return;
+  }
+  case core::file_type::file:
+    if (!st().transfers.count(path) &&
+        std::find(st().waiting.begin(), st().waiting.end(), path) == st().waiting.end())
+      st().waiting.push_back(path);
+    return;
+  }
+}
+
+bool index_logic::ready_to_apply(const core::file_record& remote) {
+  auto local = db().get(remote.path);
+  auto lst = ctx_->folder->stat(remote.path);
+  bool indexed = lst ? (local && matches(*local, *lst))
+                     : (!local || local->record.deleted);
+  if (!indexed && lst && lst->type == core::file_type::dir && local &&
+      local->record.type == core::file_type::dir)
+    indexed = true; // a directory's mode change is not worth a rescan first
+  if (!indexed) {
+    check_path(remote.path); // records the local change; process_needed runs again
+    return false;
+  }
+  auto d = core::decide(local ? &local->record : nullptr, remote);
+  if (d.what == core::verdict::take_conflict && local && !local->record.deleted &&
+      local->record.type != core::file_type::dir) {
+    auto name = core::conflict_name(remote.path, local->record.mtime_ns,
+                                    local->record.modified_by);
+    if (!ctx_->folder->rename(remote.path, name)) {
+      io::log_error("conflict on " + remote.path + ": cannot move our copy aside");
+      return false;
+    }
+    io::log_warn("conflict on " + remote.path + ": kept our version as " + name);
+    check_path(name);
+  }
+  return true;
+}
+
+void index_logic::install(core::file_record r, const std::string& tmp) {
+  auto ino = st().disk->install(tmp, r);
+  if (ino)
+    settle(r, *ino);
+}
+
+void index_logic::settle(core::file_record r, std::uint64_t inode) {
+  auto n = db().get_needed(r.path);
+  auto from = n ? core::short_of(n->from) : 0;
+  db().put(r, inode, from);
+  db().remove_needed(r.path);
+  io::log_debug("applied " + r.path + (r.deleted ? " (deleted)" : ""));
+}
+
+std::string index_logic::next_tmp() {
+  return ctx_->state_dir + "/tmp/" + std::to_string(::getpid()) + "-" +
+         std::to_string(++st().tmp_counter);
+}
+
+void index_logic::start_transfers() {
+  auto& s = st();
+  std::deque<std::string> still;
+  while (!s.waiting.empty()) {
+    auto path = s.waiting.front();
+    s.waiting.pop_front();
+    if (s.transfers.size() >= max_transfers) {
+      still.push_back(path);
+      continue;
+    }
+    auto n = db().get_needed(path);
+    if (!n)
+      continue;
+    auto session = session_of(n->from);
+    if (!session) {
+      still.push_back(path); // its source is offline: waits for it to return
+      continue;
+    }
+    auto plan = core::plan_fetch(n->record, [&](const core::sha256_digest& h) {
+      return db().find_chunk(h);
+    });
+    auto& sources = s.transfer_sources[path];
+    for (auto& c : plan.copies)
+      if (c.from.path != path &&
+          std::find(sources.begin(), sources.end(), c.from.path) == sources.end()) {
+        sources.push_back(c.from.path);
+        ++s.source_refs[c.from.path];
+      }
+    transfer_job job{n->record, *session, plan.copies, plan.missing, next_tmp()};
+    s.transfers[path] = spawn_transfer(self_->system(), *ctx_, std::move(job),
+                                       caf::actor_cast<caf::actor>(self_));
+  }
+  s.waiting = std::move(still);
+}
+
+void index_logic::on_finished(transfer_result& r) {
+  auto& s = st();
+  s.transfers.erase(r.record.path);
+  std::vector<std::string> released;
+  for (auto& src : s.transfer_sources[r.record.path])
+    if (--s.source_refs[src] <= 0) {
+      s.source_refs.erase(src);
+      released.push_back(src);
+    }
+  s.transfer_sources.erase(r.record.path);
+  if (!r.error.empty()) {
+    io::log_warn("transfer of " + r.record.path + " failed: " + r.error + "; retrying");
+    s.waiting.push_back(r.record.path);
+    schedule_retry();
+  } else {
+    db().begin();
+    auto n = db().get_needed(r.record.path);
+    if (n && n->record.version == r.record.version && ready_to_apply(r.record)) {
+      install(r.record, r.tmp_path);
+      io::log_info("received " + r.record.path + " (" + std::to_string(r.bytes_fetched) +
+                   " bytes fetched, " + std::to_string(r.bytes_copied) + " copied locally)");
+    } else {
+      ::unlink(r.tmp_path.c_str()); // superseded meanwhile
+      if (n)
+        process_needed(r.record.path);
+    }
+    commit();
+    notify_peers();
+  }
+  if (!released.empty()) {
+    db().begin();
+    for (auto& p : released)
+      process_needed(p); // deletions that waited for this transfer
+    commit();
+  }
+  start_transfers();
+}
+
+void index_logic::schedule_retry() {
+  if (st().retry_scheduled)
+    return;
+  st().retry_scheduled = true;
+  self_->delayed_send(self_, std::chrono::seconds(1), retry_atom::value);
+}
+
+void index_logic::on_session_up(const rpc::session_info& info, caf::actor peer) {
+  st().sessions[info.id] = {info.device, std::move(peer)};
+  set_epoch(info.id, info.epoch);
+  // Records waiting for this peer can go now.
+  for (auto& n : db().all_needed())
+    if (n.from == info.device && !st().transfers.count(n.record.path))
+      process_needed_later(n.record.path);
+  start_transfers();
+}
+
+void index_logic::process_needed_later(const std::string& path) {
+  db().begin();
+  process_needed(path);
+  commit();
+}
+
+void index_logic::on_session_down(rpc::session_id s) {
+  if (auto it = st().sessions.find(s); it != st().sessions.end()) {
+    self_->send(it->second.peer, down_atom::value);
+    st().sessions.erase(it);
+  }
+}
+
+void index_logic::start() {
+  st().disk->clean_tmp();
+  for (auto& n : db().all_needed())
+    st().waiting.push_back(n.record.path);
+}
+
+} // namespace cascade::actors::index_detail
