@@ -13,6 +13,7 @@
 #include "core/fetch_plan.hpp"
 #include "core/record.hpp"
 #include "io/hasher.hpp"
+#include "io/mdns.hpp"
 #include "io/watcher.hpp"
 #include "rpc/network.hpp"
 
@@ -40,6 +41,8 @@ using finished_atom = caf::atom_constant<caf::atom("finished")>;   // transfer -
 using retry_atom = caf::atom_constant<caf::atom("retry")>;         // index -> itself
 using log_atom = caf::atom_constant<caf::atom("log")>;             // KJ -> supervisor
 using status_atom = caf::atom_constant<caf::atom("status")>;       // any actor: its state
+using found_atom = caf::atom_constant<caf::atom("found")>;         // Avahi -> discovery
+using lost_atom = caf::atom_constant<caf::atom("lost")>;           // Avahi -> discovery
 
 // What every actor of one node shares; immutable after start.
 struct node_context {
@@ -103,11 +106,15 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::optional<cascade::io::hashed_file>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cascade::rpc::session_info)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cascade::actors::transfer_result)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cascade::core::device_id)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cascade::io::mdns_service)
 
 namespace cascade::actors {
 
 // Routes session events to peer actors (one per session) and the index.
 caf::actor spawn_supervisor(caf::actor_system& sys, const node_context& ctx, caf::actor index);
+
+// Dials the peers of our group that mDNS finds (TXT id, g = group tag, v = protocol).
+caf::actor spawn_discovery(caf::actor_system& sys, const node_context& ctx, std::string group_tag);
 
 // The network's listener: posts every callback to the supervisor.
 std::unique_ptr<rpc::listener> make_listener(caf::actor supervisor);

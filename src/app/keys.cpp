@@ -63,6 +63,20 @@ std::string group_proof(const std::string& key) {
   return std::string(reinterpret_cast<char*>(out), len);
 }
 
+std::string group_tag(const std::string& key) {
+  std::string input = "cascade mdns group tag v1\n" + key;
+  unsigned char out[EVP_MAX_MD_SIZE];
+  unsigned len = 0;
+  EVP_Digest(input.data(), input.size(), out, &len, EVP_sha256(), nullptr);
+  static const char* hex = "0123456789abcdef";
+  std::string tag;
+  for (int i = 0; i < 8; ++i) {
+    tag += hex[out[i] >> 4];
+    tag += hex[out[i] & 15];
+  }
+  return tag;
+}
+
 core::device_id load_or_create_identity(const std::string& state_dir) {
   auto path = state_dir + "/identity";
   auto text = read_file(path);

@@ -17,6 +17,10 @@ bool valid_group_key(const std::string& key);
 // Proof of the group key sent in the hello (a keyed hash; the key never crosses the wire).
 std::string group_proof(const std::string& key);
 
+// The group's public tag for mDNS TXT records: a different hash from the proof, so that
+// publishing it lets nobody in.
+std::string group_tag(const std::string& key);
+
 // Loads `state/identity`, creating it (0600) on first use. Throws std::runtime_error.
 core::device_id load_or_create_identity(const std::string& state_dir);
 

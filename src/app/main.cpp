@@ -14,6 +14,7 @@
 #include "core/device_id.hpp"
 #include "io/folder.hpp"
 #include "io/log.hpp"
+#include "io/mdns.hpp"
 #include "io/watcher.hpp"
 #include "rpc/network.hpp"
 
@@ -147,6 +148,24 @@ int run_node(const run_options& o) {
         io::log_warn("the watcher lost events (kernel queue overflow); rescanning");
         caf::anon_send(watcher_actor, actors::overflow_atom::value);
       });
+  std::unique_ptr<io::mdns> mdns;
+  caf::actor discovery;
+  if (o.discovery) {
+    discovery = actors::spawn_discovery(sys, ctx, group_tag(key));
+    auto id = core::format_device_id(self);
+    io::mdns_callbacks cb;
+    cb.found = [discovery](const io::mdns_service& s) {
+      caf::anon_send(discovery, actors::found_atom::value, s);
+    };
+    cb.removed = [discovery](const std::string& name) {
+      caf::anon_send(discovery, actors::lost_atom::value, name);
+    };
+    cb.log = [](int level, const std::string& line) { io::log(static_cast<io::level>(level), line); };
+    mdns = std::make_unique<io::mdns>(
+        "_cascade._tcp", "cascade-" + id.substr(0, 7), port,
+        std::vector<std::string>{"id=" + id, "g=" + group_tag(key), "v=1"}, std::move(cb));
+    mdns->start();
+  }
   std::string err;
   if (!watcher.start(err))
     io::log_warn(err + "; changes are found by rescans only");
@@ -170,8 +189,11 @@ int run_node(const run_options& o) {
   uv_close(reinterpret_cast<uv_handle_t*>(&sigterm), nullptr);
   uv_run(&loop, UV_RUN_NOWAIT);
   uv_loop_close(&loop);
+  mdns.reset(); // withdraws our service
   net.stop();
   stop_actors();
+  if (discovery)
+    caf::anon_send_exit(discovery, caf::exit_reason::user_shutdown);
   sys.await_all_actors_done();
   io::log_info("stopped cleanly");
   return 0;

@@ -49,6 +49,10 @@ kj::Promise<void> network::impl::accept_loop() {
 kj::Promise<void> network::impl::dial_loop(dial_target& t) {
   auto& ctx = KJ_ASSERT_NONNULL(io);
   auto& timer = ctx.provider->getTimer();
+  if (!t.wanted) {
+    t.running = false;
+    return kj::READY_NOW;
+  }
   bool skip = false;
   KJ_IF_MAYBE (d, t.device) {
     skip = device_connected(*d);
@@ -174,12 +178,49 @@ void network::stop() {
 
 void network::dial(const std::string& host, std::uint16_t port) {
   impl_->post([i = impl_.get(), host, port]() {
-    auto t = kj::heap<dial_target>();
-    t->host = host;
-    t->port = port;
-    auto& ref = *t;
-    i->targets.push_back(kj::mv(t));
-    i->tasks->add(i->dial_loop(ref));
+    dial_target* target = nullptr;
+    for (auto& t : i->targets)
+      if (t->host == host && t->port == port)
+        target = t.get();
+    if (target == nullptr) {
+      auto t = kj::heap<dial_target>();
+      t->host = host;
+      t->port = port;
+      target = t.get();
+      i->targets.push_back(kj::mv(t));
+    }
+    target->wanted = true;
+    if (!target->running) {
+      target->running = true;
+      target->failures = 0;
+      i->tasks->add(i->dial_loop(*target));
+    }
+  });
+}
+
+void network::forget(const std::string& host, std::uint16_t port) {
+  impl_->post([i = impl_.get(), host, port]() {
+    for (auto& t : i->targets)
+      if (t->host == host && t->port == port)
+        t->wanted = false;
+  });
+}
+
+kj::Promise<void> network::impl::heartbeat(session_id s) {
+  auto& timer = KJ_ASSERT_NONNULL(io).provider->getTimer();
+  return timer.afterDelay(heartbeat_interval).then([this, s, &timer]() -> kj::Promise<void> {
+    auto it = conns.find(s);
+    if (it == conns.end())
+      return kj::READY_NOW;
+    wire::Peer::Client* peer = nullptr;
+    KJ_IF_MAYBE (p, it->second->remote_peer) { peer = p; }
+    if (peer == nullptr)
+      return kj::READY_NOW;
+    return timer.timeoutAfter(heartbeat_timeout, peer->pingRequest().send().ignoreResult())
+        .then([this, s]() { return heartbeat(s); },
+              [this, s](kj::Exception&& e) {
+                drop(s, std::string("peer stopped answering (") + e.getDescription().cStr() + ")");
+              });
   });
 }
 

@@ -94,6 +94,8 @@ public:
   // Keeps a connection to host:port, redialing with backoff while that device is not
   // otherwise connected.
   void dial(const std::string& host, std::uint16_t port);
+  // Stops redialing host:port (its service vanished); a live connection stays.
+  void forget(const std::string& host, std::uint16_t port);
   void subscribe(session_id s, std::uint64_t epoch, std::uint64_t from);
   // `done(ok)` runs on the KJ thread once the peer acknowledged the batch.
   void send_update(session_id s, std::vector<wire_entry> entries, std::uint64_t last,

@@ -19,6 +19,8 @@ namespace cascade::rpc {
 
 inline constexpr std::size_t max_frame_bytes = 1024 * 1024; // pieces per write: 256 KiB - 1 MiB
 inline constexpr std::size_t max_entries_per_update = 10000;
+inline constexpr kj::Duration heartbeat_interval = 2 * kj::SECONDS;
+inline constexpr kj::Duration heartbeat_timeout = 6 * kj::SECONDS;
 inline const std::string duplicate_connection = "duplicate connection";
 
 class handshake_impl;
@@ -58,6 +60,8 @@ struct dial_target {
   std::uint16_t port = 0;
   kj::Maybe<core::device_id> device; // learnt on the first successful hello
   int failures = 0;
+  bool wanted = true;   // false once discovery saw the service go: no more redials
+  bool running = false; // a dial loop is active for it
 };
 
 struct network::impl : kj::TaskSet::ErrorHandler {
@@ -104,6 +108,7 @@ struct network::impl : kj::TaskSet::ErrorHandler {
   kj::Promise<void> accept_loop();
   kj::Promise<void> dial_loop(dial_target& t);
   bool device_connected(const core::device_id& d) const;
+  kj::Promise<void> heartbeat(session_id s);
 
   connection& add_connection(kj::Own<kj::AsyncIoStream> stream, bool outbound, std::string addr);
   wire::Peer::Client make_peer(session_id s);

@@ -166,6 +166,7 @@ std::string network::impl::accept_hello(connection& c, wire::Hello::Reader h,
   }
   c.remote_peer = kj::mv(peer);
   c.up = true;
+  tasks->add(heartbeat(c.id));
   events.on_session_up({c.id, c.remote, h.getIndexEpoch(), c.address, c.outbound});
   return "";
 }

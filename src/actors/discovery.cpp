@@ -1,0 +1,62 @@
+// Discovery: turns mDNS answers into dial targets. mDNS answers are only hints where to dial;
+// the handshake decides who gets in.
+#include <map>
+
+#include "actors/actors.hpp"
+#include "io/log.hpp"
+
+namespace cascade::actors {
+
+namespace {
+
+struct discovery_state {
+  static inline const char* name = "discovery";
+  std::map<std::string, std::pair<std::string, std::uint16_t>> services; // name -> address
+  std::uint64_t ignored = 0;
+};
+
+caf::behavior discovery(caf::stateful_actor<discovery_state>* self, const node_context* ctx,
+                        std::string group_tag) {
+  return {
+      [=](found_atom, const io::mdns_service& s) {
+        auto txt = [&](const char* k) {
+          auto it = s.txt.find(k);
+          return it == s.txt.end() ? std::string() : it->second;
+        };
+        auto id = core::parse_device_id(txt("id"));
+        if (!id || *id == ctx->self || txt("g") != group_tag || txt("v") != "1") {
+          ++self->state.ignored; // ourselves, another group or another protocol
+          return;
+        }
+        auto& known = self->state.services[s.name];
+        if (known != std::make_pair(s.address, s.port)) {
+          if (!known.first.empty())
+            ctx->net->forget(known.first, known.second);
+          known = {s.address, s.port};
+          io::log_info("discovered " + core::format_device_id(*id) + " at " + s.address + ":" +
+                       std::to_string(s.port));
+        }
+        ctx->net->dial(s.address, s.port);
+      },
+      [=](lost_atom, const std::string& name) {
+        auto it = self->state.services.find(name);
+        if (it == self->state.services.end())
+          return;
+        io::log_info("mDNS service " + name + " is gone (its connection, if any, stays)");
+        ctx->net->forget(it->second.first, it->second.second);
+        self->state.services.erase(it);
+      },
+      [=](status_atom) {
+        return std::to_string(self->state.services.size()) + " services of our group, " +
+               std::to_string(self->state.ignored) + " answers ignored";
+      },
+  };
+}
+
+} // namespace
+
+caf::actor spawn_discovery(caf::actor_system& sys, const node_context& ctx, std::string group_tag) {
+  return sys.spawn(discovery, &ctx, std::move(group_tag));
+}
+
+} // namespace cascade::actors
