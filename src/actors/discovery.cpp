@@ -36,7 +36,9 @@ caf::behavior discovery(caf::stateful_actor<discovery_state>* self, const node_c
           io::log_info("discovered " + core::format_device_id(*id) + " at " + s.address + ":" +
                        std::to_string(s.port));
         }
-        ctx->net->dial(s.address, s.port);
+        // Of two nodes that find each other, the smaller id dials; the other waits 2 s and
+        // dials only if no connection came (no duplicate connection to tear down).
+        ctx->net->dial(s.address, s.port, *id, ctx->self < *id ? 0 : 2000);
       },
       [=](lost_atom, const std::string& name) {
         auto it = self->state.services.find(name);

@@ -176,8 +176,9 @@ void network::stop() {
   impl_->thread.join();
 }
 
-void network::dial(const std::string& host, std::uint16_t port) {
-  impl_->post([i = impl_.get(), host, port]() {
+void network::dial(const std::string& host, std::uint16_t port,
+                   std::optional<core::device_id> expected, int delay_ms) {
+  impl_->post([i = impl_.get(), host, port, expected, delay_ms]() {
     dial_target* target = nullptr;
     for (auto& t : i->targets)
       if (t->host == host && t->port == port)
@@ -190,10 +191,15 @@ void network::dial(const std::string& host, std::uint16_t port) {
       i->targets.push_back(kj::mv(t));
     }
     target->wanted = true;
+    if (expected)
+      target->device = *expected;
     if (!target->running) {
       target->running = true;
       target->failures = 0;
-      i->tasks->add(i->dial_loop(*target));
+      auto& timer = KJ_ASSERT_NONNULL(i->io).provider->getTimer();
+      i->tasks->add(timer.afterDelay(delay_ms * kj::MILLISECONDS).then([i, target]() {
+        return i->dial_loop(*target);
+      }));
     }
   });
 }

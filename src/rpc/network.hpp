@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -93,7 +94,10 @@ public:
 
   // Keeps a connection to host:port, redialing with backoff while that device is not
   // otherwise connected.
-  void dial(const std::string& host, std::uint16_t port);
+  // `expected`: the device mDNS says is there (no dial while it is connected anyway);
+  // `delay_ms`: wait first (the peer is expected to dial us).
+  void dial(const std::string& host, std::uint16_t port,
+            std::optional<core::device_id> expected = std::nullopt, int delay_ms = 0);
   // Stops redialing host:port (its service vanished); a live connection stays.
   void forget(const std::string& host, std::uint16_t port);
   void subscribe(session_id s, std::uint64_t epoch, std::uint64_t from);
