@@ -1,5 +1,7 @@
 #include "app/keys.hpp"
 
+#include "rpc/tls.hpp"
+
 #include <fcntl.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
@@ -54,15 +56,6 @@ bool valid_group_key(const std::string& key) {
   return raw && raw->size() == 32;
 }
 
-std::string group_proof(const std::string& key) {
-  // HMAC would be the same here: the input is a fixed label and a 256-bit secret.
-  std::string input = "cascade group proof v1\n" + key;
-  unsigned char out[EVP_MAX_MD_SIZE];
-  unsigned len = 0;
-  EVP_Digest(input.data(), input.size(), out, &len, EVP_sha256(), nullptr);
-  return std::string(reinterpret_cast<char*>(out), len);
-}
-
 std::string group_tag(const std::string& key) {
   std::string input = "cascade mdns group tag v1\n" + key;
   unsigned char out[EVP_MAX_MD_SIZE];
@@ -77,20 +70,21 @@ std::string group_tag(const std::string& key) {
   return tag;
 }
 
-core::device_id load_or_create_identity(const std::string& state_dir) {
+identity load_or_create_identity(const std::string& state_dir) {
   auto path = state_dir + "/identity";
-  auto text = read_file(path);
-  if (!text.empty()) {
-    auto id = core::parse_device_id(text);
-    if (!id)
-      throw std::runtime_error(path + " is corrupt; move it away to make a new identity");
-    return *id;
+  identity out;
+  out.private_pem = read_file(path);
+  if (out.private_pem.empty()) {
+    out.private_pem = rpc::generate_private_key();
+    write_private(path, out.private_pem);
   }
-  core::device_id id{};
-  if (RAND_bytes(id.data(), static_cast<int>(id.size())) != 1)
-    throw std::runtime_error("no randomness from OpenSSL");
-  write_private(path, core::format_device_id(id) + "\n");
-  return id;
+  try {
+    out.id = rpc::device_of_private_key(out.private_pem + "\n");
+  } catch (const std::exception& e) {
+    throw std::runtime_error(path + " is not a valid identity (" + e.what() +
+                             "); move it away to make a new one");
+  }
+  return out;
 }
 
 std::string resolve_group_key(const std::optional<std::string>& key,

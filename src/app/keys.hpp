@@ -14,15 +14,18 @@ std::string generate_group_key();
 // True if `key` has the form generate_group_key makes.
 bool valid_group_key(const std::string& key);
 
-// Proof of the group key sent in the hello (a keyed hash; the key never crosses the wire).
-std::string group_proof(const std::string& key);
-
 // The group's public tag for mDNS TXT records: a different hash from the proof, so that
 // publishing it lets nobody in.
 std::string group_tag(const std::string& key);
 
-// Loads `state/identity`, creating it (0600) on first use. Throws std::runtime_error.
-core::device_id load_or_create_identity(const std::string& state_dir);
+struct identity {
+  core::device_id id{};     // SHA-256 of the Ed25519 public key
+  std::string private_pem;  // PKCS#8
+};
+
+// Loads `state/identity` (an Ed25519 private key), creating it (0600) on first use.
+// Throws std::runtime_error.
+identity load_or_create_identity(const std::string& state_dir);
 
 // The group key from --key, --key-file or `state/group.key`; a new one is made and stored
 // if there is none (`created` is set then). Throws std::runtime_error with a message for the user.

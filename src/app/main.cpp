@@ -73,14 +73,14 @@ int run_node(const run_options& o) {
   io::set_log_level(static_cast<io::level>(o.level));
   auto p = prepare(o.dir, o.state);
   std::string key;
-  core::device_id self{};
+  identity me;
   try {
     bool created = false;
     key = resolve_group_key(o.key, o.key_file, p.state, created);
     if (created)
       io::log_info("made a new group key; on other machines join with: node --dir DIR --key " +
                    key);
-    self = load_or_create_identity(p.state);
+    me = load_or_create_identity(p.state);
   } catch (const std::invalid_argument& e) {
     std::cerr << "node: " << e.what() << "\n";
     return 2;
@@ -98,8 +98,8 @@ int run_node(const run_options& o) {
   ctx.folder = &folder;
   ctx.state_dir = p.state;
   ctx.marker = p.marker;
-  ctx.self = self;
-  ctx.self_short = core::short_of(self);
+  ctx.self = me.id;
+  ctx.self_short = core::short_of(me.id);
 
   auto scanner = actors::spawn_scanner(sys, ctx);
   caf::actor index;
@@ -115,8 +115,9 @@ int run_node(const run_options& o) {
   rpc::network_config ncfg;
   ncfg.listen_addr = o.listen;
   ncfg.port = o.port;
-  ncfg.self = self;
-  ncfg.group_proof = group_proof(key);
+  ncfg.self = me.id;
+  ncfg.private_key_pem = me.private_pem;
+  ncfg.group_key = key;
   ncfg.folder = &folder;
   rpc::network net(ncfg, *listener);
   ctx.net = &net;
@@ -134,7 +135,7 @@ int run_node(const run_options& o) {
     stop_actors();
     return 1;
   }
-  io::log_info("device " + core::format_device_id(self) + " syncing " + p.dir + ", listening on " +
+  io::log_info("device " + core::format_device_id(me.id) + " syncing " + p.dir + ", listening on " +
                o.listen + ":" + std::to_string(port));
 
   uv_loop_t loop;
@@ -152,7 +153,7 @@ int run_node(const run_options& o) {
   caf::actor discovery;
   if (o.discovery) {
     discovery = actors::spawn_discovery(sys, ctx, group_tag(key));
-    auto id = core::format_device_id(self);
+    auto id = core::format_device_id(me.id);
     io::mdns_callbacks cb;
     cb.found = [discovery](const io::mdns_service& s) {
       caf::anon_send(discovery, actors::found_atom::value, s);
@@ -202,7 +203,7 @@ int run_node(const run_options& o) {
 int run_id(const id_command& c) {
   auto p = prepare(c.dir, c.state);
   try {
-    std::cout << core::format_device_id(load_or_create_identity(p.state)) << "\n";
+    std::cout << core::format_device_id(load_or_create_identity(p.state).id) << "\n";
   } catch (const std::exception& e) {
     std::cerr << "node: " << e.what() << "\n";
     return 1;

@@ -13,6 +13,10 @@
 
 namespace cascade::rpc {
 
+namespace {
+std::string t_host_of(const std::string& addr) { return addr.substr(0, addr.rfind(':')); }
+} // namespace
+
 kj::Promise<void> network::impl::drain_queue(kj::AsyncInputStream& in, std::uint64_t& scratch) {
   return in.read(&scratch, sizeof scratch).then([this, &in, &scratch]() {
     std::deque<std::function<void()>> batch;
@@ -28,7 +32,7 @@ kj::Promise<void> network::impl::drain_queue(kj::AsyncInputStream& in, std::uint
 
 kj::Promise<void> network::impl::accept_loop() {
   return receiver->accept().then([this](kj::Own<kj::AsyncIoStream> s) {
-    std::string addr = "?";
+    std::string ip = "?", addr = "?";
     try {
       struct sockaddr_storage sa{};
       kj::uint len = sizeof sa;
@@ -37,13 +41,50 @@ kj::Promise<void> network::impl::accept_loop() {
       if (sa.ss_family == AF_INET) {
         auto* in = reinterpret_cast<sockaddr_in*>(&sa);
         inet_ntop(AF_INET, &in->sin_addr, host, sizeof host);
-        addr = std::string(host) + ":" + std::to_string(ntohs(in->sin_port));
+        ip = host;
+        addr = ip + ":" + std::to_string(ntohs(in->sin_port));
       }
     } catch (...) {
     }
-    add_connection(kj::mv(s), false, addr);
+    tasks->add(secure(kj::mv(s), false, addr, ip).then([](connection*) {}));
     return accept_loop();
   });
+}
+
+// TLS first, within the handshake timeout; an address that keeps failing waits longer.
+kj::Promise<connection*> network::impl::secure(kj::Own<kj::AsyncIoStream> s, bool outbound,
+                                                std::string addr, std::string ip) {
+  auto& timer = KJ_ASSERT_NONNULL(io).provider->getTimer();
+  kj::Duration delay = 0 * kj::MILLISECONDS;
+  if (!outbound) {
+    auto& f = failures_by_ip[ip];
+    if (f.count > 0 && timer.now() - f.last < 60 * kj::SECONDS)
+      delay = std::min<int64_t>(10000, 100LL << std::min(f.count, 7)) * kj::MILLISECONDS;
+  }
+  auto tls = tls_ctx->wrap(kj::mv(s), outbound);
+  auto& ref = *tls;
+  auto hs = timer.afterDelay(delay).then([&ref]() { return ref.handshake(); });
+  return timer.timeoutAfter(handshake_timeout, kj::mv(hs))
+      .then(
+          [this, tls = kj::mv(tls), outbound, addr]() mutable -> connection* {
+            auto* t = tls.get();
+            auto& c = add_connection(kj::mv(tls), outbound, addr);
+            c.tls = t;
+            return &c;
+          },
+          [this, outbound, addr, ip](kj::Exception&& e) -> connection* {
+            if (!outbound)
+              note_failure(ip);
+            events.on_log(outbound ? 1 : 3, "refused " + addr + ": " +
+                                                 e.getDescription().cStr());
+            return nullptr;
+          });
+}
+
+void network::impl::note_failure(const std::string& ip) {
+  auto& f = failures_by_ip[ip];
+  f.count++;
+  f.last = KJ_ASSERT_NONNULL(io).provider->getTimer().now();
 }
 
 kj::Promise<void> network::impl::dial_loop(dial_target& t) {
@@ -63,32 +104,43 @@ kj::Promise<void> network::impl::dial_loop(dial_target& t) {
   return ctx.provider->getNetwork()
       .parseAddress(t.host, t.port)
       .then([](kj::Own<kj::NetworkAddress> a) { return a->connect(); })
-      .then(
-          [this, &t, addr](kj::Own<kj::AsyncIoStream> s) -> kj::Promise<void> {
-            auto& c = add_connection(kj::mv(s), true, addr);
-            auto id = c.id;
-            auto req = c.client->bootstrap().castAs<wire::Handshake>().helloRequest();
-            fill_hello(req.initHello());
-            req.setPeer(make_peer(id));
-            return req.send().then(
-                [this, &t, id](capnp::Response<wire::Handshake::HelloResults> r) -> kj::Promise<void> {
-                  auto it = conns.find(id);
-                  if (it == conns.end())
-                    return kj::READY_NOW;
-                  auto err = accept_hello(*it->second, r.getHello(), r.getPeer());
-                  if (it->second->remote != core::device_id{})
-                    t.device = it->second->remote; // known even for a duplicate: no redial
-                  if (!err.empty()) {
-                    drop(id, err);
-                    return kj::READY_NOW;
-                  }
-                  t.failures = 0;
-                  // Wait while this session lives.
-                  auto watch = it->second->client->onDisconnect().then(
-                      []() {}, [](kj::Exception&&) {});
-                  return watch;
-                });
-          })
+      .then([this, addr](kj::Own<kj::AsyncIoStream> s) {
+        return secure(kj::mv(s), true, addr, t_host_of(addr));
+      })
+      .then([this, &t](connection* cp) -> kj::Promise<void> {
+        if (cp == nullptr)
+          return kj::READY_NOW;
+        auto& c = *cp;
+        auto id = c.id;
+        KJ_IF_MAYBE (want, t.device) {
+          if (c.tls->peer_device() != *want) {
+            events.on_log(3, "refused " + c.address + ": it answers for " +
+                                 core::format_device_id(*want) + " with another key (" +
+                                 core::format_device_id(c.tls->peer_device()) + ")");
+            drop(id, "device id mismatch");
+            return kj::READY_NOW;
+          }
+        }
+        auto req = c.client->bootstrap().castAs<wire::Handshake>().helloRequest();
+        fill_hello(req.initHello(), c);
+        req.setPeer(make_peer(id));
+        return req.send().then(
+            [this, &t, id](capnp::Response<wire::Handshake::HelloResults> r) -> kj::Promise<void> {
+              auto it = conns.find(id);
+              if (it == conns.end())
+                return kj::READY_NOW;
+              auto err = accept_hello(*it->second, r.getHello(), r.getPeer());
+              if (it->second->remote != core::device_id{})
+                t.device = it->second->remote; // known even for a duplicate: no redial
+              if (!err.empty()) {
+                drop(id, err);
+                return kj::READY_NOW;
+              }
+              t.failures = 0;
+              // Wait while this session lives.
+              return it->second->client->onDisconnect().then([]() {}, [](kj::Exception&&) {});
+            });
+      })
       .then([]() {}, [this, addr](kj::Exception&& e) {
         events.on_log(1, "dial " + addr + ": " + e.getDescription().cStr());
       })
@@ -105,6 +157,12 @@ kj::Promise<void> network::impl::dial_loop(dial_target& t) {
 void network::impl::run(std::promise<std::uint16_t>& bound) {
   auto ctx = kj::setupAsyncIo();
   io = ctx;
+  try {
+    tls_ctx = kj::heap<tls_context>(cfg.private_key_pem);
+  } catch (const std::exception& e) {
+    bound.set_exception(std::make_exception_ptr(std::runtime_error(e.what())));
+    return;
+  }
   tasks = kj::heap<kj::TaskSet>(*this);
   try {
     auto addr = ctx.provider->getNetwork().parseAddress(cfg.listen_addr, cfg.port).wait(ctx.waitScope);
@@ -134,6 +192,7 @@ void network::impl::run(std::promise<std::uint16_t>& bound) {
   update_calls.clear();
   tasks = nullptr;
   targets.clear();
+  failures_by_ip.clear();
   conns.clear();
   receiver = nullptr;
   io = nullptr;
@@ -346,6 +405,18 @@ void network::cancel_fetch(fetch_id f) {
     auto own = kj::mv(it->second);
     i->fetches.erase(it);
     i->tasks->add(kj::evalLater([o = kj::mv(own)]() mutable { o = nullptr; }));
+  });
+}
+
+void network::deny(const core::device_id& d) {
+  impl_->post([i = impl_.get(), d]() {
+    i->denied_devices.insert(d);
+    std::vector<session_id> doomed;
+    for (auto& [id, c] : i->conns)
+      if (c->remote == d)
+        doomed.push_back(id);
+    for (auto id : doomed)
+      i->drop(id, "device " + core::format_device_id(d) + " is denied");
   });
 }
 

@@ -74,8 +74,9 @@ public:
 struct network_config {
   std::string listen_addr = "0.0.0.0";
   std::uint16_t port = 0;
-  core::device_id self{};
-  std::string group_proof;        // both sides must present the same (TLS replaces it later)
+  core::device_id self{};         // the device id of private_key_pem
+  std::string private_key_pem;    // our Ed25519 identity (TLS)
+  std::string group_key;          // proven in every hello, never sent
   std::uint64_t epoch = 0;        // of our index
   const io::folder* folder = nullptr; // where fetches are served from
   std::size_t sink_credit = 8;    // frames a receiving sink holds before it stalls the sender
@@ -110,6 +111,8 @@ public:
   void consumed(fetch_id f, std::size_t frames);
   void cancel_fetch(fetch_id f);
   void close_session(session_id s, std::string reason);
+  // Drops the device's connections now and refuses it from now on.
+  void deny(const core::device_id& d);
 
   struct impl; // public so the KJ-side servers in network.cpp can name it
 

@@ -10,10 +10,12 @@
 #include <future>
 #include <map>
 #include <mutex>
+#include <set>
 #include <thread>
 
 #include "cascade.capnp.h"
 #include "rpc/network.hpp"
+#include "rpc/tls.hpp"
 
 namespace cascade::rpc {
 
@@ -21,6 +23,8 @@ inline constexpr std::size_t max_frame_bytes = 1024 * 1024; // pieces per write:
 inline constexpr std::size_t max_entries_per_update = 10000;
 inline constexpr kj::Duration heartbeat_interval = 2 * kj::SECONDS;
 inline constexpr kj::Duration heartbeat_timeout = 6 * kj::SECONDS;
+inline constexpr kj::Duration handshake_timeout = 10 * kj::SECONDS;
+inline const std::string exporter_label = "EXPORTER-cascade-hello";
 inline const std::string duplicate_connection = "duplicate connection";
 
 class handshake_impl;
@@ -34,6 +38,7 @@ struct connection {
   std::string address;
   core::device_id remote{};
   kj::Own<kj::AsyncIoStream> stream;
+  tls_stream* tls = nullptr; // the same object as `stream`
   kj::Own<capnp::TwoPartyClient> client;
   kj::Maybe<wire::Peer::Client> remote_peer;
   kj::Maybe<kj::Promise<void>> watch;
@@ -78,6 +83,14 @@ struct network::impl : kj::TaskSet::ErrorHandler {
   kj::Own<kj::ConnectionReceiver> receiver;
   kj::Maybe<kj::Own<kj::PromiseFulfiller<void>>> stop_fulfiller;
   kj::Own<kj::TaskSet> tasks;
+  kj::Own<tls_context> tls_ctx;
+  struct failure_count {
+    int count = 0;
+    kj::TimePoint last = kj::origin<kj::TimePoint>();
+  };
+  std::map<std::string, failure_count> failures_by_ip;
+  std::set<core::device_id> denied_devices;
+  bool denied(const core::device_id& d) const { return denied_devices.count(d) > 0; }
   std::map<session_id, kj::Own<connection>> conns;
   std::map<fetch_id, kj::Own<pending_fetch>> fetches;
   std::map<std::pair<session_id, call_id>, kj::Own<kj::PromiseFulfiller<void>>> update_calls;
@@ -113,7 +126,10 @@ struct network::impl : kj::TaskSet::ErrorHandler {
   connection& add_connection(kj::Own<kj::AsyncIoStream> stream, bool outbound, std::string addr);
   wire::Peer::Client make_peer(session_id s);
   wire::ChunkSink::Client make_sink(fetch_id f);
-  void fill_hello(wire::Hello::Builder h) const;
+  void fill_hello(wire::Hello::Builder h, connection& c) const;
+  kj::Promise<connection*> secure(kj::Own<kj::AsyncIoStream> s, bool outbound, std::string addr,
+                                  std::string ip);
+  void note_failure(const std::string& ip);
   // Checks the peer's hello; on success marks the session up. Returns an error text or "".
   std::string accept_hello(connection& c, wire::Hello::Reader h, wire::Peer::Client peer);
   void drop(session_id s, const std::string& reason);

@@ -1,4 +1,5 @@
 // The Cap'n Proto servers of a connection: the handshake, the peer service and chunk sinks.
+#include <openssl/crypto.h>
 #include <unistd.h>
 
 #include "core/path.hpp"
@@ -8,13 +9,6 @@
 
 namespace cascade::rpc {
 
-namespace {
-
-kj::ArrayPtr<const kj::byte> bytes_of(const std::string& s) {
-  return kj::arrayPtr(reinterpret_cast<const kj::byte*>(s.data()), s.size());
-}
-
-} // namespace
 
 // The bootstrap capability: the first call on every connection.
 class handshake_impl final : public wire::Handshake::Server {
@@ -32,7 +26,7 @@ public:
       return KJ_EXCEPTION(DISCONNECTED, err);
     }
     auto res = ctx.getResults();
-    net_.fill_hello(res.initHello());
+    net_.fill_hello(res.initHello(), *it->second);
     res.setPeer(net_.make_peer(session_));
     if (!err.empty()) {
       // Answer first, so the dialer learns who we are and stops redialing; then close.
@@ -120,9 +114,11 @@ private:
 
 
 
-void network::impl::fill_hello(wire::Hello::Builder h) const {
-  h.setDeviceId(kj::arrayPtr(cfg.self.data(), cfg.self.size()));
-  h.setGroup(bytes_of(cfg.group_proof));
+void network::impl::fill_hello(wire::Hello::Builder h, connection& c) const {
+  h.setDeviceId(kj::arrayPtr(tls_ctx->self().data(), tls_ctx->self().size()));
+  auto proof = group_proof(cfg.group_key, c.outbound ? "client" : "server",
+                           c.tls->exporter(exporter_label));
+  h.setGroup(kj::arrayPtr(proof.data(), proof.size()));
   h.setProtocol(wire::PROTOCOL_VERSION);
   h.setIndexEpoch(cfg.epoch);
 }
@@ -144,12 +140,19 @@ std::string network::impl::accept_hello(connection& c, wire::Hello::Reader h,
   auto dev = h.getDeviceId();
   if (h.getProtocol() != wire::PROTOCOL_VERSION)
     return "protocol version " + std::to_string(h.getProtocol()) + " is not ours";
-  if (group.size() != cfg.group_proof.size() ||
-      !std::equal(group.begin(), group.end(), bytes_of(cfg.group_proof).begin()))
-    return "peer is in another group (its key differs from ours)";
-  if (dev.size() != 32)
-    return "malformed device id";
-  std::copy(dev.begin(), dev.end(), c.remote.begin());
+  auto expect = group_proof(cfg.group_key, c.outbound ? "server" : "client",
+                            c.tls->exporter(exporter_label));
+  if (group.size() != expect.size() ||
+      CRYPTO_memcmp(group.begin(), expect.data(), expect.size()) != 0) {
+    if (!c.outbound)
+      note_failure(c.address.substr(0, c.address.rfind(':')));
+    return "peer does not hold our group key";
+  }
+  if (dev.size() != 32 || !std::equal(dev.begin(), dev.end(), c.tls->peer_device().begin()))
+    return "its device id does not match its TLS key";
+  c.remote = c.tls->peer_device();
+  if (denied(c.remote))
+    return "device " + core::format_device_id(c.remote) + " is denied";
   if (c.remote == cfg.self)
     return "connected to ourselves";
   // Two connections to one device (both dialed at once): keep the one dialed by the smaller id,
