@@ -39,6 +39,7 @@ using pieces_atom = caf::atom_constant<caf::atom("pieces")>;       // KJ -> tran
 using done_atom = caf::atom_constant<caf::atom("done")>;           // KJ -> transfer: stream end
 using finished_atom = caf::atom_constant<caf::atom("finished")>;   // transfer -> index
 using retry_atom = caf::atom_constant<caf::atom("retry")>;         // index -> itself
+using flush_atom = caf::atom_constant<caf::atom("flush_del")>;     // index -> itself
 using log_atom = caf::atom_constant<caf::atom("log")>;             // KJ -> supervisor
 using status_atom = caf::atom_constant<caf::atom("status")>;       // any actor: its state
 using found_atom = caf::atom_constant<caf::atom("found")>;         // Avahi -> discovery

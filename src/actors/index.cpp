@@ -43,6 +43,7 @@ caf::behavior index_actor(self_ptr self, const node_context* ctx, caf::actor sca
         return caf::make_message(epoch, seq);
       },
       [=](finished_atom, transfer_result& r) { logic->on_finished(r); },
+      [=](flush_atom) { logic->flush_deletes(); },
       [=](retry_atom) {
         self->state.retry_scheduled = false;
         logic->start_transfers();

@@ -51,14 +51,8 @@ void index_logic::check_path(const std::string& path) {
   auto stored = db().get(path);
   auto lst = ctx_->folder->stat(path);
   if (!lst) {
-    if (stored && !stored->record.deleted) {
-      if (stored->record.type == core::file_type::dir)
-        for (auto& child : db().live_paths())
-          if (child != path && core::is_under(child, path))
-            if (auto s = db().get(child); s && !ctx_->folder->stat(child))
-              mark_deleted(*s);
-      mark_deleted(*stored);
-    }
+    if (stored && !stored->record.deleted)
+      hold_delete(path);
     return;
   }
   if (stored && matches(*stored, *lst))
@@ -100,6 +94,45 @@ void index_logic::check_path(const std::string& path) {
     commit_hashed(path, io::hash_file(*ctx_->folder, path), old);
     return;
   }
+}
+
+void index_logic::hold_delete(const std::string& path) {
+  auto& s = st();
+  s.pending_deletes.insert(path);
+  s.last_delete = std::chrono::steady_clock::now();
+  if (!s.delete_flush_scheduled) {
+    s.delete_flush_scheduled = true;
+    self_->delayed_send(self_, delete_quiet, flush_atom::value);
+  }
+}
+
+void index_logic::flush_deletes() {
+  auto& s = st();
+  s.delete_flush_scheduled = false;
+  auto quiet_for = std::chrono::steady_clock::now() - s.last_delete;
+  if (quiet_for < delete_quiet) {
+    s.delete_flush_scheduled = true;
+    self_->delayed_send(self_, delete_quiet - quiet_for, flush_atom::value);
+    return;
+  }
+  auto paths = std::move(s.pending_deletes);
+  s.pending_deletes.clear();
+  if (!check_marker())
+    return;
+  db().begin();
+  for (auto& path : paths) {
+    auto stored = db().get(path);
+    if (!stored || stored->record.deleted || ctx_->folder->stat(path))
+      continue; // back meanwhile, or already recorded
+    if (stored->record.type == core::file_type::dir)
+      for (auto& child : db().live_paths())
+        if (child != path && core::is_under(child, path))
+          if (auto c = db().get(child); c && !ctx_->folder->stat(child))
+            mark_deleted(*c);
+    mark_deleted(*stored);
+  }
+  commit();
+  notify_peers();
 }
 
 void index_logic::commit_hashed(const std::string& path, const std::optional<io::hashed_file>& h,
@@ -189,6 +222,8 @@ void index_logic::notify_peers() {
 }
 
 caf::message index_logic::get_updates(std::uint64_t from, const core::device_id& device) {
+  if (st().halted) // a halted folder sends nothing, not even what it recorded before
+    return caf::make_message(std::vector<rpc::wire_entry>{}, from);
   auto peer_short = core::short_of(device);
   std::vector<rpc::wire_entry> out;
   std::uint64_t last = from;

@@ -2,6 +2,7 @@
 // index_remote.cpp (records from peers become disk changes and transfers). Internal to actors/.
 #pragma once
 
+#include <chrono>
 #include <deque>
 #include <map>
 #include <memory>
@@ -17,6 +18,7 @@ namespace cascade::actors::index_detail {
 constexpr std::uint64_t inline_limit = 64 * 1024;     // small files travel with their record
 constexpr std::uint64_t hash_inline_limit = 1 << 20;  // larger files go to the scanner
 constexpr std::size_t max_transfers = 8;
+constexpr auto delete_quiet = std::chrono::milliseconds(100);
 constexpr std::size_t batch_entries = 1000;
 constexpr std::size_t batch_bytes = 8 << 20;
 
@@ -38,6 +40,11 @@ struct index_state {
   std::map<std::string, int> source_refs; // paths running transfers copy from: not deleted yet
   std::deque<std::string> waiting;          // needed paths without a transfer yet
   bool retry_scheduled = false;
+  // Local deletions wait for a quiet moment and a marker check (an `rm -rf` of the whole
+  // folder removes files before it reaches the marker: none of that may propagate).
+  std::set<std::string> pending_deletes;
+  std::chrono::steady_clock::time_point last_delete;
+  bool delete_flush_scheduled = false;
   std::uint64_t tmp_counter = 0;
 };
 
@@ -69,6 +76,8 @@ public:
   void mark_deleted(const io::stored_record& old);
   // Looks at one path on disk and records what changed.
   void check_path(const std::string& path);
+  void hold_delete(const std::string& path);
+  void flush_deletes();
   // A hash result: recorded only if the file did not change while it was read.
   void commit_hashed(const std::string& path, const std::optional<io::hashed_file>& h,
                      const io::stored_record* old);

@@ -1,5 +1,6 @@
 #include "io/watcher.hpp"
 
+#include <fcntl.h>
 #include <sys/inotify.h>
 #include <unistd.h>
 
@@ -21,6 +22,18 @@ std::string join(const std::string& dir, std::string_view name) {
 }
 
 } // namespace
+
+// A read lease is granted only while no process has the file open for writing. Where leases
+// are not allowed (another owner, no CAP_LEASE), assume the worst: it is busy.
+bool fs_watcher::open_for_writing(const std::string& rel) const {
+  auto fd = root_.open_read(rel);
+  if (!fd)
+    return true;
+  if (::fcntl(fd.get(), F_SETLEASE, F_RDLCK) != 0)
+    return true;
+  ::fcntl(fd.get(), F_SETLEASE, F_UNLCK);
+  return false;
+}
 
 fs_watcher::fs_watcher(uv_loop_t* loop, const folder& root, sink on_events,
                        std::function<void()> on_overflow)
@@ -77,9 +90,13 @@ void fs_watcher::add_tree(const std::string& rel, bool report, std::vector<watch
     auto child = join(rel, n);
     if (core::validate_path(child) != core::path_error::ok)
       continue;
-    if (report)
-      out.push_back({child, core::fs_event::created});
     auto st = root_.stat(child);
+    if (report && st) {
+      // A file found in a new directory may still be written (cp -r): only one no process
+      // holds open for writing is complete now; the others wait for their close.
+      bool busy = st->type == core::file_type::file && open_for_writing(child);
+      out.push_back({child, busy ? core::fs_event::modified : core::fs_event::created});
+    }
     if (st && st->type == core::file_type::dir)
       add_tree(child, report, out);
   }
@@ -131,6 +148,11 @@ void fs_watcher::drain() {
         continue;
       }
       std::string path = join(it->second, e->name);
+      if (it->second.empty() && e->name == core::state_dir_name &&
+          (e->mask & (IN_DELETE | IN_MOVED_FROM))) {
+        out.push_back({path, core::fs_event::removed}); // the marker: the index checks it
+        continue;
+      }
       if (core::validate_path(path) != core::path_error::ok)
         continue;
       bool is_dir = e->mask & IN_ISDIR;

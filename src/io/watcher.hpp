@@ -43,6 +43,7 @@ private:
   // `report` is set (a directory that appears already full must not lose its files).
   void add_tree(const std::string& rel, bool report, std::vector<watch_event>& out);
   void forget_tree(const std::string& rel);
+  bool open_for_writing(const std::string& rel) const;
 
   uv_loop_t* loop_;
   const folder& root_;

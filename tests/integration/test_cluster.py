@@ -8,81 +8,12 @@ inside netns.sh). Uses a private CASCADE_CLUSTER_DIR under /tmp, always ends wit
 """
 import json
 import os
-import shutil
-import signal
 import subprocess
 import sys
-import tempfile
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-CLUSTER = os.path.join(HERE, "..", "..", "tools", "cluster")
-results = {"passed": 0, "failed": 0}
-
-
-class Watchdog(BaseException):
-    pass
-
-
-def cluster(*args, timeout=90, check=True, quiet=None):
-    r = subprocess.run([sys.executable, CLUSTER] + [str(a) for a in args], capture_output=True,
-                       text=True, timeout=timeout, stdin=subprocess.DEVNULL)
-    quiet = args[0] in ("status", "path") if quiet is None else quiet
-    out = (r.stderr if quiet else r.stdout + r.stderr).strip()
-    if out:
-        print("    | " + out.replace("\n", "\n    | "), flush=True)
-    if check and r.returncode != 0:
-        raise AssertionError(f"tools/cluster {' '.join(map(str, args))} exited {r.returncode}")
-    return r
-
-
-def check(name, cond, detail=""):
-    if cond:
-        results["passed"] += 1
-        print(f"ok   {name}", flush=True)
-    else:
-        results["failed"] += 1
-        print(f"FAIL {name}{': ' + detail if detail else ''}", flush=True)
-    return cond
-
-
-def step(name, fn):
-    """Run one check that may raise; a raise is a failure, not an abort."""
-    try:
-        r = fn()
-        check(name, r is None or r is True, "" if r is None or r is True else str(r))
-    except Watchdog:
-        raise
-    except Exception as e:  # noqa: BLE001
-        check(name, False, f"{type(e).__name__}: {e}")
-
-
-def path(i):
-    return cluster("path", i).stdout.strip()
-
-
-def write(i, rel, data):
-    p = os.path.join(path(i), rel)
-    os.makedirs(os.path.dirname(p), exist_ok=True)
-    with open(p, "w") as f:
-        f.write(data)
-
-
-def read(i, rel):
-    try:
-        with open(os.path.join(path(i), rel)) as f:
-            return f.read()
-    except FileNotFoundError:
-        return None
-
-
-def wait_file(i, rel, data, timeout=30):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if read(i, rel) == data:
-            return True
-        time.sleep(0.2)
-    return f"host {i} has {rel!r} = {read(i, rel)!r}, want {data!r}"
+sys.dont_write_bytecode = True  # no __pycache__ in the work tree
+from cluster_helpers import alive, cluster, path, read, run_main, step, wait_file, write  # noqa: E402
 
 
 def root_links():
@@ -95,15 +26,6 @@ def our_pids():
     if "switch" in s:
         recs.append(s["switch"])
     return s, recs
-
-
-def alive(pid, start):
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            rest = f.read().rsplit(")", 1)[1].split()
-    except OSError:
-        return False
-    return int(rest[19]) == start and rest[0] not in "ZXx"
 
 
 def netns_inodes(pids):
@@ -244,40 +166,10 @@ def test_chain(links_before):
 
 
 def main():
-    if os.geteuid() != 0 or not shutil.which("avahi-daemon") or not shutil.which("dbus-daemon"):
-        print("skip: needs root, avahi-daemon and dbus-daemon (tools/install-deps)")
-        print("0 passed, 0 failed")
-        return 77
-    cdir = tempfile.mkdtemp(prefix="cascade-cluster-test-", dir="/tmp")
-    os.environ["CASCADE_CLUSTER_DIR"] = cdir
-
-    def on_alarm(*_):
-        raise Watchdog("watchdog: the test ran over 240 s")
-    signal.signal(signal.SIGALRM, on_alarm)
-    signal.alarm(240)
-    links_before = root_links()
-    t0 = time.monotonic()
-    try:
-        for name, fn in (("switch", test_switch), ("chain", test_chain)):
-            print(f"--- {name}", flush=True)
-            try:
-                fn(links_before)
-            except Exception as e:  # noqa: BLE001 -- an aborted scenario counts as one failure
-                check(f"{name} scenario ran to the end", False, f"{type(e).__name__}: {e}")
-            finally:
-                cluster("down", check=False)
-    except Watchdog as e:
-        check("finished in time", False, str(e))
-    finally:
-        signal.alarm(0)
-        cluster("down", check=False)
-        if results["failed"] == 0:
-            shutil.rmtree(cdir, ignore_errors=True)
-        else:
-            print(f"logs and folders kept in {cdir}")
-    print(f"({time.monotonic() - t0:.1f} s)")
-    print(f"{results['passed']} passed, {results['failed']} failed")
-    return 1 if results["failed"] else 0
+    links = {}
+    return run_main([("switch", lambda: test_switch(links["before"])),
+                     ("chain", lambda: test_chain(links["before"]))],
+                    240, "cascade-cluster-test-", setup=lambda: links.update(before=root_links()))
 
 
 if __name__ == "__main__":

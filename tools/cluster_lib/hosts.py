@@ -69,27 +69,13 @@ def build(st):
     t_net = time.monotonic()
     # 4. D-Bus system bus per host
     for i in range(1, n + 1):
-        record(st, i, "dbus", proc.spawn(in_host(ns_pid(st, i), [
-            "dbus-daemon", "--system", "--nofork", "--nopidfile"]), logpath(i, "dbus")))
+        spawn_dbus(st, i)
     for i in range(1, n + 1):
-        rec = d["hosts"][str(i)]["dbus"]
-        wait_for(f"host {i}'s D-Bus socket",
-                 lambda: os.path.exists(f"/proc/{rec['pid']}/root/run/dbus/system_bus_socket"), 10,
-                 lambda: None if proc.alive(rec) else f"dbus-daemon of host {i} exited:\n"
-                 + tail(logpath(i, "dbus")))
+        wait_dbus(st, i)
     # 5. avahi-daemon per host
+    offsets = {i: spawn_avahi(st, i) for i in range(1, n + 1)}
     for i in range(1, n + 1):
-        conf = os.path.join(hdir(i), "avahi-daemon.conf")
-        with open(conf, "w") as f:
-            f.write(net.avahi_conf(i, net.host_devs(d["links"], i)))
-        record(st, i, "avahi", proc.spawn(in_host(ns_pid(st, i), [
-            "avahi-daemon", "-f", conf, "--no-chroot", "--no-drop-root", "--no-rlimits"]),
-            logpath(i, "avahi")))
-    for i in range(1, n + 1):
-        rec = d["hosts"][str(i)]["avahi"]
-        wait_for(f"host {i}'s avahi-daemon", lambda: "Server startup complete" in tail(logpath(i, "avahi"), 50),
-                 15, lambda: None if proc.alive(rec) else f"avahi-daemon of host {i} exited:\n"
-                 + tail(logpath(i, "avahi")))
+        wait_avahi(st, i, offsets[i])
     t_daemons = time.monotonic()
     # 6. nodes
     for i in range(1, n + 1):
@@ -102,9 +88,62 @@ def build(st):
         f" nodes {time.monotonic() - t_daemons:.1f} s); dir {CDIR}")
 
 
+def dbus_socket(st, i):
+    """The host's system bus socket, seen through its namespace holder's root."""
+    return f"/proc/{ns_pid(st, i)}/root/run/dbus/system_bus_socket"
+
+
+def spawn_dbus(st, i):
+    sock = dbus_socket(st, i)
+    if os.path.lexists(sock):  # left by a dbus-daemon that was killed: it would block the new one
+        os.unlink(sock)
+    record(st, i, "dbus", proc.spawn(in_host(ns_pid(st, i), [
+        "dbus-daemon", "--system", "--nofork", "--nopidfile"]), logpath(i, "dbus")))
+
+
+def wait_dbus(st, i):
+    rec = st.data["hosts"][str(i)]["dbus"]
+    wait_for(f"host {i}'s D-Bus socket", lambda: os.path.exists(dbus_socket(st, i)), 10,
+             lambda: None if proc.alive(rec) else f"dbus-daemon of host {i} exited:\n"
+             + tail(logpath(i, "dbus")))
+
+
+def spawn_avahi(st, i):
+    """Start host i's avahi-daemon; returns the size of its log before, for wait_avahi."""
+    conf = os.path.join(hdir(i), "avahi-daemon.conf")
+    with open(conf, "w") as f:
+        f.write(net.avahi_conf(i, net.host_devs(st.data["links"], i)))
+    log = logpath(i, "avahi")
+    offset = os.path.getsize(log) if os.path.exists(log) else 0
+    record(st, i, "avahi", proc.spawn(in_host(ns_pid(st, i), [
+        "avahi-daemon", "-f", conf, "--no-chroot", "--no-drop-root", "--no-rlimits"]), log))
+    return offset
+
+
+def wait_avahi(st, i, offset=0):
+    rec = st.data["hosts"][str(i)]["avahi"]
+
+    def started():
+        with open(logpath(i, "avahi"), errors="replace") as f:
+            f.seek(offset)
+            return "Server startup complete" in f.read()
+    wait_for(f"host {i}'s avahi-daemon", started, 15,
+             lambda: None if proc.alive(rec) else f"avahi-daemon of host {i} exited:\n"
+             + tail(logpath(i, "avahi")))
+
+
+def host_group(d, i):
+    """Host i's group number: (i - 1) % number of group keys."""
+    return (i - 1) % len(d.get("keys") or [d["key"]])
+
+
+def host_key(d, i):
+    return (d.get("keys") or [d["key"]])[host_group(d, i)]
+
+
 def node_argv(st, i):
     d = st.data
-    argv = [d["node"], "--dir", folder(i), "--key", d["key"], "--port", str(net.PORT),
+    argv = [d["node"], "--dir", folder(i), "--key", host_key(d, i), "--port", str(net.PORT),
             "--log-level", "debug"]
     if d["static_peers"]:
         for p in net.static_peers(d["links"], d["topology"], d["n"], i):
