@@ -134,7 +134,7 @@ command parse_run(const std::vector<std::string>& args) {
     }
     if (f.name != "--dir" && f.name != "--port" && f.name != "--listen" && f.name != "--peer" &&
         f.name != "--key" && f.name != "--key-file" && f.name != "--state" &&
-        f.name != "--log-level")
+        f.name != "--log-level" && f.name != "--deny")
       return unknown(f.value ? f.name : arg, "");
     auto v = c.value(f, error);
     if (!v)
@@ -157,6 +157,8 @@ command parse_run(const std::vector<std::string>& args) {
       ok = set_once(o.key_file, *v, f, error);
     } else if (f.name == "--state") {
       ok = set_once(o.state, *v, f, error);
+    } else if (f.name == "--deny") {
+      o.deny.push_back(*v);
     } else {
       ok = set_once(level, *v, f, error);
     }
@@ -281,6 +283,9 @@ node --dir DIR [options]        run the node for DIR (created if missing) until 
   --state DIR                   state directory, default DIR/.cascade
   --log-level trace|debug|info|warn|error
                                 how much to log, default info
+  --deny ID                     remove a device from this folder's group: its connections
+                                drop (within 5 s on a running node) and it cannot reconnect;
+                                records the id and exits
 node id --dir DIR [--state DIR] print this node's device id (one line)
 node keygen                     print a fresh group key (one line)
 node console --dir DIR [--json] [CMD]

@@ -27,6 +27,7 @@ struct run_options {
   std::optional<std::string> key_file;  // --key-file FILE
   std::optional<std::string> state;     // --state DIR (default DIR/.cascade)
   log_level level = log_level::info;    // --log-level
+  std::vector<std::string> deny;        // --deny ID, repeatable: record and exit
 };
 
 struct keygen_command {};

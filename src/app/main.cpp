@@ -7,9 +7,11 @@
 #include <cstdlib>
 #include <cstring>
 #include <iostream>
+#include <algorithm>
 
 #include "actors/actors.hpp"
 #include "app/cli.hpp"
+#include "app/deny.hpp"
 #include "app/keys.hpp"
 #include "core/device_id.hpp"
 #include "io/folder.hpp"
@@ -69,7 +71,50 @@ paths prepare(const std::string& dir, const std::optional<std::string>& state) {
   return p;
 }
 
+// `--deny ID...`: records the ids; a running node applies them within a second.
+int run_deny(const run_options& o) {
+  auto p = prepare(o.dir, o.state);
+  std::vector<core::device_id> ids;
+  for (auto& text : o.deny) {
+    auto id = core::parse_device_id(text);
+    if (!id) {
+      std::cerr << "node: --deny: '" << text << "' is not a device id\n";
+      return 2;
+    }
+    ids.push_back(*id);
+  }
+  try {
+    for (auto& id : ids) {
+      append_denied(p.state, id);
+      std::cout << "denied " << core::format_device_id(id) << "\n";
+    }
+  } catch (const std::exception& e) {
+    std::cerr << "node: " << e.what() << "\n";
+    return 1;
+  }
+  return 0;
+}
+
+// Applies the deny list now and whenever it changes (checked every second).
+struct deny_watch {
+  std::string state;
+  rpc::network* net;
+  std::size_t applied = 0;
+  uv_timer_t timer{};
+
+  void check() {
+    auto ids = read_denied(state);
+    for (std::size_t i = applied; i < ids.size(); ++i) {
+      io::log_warn("device " + core::format_device_id(ids[i]) + " is denied: dropping it");
+      net->deny(ids[i]);
+    }
+    applied = std::max(applied, ids.size());
+  }
+};
+
 int run_node(const run_options& o) {
+  if (!o.deny.empty())
+    return run_deny(o);
   io::set_log_level(static_cast<io::level>(o.level));
   auto p = prepare(o.dir, o.state);
   std::string key;
@@ -174,6 +219,14 @@ int run_node(const run_options& o) {
   for (auto& peer : o.peers)
     net.dial(peer.host, peer.port);
 
+  deny_watch denials{p.state, &net};
+  denials.check();
+  uv_timer_init(&loop, &denials.timer);
+  denials.timer.data = &denials;
+  uv_timer_start(
+      &denials.timer, [](uv_timer_t* t) { static_cast<deny_watch*>(t->data)->check(); }, 1000,
+      1000);
+
   uv_signal_t sigint, sigterm;
   uv_signal_init(&loop, &sigint);
   uv_signal_init(&loop, &sigterm);
@@ -186,6 +239,7 @@ int run_node(const run_options& o) {
   uv_run(&loop, UV_RUN_DEFAULT);
 
   watcher.stop();
+  uv_close(reinterpret_cast<uv_handle_t*>(&denials.timer), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&sigint), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&sigterm), nullptr);
   uv_run(&loop, UV_RUN_NOWAIT);

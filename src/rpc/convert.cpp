@@ -6,6 +6,11 @@
 
 namespace cascade::rpc {
 
+namespace {
+// Our chunker never cuts above 512 KiB; a peer's chunks may be at most twice that.
+constexpr std::uint32_t max_chunk_bytes = 1024 * 1024;
+} // namespace
+
 void to_wire(const wire_entry& e, wire::Record::Builder out) {
   auto& r = e.record;
   out.setPath(r.path);
@@ -74,7 +79,7 @@ std::optional<wire_entry> from_wire(wire::Record::Reader in, std::string& why) {
     ch.offset = c.getOffset();
     ch.length = c.getLength();
     auto h = c.getHash();
-    if (h.size() != 32 || ch.offset != expect || ch.length == 0 || ch.length > 16 * 1024 * 1024) {
+    if (h.size() != 32 || ch.offset != expect || ch.length == 0 || ch.length > max_chunk_bytes) {
       why = "malformed chunk list for '" + r.path + "'";
       return std::nullopt;
     }

@@ -21,6 +21,8 @@ namespace cascade::rpc {
 
 inline constexpr std::size_t max_frame_bytes = 1024 * 1024; // pieces per write: 256 KiB - 1 MiB
 inline constexpr std::size_t max_entries_per_update = 10000;
+inline constexpr int max_concurrent_fetches = 16;     // served to one peer at once
+inline constexpr unsigned max_ranges_per_fetch = 65536;
 inline constexpr kj::Duration heartbeat_interval = 2 * kj::SECONDS;
 inline constexpr kj::Duration heartbeat_timeout = 6 * kj::SECONDS;
 inline constexpr kj::Duration handshake_timeout = 10 * kj::SECONDS;
@@ -39,6 +41,7 @@ struct connection {
   core::device_id remote{};
   kj::Own<kj::AsyncIoStream> stream;
   tls_stream* tls = nullptr; // the same object as `stream`
+  int serving = 0;           // fetches we are streaming to this peer
   kj::Own<capnp::TwoPartyClient> client;
   kj::Maybe<wire::Peer::Client> remote_peer;
   kj::Maybe<kj::Promise<void>> watch;

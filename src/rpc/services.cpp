@@ -60,12 +60,31 @@ public:
   kj::Promise<void> fetch(FetchContext ctx) override {
     auto p = ctx.getParams();
     std::string path(p.getPath().cStr());
-    if (core::validate_path(path) != core::path_error::ok || net_.cfg.folder == nullptr)
+    auto it = net_.conns.find(session_);
+    if (it == net_.conns.end())
+      return KJ_EXCEPTION(DISCONNECTED, "session gone");
+    auto& conn = *it->second;
+    if (core::validate_path(path) != core::path_error::ok || net_.cfg.folder == nullptr) {
+      net_.events.on_log(3, "refused a fetch of a bad path from " + conn.address);
       return KJ_EXCEPTION(FAILED, "bad path in fetch");
+    }
+    if (conn.serving >= max_concurrent_fetches || p.getRanges().size() > max_ranges_per_fetch) {
+      net_.drop(session_, "peer broke the limit of " + std::to_string(max_concurrent_fetches) +
+                              " concurrent fetches of " + std::to_string(max_ranges_per_fetch) +
+                              " ranges");
+      return KJ_EXCEPTION(FAILED, "limit");
+    }
     std::vector<core::byte_range> ranges;
     for (auto r : p.getRanges())
       ranges.push_back({r.getOffset(), r.getLength()});
-    return net_.serve_fetch(p.getSink(), std::move(path), std::move(ranges), 0, 0);
+    ++conn.serving;
+    auto s = session_;
+    auto* net = &net_;
+    return net_.serve_fetch(p.getSink(), std::move(path), std::move(ranges), 0, 0)
+        .attach(kj::defer([net, s]() {
+          if (auto i = net->conns.find(s); i != net->conns.end())
+            --i->second->serving;
+        }));
   }
 
   kj::Promise<void> ping(PingContext) override { return kj::READY_NOW; }
