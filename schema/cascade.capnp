@@ -70,6 +70,10 @@ interface Peer {
   # Streams the given ranges of `path` into `sink`, then calls sink.done().
   fetch @2 (path :Text, ranges :List(Range), sink :ChunkSink) -> ();
   ping @3 () -> ();
+  # Push cascade: the sender holds (or is receiving) `record` and offers to stream it. `rest` is
+  # the chain the receiver should continue, `visited` the devices that have or get it already.
+  # A null sink declines (we have it, or get it elsewhere).
+  offer @4 (record :Record, rest :List(Data), visited :List(Data)) -> (sink :ChunkSink);
 }
 
 interface ChunkSink {

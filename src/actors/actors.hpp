@@ -40,6 +40,10 @@ using done_atom = caf::atom_constant<caf::atom("done")>;           // KJ -> tran
 using finished_atom = caf::atom_constant<caf::atom("finished")>;   // transfer -> index
 using retry_atom = caf::atom_constant<caf::atom("retry")>;         // index -> itself
 using flush_atom = caf::atom_constant<caf::atom("flush_del")>;     // index -> itself
+using offer_atom = caf::atom_constant<caf::atom("offer")>;         // peer offers a push
+using ds_answer_atom = caf::atom_constant<caf::atom("ds_answer")>; // KJ -> relay: offer answer
+using ds_sent_atom = caf::atom_constant<caf::atom("ds_sent")>;     // KJ -> relay: frame left
+using ds_failed_atom = caf::atom_constant<caf::atom("ds_failed")>; // KJ -> relay: push broke
 using log_atom = caf::atom_constant<caf::atom("log")>;             // KJ -> supervisor
 using status_atom = caf::atom_constant<caf::atom("status")>;       // any actor: its state
 using found_atom = caf::atom_constant<caf::atom("found")>;         // Avahi -> discovery
@@ -65,12 +69,23 @@ struct transfer_result {
 };
 
 // Everything a transfer needs to start.
+// Where a file goes next in the push cascade (DESIGN.md §4): the chain still to serve, the
+// devices that have or get it, and the sessions this node could push to.
+struct relay_plan {
+  std::vector<core::device_id> rest;
+  std::vector<core::device_id> visited; // includes this node
+  std::vector<std::pair<core::device_id, rpc::session_id>> peers;
+};
+
 struct transfer_job {
   core::file_record record;
   rpc::session_id session = 0;
   std::vector<core::chunk_copy> copies;
   std::vector<std::size_t> missing;
   std::string tmp_path;
+  // Pushed to us (an accepted offer): the chunks arrive on their own; relay them onward.
+  std::optional<rpc::call_id> offer_call;
+  relay_plan relay;
 };
 
 // The index (detached: it owns SQLite and applies changes to disk). Handles:
@@ -82,6 +97,11 @@ struct transfer_job {
 //  progress(device) -> (epoch, seq): how far we read a peer's index;
 //  finished(result): a transfer ended.
 caf::actor spawn_index(caf::actor_system& sys, const node_context& ctx, caf::actor scanner);
+
+// Pushes a file we hold to the first peer of `relay` that takes it (the source of the push
+// cascade; detached: it reads the file), then ends.
+caf::actor spawn_upload(caf::actor_system& sys, const node_context& ctx, core::file_record record,
+                        relay_plan relay);
 
 // Hashes files on its own thread: hash(path) -> hashed(path, optional<hashed_file>).
 caf::actor spawn_scanner(caf::actor_system& sys, const node_context& ctx);
@@ -108,6 +128,8 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cascade::rpc::session_info)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cascade::actors::transfer_result)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cascade::core::device_id)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cascade::io::mdns_service)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cascade::rpc::wire_entry)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<cascade::core::device_id>)
 
 namespace cascade::actors {
 

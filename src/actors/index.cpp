@@ -44,6 +44,10 @@ caf::behavior index_actor(self_ptr self, const node_context* ctx, caf::actor sca
       },
       [=](finished_atom, transfer_result& r) { logic->on_finished(r); },
       [=](flush_atom) { logic->flush_deletes(); },
+      [=](offer_atom, rpc::session_id s, rpc::call_id call, rpc::wire_entry& e,
+          std::vector<core::device_id>& rest, std::vector<core::device_id>& visited) {
+        logic->on_offer(s, call, e, std::move(rest), std::move(visited));
+      },
       [=](retry_atom) {
         self->state.retry_scheduled = false;
         logic->start_transfers();

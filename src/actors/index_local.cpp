@@ -35,6 +35,8 @@ void index_logic::commit_local(core::file_record r, std::uint64_t inode, const i
   r.modified_by = ctx_->self_short;
   db().put(r, inode, 0);
   io::log_debug("local change " + r.path + (r.deleted ? " (deleted)" : ""));
+  if (r.type == core::file_type::file && !r.deleted && r.size > inline_limit)
+    start_upload(r); // push it down the cascade at once
   process_needed(r.path); // a remote record waiting for this path is now decided anew
 }
 

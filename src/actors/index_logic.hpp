@@ -19,6 +19,7 @@ constexpr std::uint64_t inline_limit = 64 * 1024;     // small files travel with
 constexpr std::uint64_t hash_inline_limit = 1 << 20;  // larger files go to the scanner
 constexpr std::size_t max_transfers = 8;
 constexpr auto delete_quiet = std::chrono::milliseconds(100);
+constexpr auto pull_grace = std::chrono::milliseconds(300);
 constexpr std::size_t batch_entries = 1000;
 constexpr std::size_t batch_bytes = 8 << 20;
 
@@ -39,6 +40,10 @@ struct index_state {
   std::map<std::string, std::vector<std::string>> transfer_sources; // path -> copy sources
   std::map<std::string, int> source_refs; // paths running transfers copy from: not deleted yet
   std::deque<std::string> waiting;          // needed paths without a transfer yet
+  // A file learnt from an index update is pulled only after a short grace: a push of it
+  // (an offer along the cascade) usually arrives first and makes the pull unnecessary.
+  std::map<std::string, std::chrono::steady_clock::time_point> pull_after;
+  std::map<std::string, int> pull_attempts; // to rotate repair sources
   bool retry_scheduled = false;
   // Local deletions wait for a quiet moment and a marker check (an `rm -rf` of the whole
   // folder removes files before it reaches the marker: none of that may propagate).
@@ -111,6 +116,11 @@ public:
   void on_session_up(const rpc::session_info& info, caf::actor peer);
   void process_needed_later(const std::string& path);
   void on_session_down(rpc::session_id s);
+  void on_offer(rpc::session_id s, rpc::call_id call, rpc::wire_entry& e,
+                std::vector<core::device_id> rest, std::vector<core::device_id> visited);
+  // Pushes a file we just recorded to our peers (the source of the cascade).
+  void start_upload(const core::file_record& r);
+  relay_plan relay_for(std::vector<core::device_id> rest, std::vector<core::device_id> visited);
   // Start-up: clean temp files of an earlier run, then retry what we still need.
   void start();
 private:

@@ -5,6 +5,7 @@
 
 #include "actors/index_logic.hpp"
 #include "core/path.hpp"
+#include "core/relay.hpp"
 #include "core/rules.hpp"
 #include "io/log.hpp"
 
@@ -112,8 +113,10 @@ void index_logic::process_needed(const std::string& path) {
   }
   case core::file_type::file:
     if (!st().transfers.count(path) &&
-        std::find(st().waiting.begin(), st().waiting.end(), path) == st().waiting.end())
+        std::find(st().waiting.begin(), st().waiting.end(), path) == st().waiting.end()) {
       st().waiting.push_back(path);
+      st().pull_after.emplace(path, std::chrono::steady_clock::now() + pull_grace);
+    }
     return;
   }
 }
@@ -167,19 +170,37 @@ std::string index_logic::next_tmp() {
 void index_logic::start_transfers() {
   auto& s = st();
   std::deque<std::string> still;
+  auto now = std::chrono::steady_clock::now();
+  std::optional<std::chrono::steady_clock::time_point> wake;
   while (!s.waiting.empty()) {
     auto path = s.waiting.front();
     s.waiting.pop_front();
+    if (s.transfers.count(path))
+      continue; // already coming (a push took it)
     if (s.transfers.size() >= max_transfers) {
       still.push_back(path);
       continue;
     }
     auto n = db().get_needed(path);
-    if (!n)
+    if (!n) {
+      s.pull_after.erase(path);
       continue;
+    }
+    if (auto it = s.pull_after.find(path); it != s.pull_after.end() && it->second > now) {
+      still.push_back(path);
+      wake = wake ? std::min(*wake, it->second) : it->second;
+      continue;
+    }
+    s.pull_after.erase(path);
+    // From the peer that announced it; if that peer is gone (a relay died), from any other:
+    // a peer without the version fails the fetch and the next attempt asks the next peer.
     auto session = session_of(n->from);
+    if (!session && !s.sessions.empty()) {
+      auto k = static_cast<std::size_t>(s.pull_attempts[path]++) % s.sessions.size();
+      session = std::next(s.sessions.begin(), static_cast<long>(k))->first;
+    }
     if (!session) {
-      still.push_back(path); // its source is offline: waits for it to return
+      still.push_back(path); // nobody is connected: waits for a peer
       continue;
     }
     auto plan = core::plan_fetch(n->record, [&](const core::sha256_digest& h) {
@@ -192,11 +213,67 @@ void index_logic::start_transfers() {
         sources.push_back(c.from.path);
         ++s.source_refs[c.from.path];
       }
-    transfer_job job{n->record, *session, plan.copies, plan.missing, next_tmp()};
+    transfer_job job{n->record, *session, plan.copies, plan.missing, next_tmp(), {}, {}};
     s.transfers[path] = spawn_transfer(self_->system(), *ctx_, std::move(job),
                                        caf::actor_cast<caf::actor>(self_));
   }
   s.waiting = std::move(still);
+  if (wake)
+    self_->delayed_send(self_, std::max(*wake - now, std::chrono::steady_clock::duration(
+                                                         std::chrono::milliseconds(1))),
+                        retry_atom::value);
+}
+
+relay_plan index_logic::relay_for(std::vector<core::device_id> rest,
+                                  std::vector<core::device_id> visited) {
+  relay_plan p;
+  p.rest = std::move(rest);
+  p.visited = std::move(visited);
+  if (std::find(p.visited.begin(), p.visited.end(), ctx_->self) == p.visited.end())
+    p.visited.push_back(ctx_->self);
+  for (auto& [id, sess] : st().sessions)
+    p.peers.emplace_back(sess.device, id);
+  return p;
+}
+
+void index_logic::start_upload(const core::file_record& r) {
+  if (st().sessions.empty() || st().halted)
+    return;
+  std::vector<core::relay_candidate> candidates;
+  for (auto& [id, sess] : st().sessions)
+    candidates.push_back({sess.device, 0});
+  auto plan = relay_for(core::plan_chain(std::move(candidates)), {});
+  spawn_upload(self_->system(), *ctx_, r, std::move(plan));
+}
+
+void index_logic::on_offer(rpc::session_id s, rpc::call_id call, rpc::wire_entry& e,
+                           std::vector<core::device_id> rest, std::vector<core::device_id> visited) {
+  auto it = st().sessions.find(s);
+  auto& r = e.record;
+  auto decline = [&] { ctx_->net->decline_offer(s, call); };
+  if (it == st().sessions.end() || st().halted || r.deleted || r.type != core::file_type::file ||
+      st().transfers.count(r.path))
+    return decline();
+  auto device = it->second.device;
+  auto local = db().get(r.path);
+  auto d = core::decide(local ? &local->record : nullptr, r);
+  if (d.what != core::verdict::take && d.what != core::verdict::take_conflict)
+    return decline();
+  db().begin();
+  bool ready = ready_to_apply(r);
+  if (ready)
+    db().put_needed(r, device);
+  commit();
+  if (!ready)
+    return decline();
+  std::vector<std::size_t> all(r.chunks.size());
+  for (std::size_t i = 0; i < all.size(); ++i)
+    all[i] = i;
+  io::log_info("relay " + r.path + ": upstream " + core::format_device_id(device).substr(0, 7));
+  transfer_job job{r, s, {}, std::move(all), next_tmp(), call,
+                   relay_for(std::move(rest), std::move(visited))};
+  st().transfers[r.path] = spawn_transfer(self_->system(), *ctx_, std::move(job),
+                                          caf::actor_cast<caf::actor>(self_));
 }
 
 void index_logic::on_finished(transfer_result& r) {

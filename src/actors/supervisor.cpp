@@ -40,6 +40,11 @@ caf::behavior supervisor(caf::stateful_actor<supervisor_state>* self, const node
         else
           ctx->net->complete_update(s, call, false);
       },
+      [=](offer_atom, rpc::session_id s, rpc::call_id call, rpc::wire_entry& e,
+          std::vector<core::device_id>& rest, std::vector<core::device_id>& visited) {
+        self->send(index, offer_atom::value, s, call, std::move(e), std::move(rest),
+                   std::move(visited));
+      },
       [=](status_atom) { return std::to_string(self->state.peers.size()) + " sessions"; },
   };
 }
@@ -60,6 +65,12 @@ public:
   void on_update(rpc::session_id s, rpc::call_id call, std::vector<rpc::wire_entry> entries,
                  std::uint64_t last) override {
     caf::anon_send(sup_, update_atom::value, s, call, std::move(entries), last);
+  }
+  void on_offer(rpc::session_id s, rpc::call_id call, rpc::wire_entry entry,
+                std::vector<core::device_id> rest,
+                std::vector<core::device_id> visited) override {
+    caf::anon_send(sup_, offer_atom::value, s, call, std::move(entry), std::move(rest),
+                   std::move(visited));
   }
   void on_log(int level, const std::string& line) override {
     io::log(static_cast<io::level>(level), line);

@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "actors/actors.hpp"
+#include "actors/relay.hpp"
 #include "io/log.hpp"
 
 namespace cascade::actors {
@@ -25,6 +26,7 @@ struct transfer_state {
   std::vector<std::uint8_t> current; // its bytes so far
   transfer_result result;
   bool reported = false;
+  std::optional<downstream> ds; // where verified chunks go next (push cascade)
 };
 
 // Forwards the KJ thread's callbacks to the actor as messages.
@@ -90,7 +92,10 @@ caf::behavior transfer(caf::stateful_actor<transfer_state>* self, const node_con
       ::unlink(st.job.tmp_path.c_str());
     st.result.error = error;
     self->send(index, finished_atom::value, std::move(st.result));
-    self->quit();
+    if (st.ds)
+      st.ds->finish(error);
+    if (!st.ds || !st.ds->active())
+      self->quit(); // else once the downstream has everything
   };
 
   // Copy what we hold locally; every copied chunk is verified like a received one.
@@ -118,7 +123,14 @@ caf::behavior transfer(caf::stateful_actor<transfer_state>* self, const node_con
     finish(std::string("cannot size temp file: ") + std::strerror(errno));
     return {[](status_atom) { return std::string("failed"); }};
   }
-  if (missing.empty()) {
+  if (st.job.offer_call) {
+    // Pushed to us: every chunk arrives through the offer's sink; pass each on once verified.
+    st.fetching = true;
+    st.fetch = ctx->net->accept_offer(st.job.session, *st.job.offer_call,
+                                      std::make_shared<receiver>(caf::actor_cast<caf::actor>(self)));
+    st.ds.emplace(*ctx, st.job.record, st.job.relay, caf::actor_cast<caf::actor>(self));
+    st.ds->start();
+  } else if (missing.empty()) {
     finish("");
   } else {
     auto ranges = core::to_ranges(st.job.record, missing, 64 * 1024 * 1024);
@@ -133,6 +145,7 @@ caf::behavior transfer(caf::stateful_actor<transfer_state>* self, const node_con
         if (st.reported)
           return;
         auto& chunks = st.job.record.chunks;
+        std::vector<rpc::piece> verified; // forwarded as one frame, sharing the buffers
         for (auto& p : pieces) {
           std::uint64_t off = p.offset;
           std::size_t pos = 0;
@@ -152,23 +165,41 @@ caf::behavior transfer(caf::stateful_actor<transfer_state>* self, const node_con
               if (io::sha256(st.current) != ch.hash)
                 return finish("chunk at offset " + std::to_string(ch.offset) +
                               " does not match its hash");
-              if (!write_all(st.fd.get(), st.current.data(), st.current.size(), ch.offset))
+              auto buf = std::make_shared<const std::vector<std::uint8_t>>(std::move(st.current));
+              st.current = {};
+              if (!write_all(st.fd.get(), buf->data(), buf->size(), ch.offset))
                 return finish(std::string("cannot write temp file: ") + std::strerror(errno));
               st.verified[st.job.missing[st.next_missing]] = true;
               st.result.bytes_fetched += ch.length;
-              st.current.clear();
               ++st.next_missing;
+              if (st.ds)
+                verified.push_back({ch.offset, std::move(buf)});
             }
           }
         }
+        if (st.ds)
+          st.ds->forward(std::move(verified));
         ctx->net->consumed(st.fetch, 1);
       },
       [=](done_atom, const std::string& error) { finish(error); },
+      [=](ds_answer_atom, bool accepted) {
+        auto& st = self->state;
+        st.ds->on_answer(accepted);
+        if (st.reported && !st.ds->active())
+          self->quit();
+      },
+      [=](ds_sent_atom, std::size_t frames) { self->state.ds->on_sent(frames); },
+      [=](ds_failed_atom, const std::string& error) {
+        auto& st = self->state;
+        st.ds->on_failed(error);
+        if (st.reported && !st.ds->active())
+          self->quit();
+      },
       [=](status_atom) {
         auto& st = self->state;
         return st.job.record.path + ": " + std::to_string(st.result.bytes_fetched) + " fetched, " +
                std::to_string(st.result.bytes_copied) + " copied of " +
-               std::to_string(st.job.record.size);
+               std::to_string(st.job.record.size) + (st.ds ? ", " + st.ds->describe() : "");
       },
   };
 }

@@ -60,6 +60,21 @@ public:
                          std::uint64_t last) = 0;
   // Logged problems (bad input, failed dials), one line each.
   virtual void on_log(int level, const std::string& line) = 0;
+  // The peer offers to push a file (push cascade); answer with network::accept_offer or
+  // network::decline_offer.
+  virtual void on_offer(session_id s, call_id call, wire_entry entry,
+                        std::vector<core::device_id> rest,
+                        std::vector<core::device_id> visited) = 0;
+};
+
+// The sending side of a push: told whether the peer took the offer, and when each pushed frame
+// has left (the stream's flow control took it), so the pusher keeps a bounded window.
+class push_observer {
+public:
+  virtual ~push_observer() = default;
+  virtual void on_answer(bool accepted) = 0;
+  virtual void on_sent(std::size_t frames) = 0;
+  virtual void on_failed(const std::string& error) = 0;
 };
 
 class chunk_receiver {
@@ -111,6 +126,19 @@ public:
   void consumed(fetch_id f, std::size_t frames);
   void cancel_fetch(fetch_id f);
   void close_session(session_id s, std::string reason);
+
+  // Push cascade, receiving side: a sink for an offered file; its pieces go to `receiver`,
+  // credit comes back through consumed(returned id, n) as for fetches.
+  fetch_id accept_offer(session_id s, call_id call, std::shared_ptr<chunk_receiver> receiver);
+  void decline_offer(session_id s, call_id call);
+
+  // Push cascade, sending side: offers `entry` to the peer; then push() frames of verified
+  // bytes (the buffers are referenced, not copied) and finish_push() once.
+  using push_id = std::uint64_t;
+  push_id offer(session_id s, wire_entry entry, std::vector<core::device_id> rest,
+                std::vector<core::device_id> visited, std::shared_ptr<push_observer> observer);
+  void push(push_id p, std::vector<piece> pieces);
+  void finish_push(push_id p, std::string error);
   // Drops the device's connections now and refuses it from now on.
   void deny(const core::device_id& d);
 

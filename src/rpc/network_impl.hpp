@@ -63,6 +63,21 @@ struct pending_fetch {
   }
 };
 
+struct pending_push {
+  session_id session = 0;
+  std::shared_ptr<push_observer> observer;
+  kj::Maybe<wire::ChunkSink::Client> sink;
+  kj::Maybe<kj::ForkedPromise<void>> tail; // the frames sent so far, in order
+  bool failed = false;
+
+  void fail(const std::string& error) {
+    if (failed)
+      return;
+    failed = true;
+    observer->on_failed(error);
+  }
+};
+
 struct dial_target {
   std::string host;
   std::uint16_t port = 0;
@@ -97,6 +112,9 @@ struct network::impl : kj::TaskSet::ErrorHandler {
   std::map<session_id, kj::Own<connection>> conns;
   std::map<fetch_id, kj::Own<pending_fetch>> fetches;
   std::map<std::pair<session_id, call_id>, kj::Own<kj::PromiseFulfiller<void>>> update_calls;
+  std::map<std::pair<session_id, call_id>, kj::Own<kj::PromiseFulfiller<fetch_id>>> offer_calls;
+  std::map<network::push_id, kj::Own<pending_push>> pushes;
+  network::push_id next_push = 1; // written by other threads under `mutex`
   std::vector<kj::Own<dial_target>> targets;
   session_id next_session = 1;
   call_id next_call = 1;
@@ -141,6 +159,7 @@ struct network::impl : kj::TaskSet::ErrorHandler {
                                 std::vector<core::byte_range> ranges, std::size_t idx,
                                 std::uint64_t pos);
   kj::Promise<void> on_update(session_id s, wire::Peer::UpdateParams::Reader p);
+  void end_push(network::push_id p);
 };
 
 

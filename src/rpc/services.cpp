@@ -89,6 +89,35 @@ public:
 
   kj::Promise<void> ping(PingContext) override { return kj::READY_NOW; }
 
+  kj::Promise<void> offer(OfferContext ctx) override {
+    auto p = ctx.getParams();
+    std::string why;
+    auto entry = from_wire(p.getRecord(), why);
+    auto ids = [](capnp::List<capnp::Data>::Reader list, std::vector<core::device_id>& out) {
+      for (auto d : list) {
+        if (d.size() != 32 || out.size() >= 1024)
+          return false;
+        core::device_id id;
+        std::copy(d.begin(), d.end(), id.begin());
+        out.push_back(id);
+      }
+      return true;
+    };
+    std::vector<core::device_id> rest, visited;
+    if (!entry || !ids(p.getRest(), rest) || !ids(p.getVisited(), visited)) {
+      net_.events.on_log(3, "refused a malformed offer: " + why);
+      return kj::READY_NOW; // declined
+    }
+    auto call = net_.next_call++;
+    auto paf = kj::newPromiseAndFulfiller<fetch_id>();
+    net_.offer_calls.emplace(std::make_pair(session_, call), kj::mv(paf.fulfiller));
+    net_.events.on_offer(session_, call, std::move(*entry), std::move(rest), std::move(visited));
+    return paf.promise.then([ctx, n = &net_](fetch_id f) mutable {
+      if (f != 0)
+        ctx.getResults().setSink(n->make_sink(f));
+    });
+  }
+
 private:
   network::impl& net_;
   session_id session_;
@@ -224,6 +253,13 @@ void network::impl::drop(session_id s, const std::string& reason) {
       f->finish("connection lost: " + reason);
   for (auto i = update_calls.begin(); i != update_calls.end();)
     i = i->first.first == s ? update_calls.erase(i) : std::next(i);
+  for (auto i = offer_calls.begin(); i != offer_calls.end();)
+    i = i->first.first == s ? offer_calls.erase(i) : std::next(i);
+  for (auto& [id, p] : pushes)
+    if (p->session == s) {
+      p->fail("connection lost: " + reason);
+      end_push(id);
+    }
   if (own->up)
     events.on_session_down(s, reason);
   else
@@ -231,6 +267,18 @@ void network::impl::drop(session_id s, const std::string& reason) {
                   "connection " + own->address + " closed before handshake: " + reason);
   // Destroying the RPC system from inside its own callbacks is unsafe: defer it.
   tasks->add(kj::evalLater([c = kj::mv(own)]() mutable { c = nullptr; }));
+}
+
+// Forgets a push once its continuations have run (never from inside one).
+void network::impl::end_push(network::push_id p) {
+  tasks->add(kj::evalLater([this, p]() {
+    auto it = pushes.find(p);
+    if (it == pushes.end())
+      return;
+    auto own = kj::mv(it->second);
+    pushes.erase(it);
+    tasks->add(kj::evalLater([o = kj::mv(own)]() mutable { o = nullptr; }));
+  }));
 }
 
 kj::Promise<void> network::impl::on_update(session_id s, wire::Peer::UpdateParams::Reader p) {

@@ -1,0 +1,134 @@
+#include "actors/relay.hpp"
+
+#include "core/relay.hpp"
+#include "io/log.hpp"
+
+namespace cascade::actors {
+
+namespace {
+
+// Posts the KJ thread's answers to the owning actor.
+class observer final : public rpc::push_observer {
+public:
+  explicit observer(caf::actor a) : actor_(std::move(a)) {}
+  void on_answer(bool accepted) override { caf::anon_send(actor_, ds_answer_atom::value, accepted); }
+  void on_sent(std::size_t frames) override { caf::anon_send(actor_, ds_sent_atom::value, frames); }
+  void on_failed(const std::string& error) override {
+    caf::anon_send(actor_, ds_failed_atom::value, error);
+  }
+
+private:
+  caf::actor actor_;
+};
+
+std::string short_name(const core::device_id& d) { return core::format_device_id(d).substr(0, 7); }
+
+} // namespace
+
+downstream::downstream(const node_context& ctx, core::file_record record, relay_plan plan,
+                       caf::actor owner)
+    : ctx_(ctx), record_(std::move(record)), plan_(std::move(plan)), owner_(std::move(owner)) {}
+
+bool downstream::start() {
+  std::vector<core::device_id> connected;
+  for (auto& [d, s] : plan_.peers)
+    connected.push_back(d);
+  auto skip = plan_.visited;
+  skip.insert(skip.end(), declined_.begin(), declined_.end());
+  auto step = core::next_hop(plan_.rest, connected, skip);
+  if (!step.next) {
+    state_ = state::done;
+    return false;
+  }
+  rpc::session_id session = 0;
+  for (auto& [d, s] : plan_.peers)
+    if (d == *step.next)
+      session = s;
+  peer_ = *step.next;
+  state_ = state::offering;
+  auto visited = plan_.visited;
+  rpc::wire_entry e;
+  e.record = record_;
+  push_ = ctx_.net->offer(session, std::move(e), step.rest, std::move(visited),
+                         std::make_shared<observer>(owner_));
+  plan_.rest = step.rest; // what the peer continues, should it decline we try the next
+  return true;
+}
+
+void downstream::on_answer(bool accepted) {
+  if (state_ != state::offering)
+    return;
+  if (!accepted) {
+    declined_.push_back(*peer_);
+    if (!start() && finish_error_)
+      state_ = state::done;
+    return;
+  }
+  state_ = state::streaming;
+  io::log_info("relay " + record_.path + ": downstream " + short_name(*peer_));
+  while (!backlog_.empty()) {
+    ctx_.net->push(push_, std::move(backlog_.front()));
+    backlog_.pop_front();
+    ++in_flight_;
+  }
+  if (finish_error_) {
+    ctx_.net->finish_push(push_, *finish_error_);
+    state_ = state::done;
+  }
+}
+
+void downstream::on_sent(std::size_t frames) { in_flight_ -= std::min(frames, in_flight_); }
+
+void downstream::on_failed(const std::string& error) {
+  if (state_ == state::done || state_ == state::idle)
+    return;
+  io::log_warn("relay " + record_.path + " to " + (peer_ ? short_name(*peer_) : "?") +
+               " stopped: " + error + " (it repairs from the index)");
+  state_ = state::done;
+  backlog_.clear();
+}
+
+void downstream::drop(const std::string& why) {
+  if (state_ == state::streaming)
+    ctx_.net->finish_push(push_, why);
+  io::log_warn("relay " + record_.path + ": " + (peer_ ? short_name(*peer_) : "?") + " " + why +
+               "; it repairs from the index");
+  state_ = state::done;
+  backlog_.clear();
+}
+
+void downstream::forward(std::vector<rpc::piece> pieces) {
+  if (pieces.empty())
+    return;
+  if (state_ == state::offering) {
+    if (backlog_.size() >= max_backlog)
+      return drop("did not answer the offer in time");
+    backlog_.push_back(std::move(pieces));
+  } else if (state_ == state::streaming) {
+    if (in_flight_ >= 4 * window)
+      return drop("fell far behind");
+    ctx_.net->push(push_, std::move(pieces));
+    ++in_flight_;
+  }
+}
+
+void downstream::finish(const std::string& error) {
+  finish_error_ = error;
+  if (state_ == state::streaming) {
+    ctx_.net->finish_push(push_, error);
+    state_ = state::done;
+  } else if (state_ == state::idle) {
+    state_ = state::done;
+  }
+  // offering: finished once the peer answers
+}
+
+std::string downstream::describe() const {
+  if (!peer_)
+    return "no downstream";
+  const char* names[] = {"idle", "offering", "streaming", "done"};
+  return "downstream " + short_name(*peer_) + " " + names[static_cast<int>(state_)] + ", " +
+         std::to_string(in_flight_) + " frames in flight";
+}
+
+} // namespace cascade::actors

@@ -1,0 +1,92 @@
+// The upload actor: the source of a push cascade. It reads a file we hold, checks every chunk
+// against the record (the file may have changed since it was hashed) and pushes frames to the
+// first peer of the plan, no faster than that peer takes them.
+#include <unistd.h>
+
+#include "actors/actors.hpp"
+#include "actors/relay.hpp"
+#include "io/log.hpp"
+
+namespace cascade::actors {
+
+namespace {
+
+constexpr std::size_t frame_bytes = 1024 * 1024;
+
+struct upload_state {
+  static inline const char* name = "upload";
+  core::file_record record;
+  io::unique_fd fd;
+  std::size_t next_chunk = 0;
+  std::optional<downstream> ds;
+};
+
+caf::behavior upload(caf::stateful_actor<upload_state>* self, const node_context* ctx,
+                     core::file_record record, relay_plan plan) {
+  auto& st = self->state;
+  st.record = std::move(record);
+  st.fd = ctx->folder->open_read(st.record.path);
+  st.ds.emplace(*ctx, st.record, std::move(plan), caf::actor_cast<caf::actor>(self));
+  if (!st.fd || !st.ds->start()) {
+    self->quit();
+    return {};
+  }
+  // Reads and pushes while the peer has room in its window.
+  auto pump = [=] {
+    auto& st = self->state;
+    auto& chunks = st.record.chunks;
+    while (st.ds->has_room() && st.next_chunk < chunks.size()) {
+      std::vector<rpc::piece> frame;
+      std::size_t bytes = 0;
+      while (st.next_chunk < chunks.size() && bytes < frame_bytes) {
+        auto& c = chunks[st.next_chunk];
+        auto buf = std::make_shared<std::vector<std::uint8_t>>(c.length);
+        auto n = ::pread(st.fd.get(), buf->data(), c.length, static_cast<off_t>(c.offset));
+        if (n != static_cast<ssize_t>(c.length) || io::sha256(*buf) != c.hash) {
+          st.ds->finish(st.record.path + " changed while it was pushed");
+          self->quit();
+          return;
+        }
+        bytes += c.length;
+        frame.push_back({c.offset, std::move(buf)});
+        ++st.next_chunk;
+      }
+      st.ds->forward(std::move(frame));
+    }
+    if (st.next_chunk == chunks.size() && st.ds->has_room()) {
+      st.ds->finish("");
+      self->quit();
+    }
+  };
+  return {
+      [=](ds_answer_atom, bool accepted) {
+        self->state.ds->on_answer(accepted);
+        if (!self->state.ds->active())
+          self->quit(); // nobody took it
+        else
+          pump();
+      },
+      [=](ds_sent_atom, std::size_t frames) {
+        self->state.ds->on_sent(frames);
+        pump();
+      },
+      [=](ds_failed_atom, const std::string& error) {
+        self->state.ds->on_failed(error);
+        self->quit();
+      },
+      [=](status_atom) {
+        auto& st = self->state;
+        return "upload " + st.record.path + ": chunk " + std::to_string(st.next_chunk) + " of " +
+               std::to_string(st.record.chunks.size()) + ", " + st.ds->describe();
+      },
+  };
+}
+
+} // namespace
+
+caf::actor spawn_upload(caf::actor_system& sys, const node_context& ctx, core::file_record record,
+                        relay_plan relay) {
+  return sys.spawn<caf::detached>(upload, &ctx, std::move(record), std::move(relay));
+}
+
+} // namespace cascade::actors
