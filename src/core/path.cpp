@@ -149,4 +149,20 @@ bool is_under(std::string_view p, std::string_view dir) {
   return p.size() == dir.size() || p[dir.size()] == '/';
 }
 
+std::string printable(std::string_view name) {
+  static const char* hex = "0123456789abcdef";
+  std::string out;
+  out.reserve(name.size());
+  for (unsigned char c : name) {
+    if (c >= 0x20 && c < 0x7f && c != '\\') {
+      out += static_cast<char>(c);
+    } else {
+      out += "\\x";
+      out += hex[c >> 4];
+      out += hex[c & 15];
+    }
+  }
+  return out;
+}
+
 } // namespace cascade::core

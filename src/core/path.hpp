@@ -21,6 +21,10 @@ enum class path_error {
   too_long,        // a component over 255 bytes or a path over 4095 bytes
 };
 
+// A name as it may appear in a log line: control characters, backslashes and bytes that are
+// not printable ASCII become \xNN escapes, so a hostile name cannot forge or cut a log line.
+std::string printable(std::string_view name);
+
 // Human-readable reason, for logs ("has a '..' component").
 std::string_view describe(path_error e);
 

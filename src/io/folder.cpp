@@ -49,7 +49,7 @@ local_stat to_local_stat(const struct ::stat& st) {
     s.type = core::file_type::file;
   s.size = s.type == core::file_type::file ? static_cast<std::uint64_t>(st.st_size) : 0;
   s.mtime_ns = static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec;
-  s.mode = st.st_mode & 07777;
+  s.mode = st.st_mode & 0777; // setuid, setgid and sticky bits are not synced
   s.inode = st.st_ino;
   return s;
 }

@@ -9,6 +9,10 @@ namespace cascade::rpc {
 namespace {
 // Our chunker never cuts above 512 KiB; a peer's chunks may be at most twice that.
 constexpr std::uint32_t max_chunk_bytes = 1024 * 1024;
+// Counters grow by one per change; one near 2^64 can only be an attack (it would overflow).
+constexpr std::uint64_t max_counter = std::uint64_t{1} << 48;
+constexpr std::uint64_t max_inline_bytes = 64 * 1024;
+constexpr std::size_t max_target_bytes = 4095;
 } // namespace
 
 void to_wire(const wire_entry& e, wire::Record::Builder out) {
@@ -45,30 +49,30 @@ std::optional<wire_entry> from_wire(wire::Record::Reader in, std::string& why) {
   auto path = in.getPath();
   r.path.assign(path.begin(), path.size());
   if (auto err = core::validate_path(r.path); err != core::path_error::ok) {
-    why = "path '" + r.path + "' " + std::string(core::describe(err));
+    why = "path '" + core::printable(r.path) + "' " + std::string(core::describe(err));
     return std::nullopt;
   }
   auto type = static_cast<unsigned>(in.getType());
   if (type > 2) {
-    why = "unknown file type for '" + r.path + "'";
+    why = "unknown file type for '" + core::printable(r.path) + "'";
     return std::nullopt;
   }
   r.type = static_cast<core::file_type>(type);
   r.size = in.getSize();
   r.mtime_ns = in.getMtimeNs();
-  r.mode = in.getMode() & 07777;
+  r.mode = in.getMode() & 0777; // never setuid, setgid or sticky bits from a peer
   r.deleted = in.getDeleted();
   std::vector<core::version_vector::entry> ventries;
   for (auto c : in.getVersion()) {
-    if (c.getValue() == 0) {
-      why = "zero counter in the version of '" + r.path + "'";
+    if (c.getValue() == 0 || c.getValue() > max_counter) {
+      why = "zero or absurd counter in the version of '" + core::printable(r.path) + "'";
       return std::nullopt;
     }
     ventries.emplace_back(c.getDevice(), c.getValue());
   }
   r.version = core::version_vector(std::move(ventries));
   if (r.version.empty()) {
-    why = "empty version for '" + r.path + "'";
+    why = "empty version for '" + core::printable(r.path) + "'";
     return std::nullopt;
   }
   r.sequence = in.getSequence();
@@ -80,7 +84,7 @@ std::optional<wire_entry> from_wire(wire::Record::Reader in, std::string& why) {
     ch.length = c.getLength();
     auto h = c.getHash();
     if (h.size() != 32 || ch.offset != expect || ch.length == 0 || ch.length > max_chunk_bytes) {
-      why = "malformed chunk list for '" + r.path + "'";
+      why = "malformed chunk list for '" + core::printable(r.path) + "'";
       return std::nullopt;
     }
     std::memcpy(ch.hash.data(), h.begin(), 32);
@@ -89,16 +93,23 @@ std::optional<wire_entry> from_wire(wire::Record::Reader in, std::string& why) {
   }
   bool live_file = r.type == core::file_type::file && !r.deleted;
   if ((live_file && expect != r.size) || (!live_file && !r.chunks.empty())) {
-    why = "chunks do not cover '" + r.path + "'";
+    why = "chunks do not cover '" + core::printable(r.path) + "'";
     return std::nullopt;
   }
   auto target = in.getSymlinkTarget();
   r.symlink_target.assign(target.begin(), target.size());
+  bool live_link = r.type == core::file_type::symlink && !r.deleted;
+  if (r.symlink_target.size() > max_target_bytes ||
+      r.symlink_target.find('\0') != std::string::npos ||
+      (live_link && r.symlink_target.empty()) || (!live_link && !r.symlink_target.empty())) {
+    why = "bad symlink target for '" + core::printable(r.path) + "'";
+    return std::nullopt;
+  }
   e.has_data = in.getHasData();
   if (e.has_data) {
     auto d = in.getData();
-    if (!live_file || d.size() != r.size) {
-      why = "inline data does not match '" + r.path + "'";
+    if (!live_file || d.size() != r.size || d.size() > max_inline_bytes) {
+      why = "inline data does not match '" + core::printable(r.path) + "'";
       return std::nullopt;
     }
     e.data.assign(reinterpret_cast<const char*>(d.begin()), d.size());

@@ -63,13 +63,22 @@ kj::Promise<connection*> network::impl::secure(kj::Own<kj::AsyncIoStream> s, boo
   }
   auto tls = tls_ctx->wrap(kj::mv(s), outbound);
   auto& ref = *tls;
-  auto hs = timer.afterDelay(delay).then([&ref]() { return ref.handshake(); });
-  return timer.timeoutAfter(handshake_timeout, kj::mv(hs))
-      .then(
-          [this, tls = kj::mv(tls), outbound, addr]() mutable -> connection* {
+  // The slowdown comes before the timeout starts, so a slowed address can still get in.
+  auto hs = timer.afterDelay(delay).then([&timer, &ref]() {
+    return timer.timeoutAfter(handshake_timeout, ref.handshake());
+  });
+  return hs.then(
+          [this, tls = kj::mv(tls), outbound, addr, &timer]() mutable -> connection* {
             auto* t = tls.get();
             auto& c = add_connection(kj::mv(tls), outbound, addr);
             c.tls = t;
+            // The hello must follow within the same limit, or the connection goes.
+            auto id = c.id;
+            tasks->add(timer.afterDelay(handshake_timeout).then([this, id]() {
+              auto it = conns.find(id);
+              if (it != conns.end() && !it->second->up)
+                drop(id, "no hello within the handshake timeout");
+            }));
             return &c;
           },
           [this, outbound, addr, ip](kj::Exception&& e) -> connection* {

@@ -217,6 +217,8 @@ std::string network::impl::accept_hello(connection& c, wire::Hello::Reader h,
   }
   c.remote_peer = kj::mv(peer);
   c.up = true;
+  if (!c.outbound)
+    failures_by_ip.erase(c.address.substr(0, c.address.rfind(':')));
   tasks->add(heartbeat(c.id));
   events.on_session_up({c.id, c.remote, h.getIndexEpoch(), c.address, c.outbound});
   return "";

@@ -1,0 +1,339 @@
+#!/usr/bin/env python3
+"""The push cascade on simulated LANs (tools/cluster; needs root, avahi-daemon, dbus).
+
+Scenarios (discovery only, no --peer):
+  chain   `up 5 --topology chain`: a 30 MB file on host 1 reaches host 5 byte-identical, hosts
+          2-4 log "relay f: upstream <left>" and "relay f: downstream <right>", and relay it
+          (host 4 starts receiving before host 2 has finished); the same from host 5 to host 1;
+          200 small files in 10 directories from host 1 reach host 5; a rename and deletions on
+          host 5 reach host 1.
+  repair  `up 4 --rate 200mbit`: a 60 MB file from host 1; the first relay (the host whose log
+          says "upstream <host 1>") is killed once its temp file is partly written; the others
+          converge byte-identical with nothing left in .cascade/tmp; the killed one, started
+          again, converges too.
+  sources `up 3 --rate 200mbit`: hosts 1 and 2 each write a different 40 MB file at the same
+          moment; both reach every host, in at most 1.5x the time of one such file alone
+          (measured in the same run).
+Runs in the root network namespace, in a private CASCADE_CLUSTER_DIR; bounded by a watchdog
+(280 s); last line "N passed, N failed"; exit 77 if it cannot run here.
+"""
+import hashlib
+import os
+import re
+import sys
+import threading
+import time
+
+sys.dont_write_bytecode = True  # no __pycache__ in the work tree
+from cluster_helpers import (CONNECTED, check, cluster, device_id, grep, last_run,  # noqa: E402
+                             node_log, run_main, since, step, wait_until)
+
+measured = {}  # printed at the end
+
+
+def ids(n):
+    """{host: device id} once every node has logged its start line."""
+    got = wait_until(lambda: (lambda d: d if all(d.values()) else None)(
+        {i: device_id(i) for i in range(1, n + 1)}), 10)
+    assert got, "not every node logged its start line"
+    return got
+
+
+def connected(i, idmap, others):
+    got = {CONNECTED.match(m).group(1) for _, _, m in last_run(node_log(i)) if CONNECTED.match(m)}
+    return all(idmap[j] in got for j in others)
+
+
+def wait_connected(idmap, neighbours, timeout=15):
+    """Wait until every host logged "connected to" each of neighbours(i)."""
+    ok = wait_until(lambda: all(connected(i, idmap, neighbours(i)) for i in idmap), timeout, 0.2)
+    assert ok, "the nodes did not all connect to their neighbours"
+
+
+def path(i):
+    """Host i's folder (CLUSTER_DIR/hI/folder; no `tools/cluster path` process per file)."""
+    return os.path.join(os.environ["CASCADE_CLUSTER_DIR"], f"h{i}", "folder")
+
+
+def short(idmap, i):
+    return idmap[i][:7]
+
+
+def put(i, rel, data):
+    """Write a file in host i's folder in one go (one write, then close)."""
+    p = os.path.join(path(i), rel)
+    os.makedirs(os.path.dirname(p), exist_ok=True)
+    with open(p, "wb") as f:
+        f.write(data)
+
+
+def digest(i, rel):
+    try:
+        with open(os.path.join(path(i), rel), "rb") as f:
+            return hashlib.sha256(f.read()).hexdigest()
+    except OSError:
+        return None
+
+
+def wait_same(hosts, rel, data, timeout):
+    """Wait until every host of hosts holds rel with exactly data."""
+    want = hashlib.sha256(data).hexdigest()
+    size = len(data)
+    folders = {i: path(i) for i in hosts}
+
+    def sized(i):
+        try:
+            return os.path.getsize(os.path.join(folders[i], rel)) == size
+        except OSError:
+            return False
+    wait_until(lambda: all(sized(i) for i in hosts), timeout, 0.05)
+    bad = {i: digest(i, rel) for i in hosts if digest(i, rel) != want}
+    return not bad or f"{rel}: want {want[:12]}, hosts {sorted(bad)} hold " \
+        f"{ {i: (d or 'nothing')[:12] for i, d in bad.items()} }"
+
+
+def first(lines, pattern):
+    hit = grep(lines, pattern)
+    return hit[0][0] if hit else None
+
+
+def tmp_files(i):
+    d = os.path.join(path(i), ".cascade", "tmp")
+    try:
+        return sorted(os.listdir(d))
+    except FileNotFoundError:
+        return []
+
+
+def arrival_times(hosts, names, size, t0, timeout):
+    """{(name, host): seconds after t0 at which host holds name with the right size} (polled every
+    20 ms; the node installs a file by rename, so its final name with the right size means done)."""
+    folders = {i: path(i) for i in hosts}
+    done = {}
+    end = time.monotonic() + timeout
+    while len(done) < len(hosts) * len(names) and time.monotonic() < end:
+        for n in names:
+            for i in hosts:
+                if (n, i) not in done:
+                    try:
+                        if os.path.getsize(os.path.join(folders[i], n)) == size:
+                            done[(n, i)] = time.monotonic() - t0
+                    except OSError:
+                        pass
+        time.sleep(0.02)
+    return done
+
+
+# ------------------------------------------------------------------------- scenarios
+
+def check_relayed(idmap, order, rel, t0):
+    """order: hosts from the source to the far end. Every middle host logged its upstream (the
+    host before it) and its downstream (the host after it) for rel; the source its downstream; the
+    end its upstream; and the host before the end started receiving before the first relay had
+    received the whole file (relayed while arriving, not store-and-forward)."""
+    logs = {i: since(last_run(node_log(i)), t0) for i in order}
+    src, end = order[0], order[-1]
+    bad = []
+    for k, i in enumerate(order):
+        up = order[k - 1] if k > 0 else None
+        down = order[k + 1] if k + 1 < len(order) else None
+        if up and not grep(logs[i], rf"^relay {re.escape(rel)}: upstream {short(idmap, up)}$"):
+            bad.append(f"host {i} has no 'relay {rel}: upstream {short(idmap, up)}' (host {up})")
+        if down and not grep(logs[i], rf"^relay {re.escape(rel)}: downstream {short(idmap, down)}$"):
+            bad.append(f"host {i} has no 'relay {rel}: downstream {short(idmap, down)}' (host {down})")
+    step(f"{rel}: every host logged its upstream and downstream along {'-'.join(map(str, order))}",
+         lambda: not bad or "; ".join(bad) + "\n" + "\n".join(
+             f"  h{i}: {[m for _, _, m in grep(logs[i], 'relay ' + re.escape(rel) + ':')]}" for i in order))
+    last_up = first(logs[order[-2]], rf"^relay {re.escape(rel)}: upstream ")
+    first_rx = first(logs[order[1]], rf"^received {re.escape(rel)} ")
+    measured[f"{rel}: host {order[-2]} upstream line before host {order[1]} received, by"] = \
+        None if last_up is None or first_rx is None else first_rx - last_up
+    step(f"{rel}: relayed, not stored and forwarded (host {order[-2]}'s 'relay {rel}: upstream' is "
+         f"earlier than host {order[1]}'s 'received {rel}')",
+         lambda: (last_up is not None and first_rx is not None and last_up < first_rx)
+         or f"host {order[-2]} upstream at {last_up}, host {order[1]} received at {first_rx}")
+    received = [i for i in order[1:] if not grep(logs[i], rf"^received {re.escape(rel)} ")]
+    step(f"{rel}: hosts {order[1]}-{end} logged 'received {rel}', host {src} did not",
+         lambda: (not received and not grep(logs[src], rf"^received {re.escape(rel)} "))
+         or f"missing on {received}")
+
+
+def scenario_chain():
+    cluster("up", 5, "--topology", "chain")
+    idmap = ids(5)
+    wait_connected(idmap, lambda i: [j for j in (i - 1, i + 1) if 1 <= j <= 5])
+    hosts = list(range(1, 6))
+
+    # one large file each way
+    for src, order, rel in ((1, hosts, "f.bin"), (5, hosts[::-1], "g.bin")):
+        data = os.urandom(30_000_000)
+        t0 = time.time()
+        put(src, rel, data)
+        step(f"chain: a 30 MB file on host {src} reaches host {order[-1]} byte-identical",
+             lambda: wait_same([order[-1]], rel, data, 40))
+        measured[f"chain: 30 MB host {src} -> host {order[-1]}, s"] = time.time() - t0
+        step(f"chain: and every host between", lambda: wait_same(hosts, rel, data, 10))
+        check_relayed(idmap, order, rel, t0 - 1)
+
+    # 200 small files in 10 directories: inline with the index records, hop by hop
+    small = {f"small/d{d}/s{k}.txt": (f"small file {d}/{k}\n" * (1 + k)).encode()
+             for d in range(10) for k in range(20)}
+    t0 = time.monotonic()
+    for rel, data in small.items():
+        put(1, rel, data)
+
+    def small_on_5():
+        for rel, data in small.items():
+            try:
+                with open(os.path.join(path5, rel), "rb") as f:
+                    if f.read() != data:
+                        return False
+            except OSError:
+                return False
+        return True
+    path5 = path(5)
+    ok = wait_until(small_on_5, 40, 0.1)
+    measured["chain: 200 small files host 1 -> host 5, s"] = time.monotonic() - t0
+    step("chain: 200 small files in 10 directories on host 1 reach host 5",
+         lambda: ok or f"{sum(1 for r in small if os.path.exists(os.path.join(path5, r)))} of 200 there")
+
+    # a rename of the large file, a rename of a small one and deletions, on host 5
+    g = open(os.path.join(path(5), "g.bin"), "rb").read()
+    p5 = path(5)
+    os.rename(os.path.join(p5, "g.bin"), os.path.join(p5, "g-renamed.bin"))
+    os.rename(os.path.join(p5, "small/d0/s0.txt"), os.path.join(p5, "small/d0/renamed.txt"))
+    os.unlink(os.path.join(p5, "small/d1/s1.txt"))
+    os.unlink(os.path.join(p5, "f.bin"))
+    p1 = path(1)
+
+    def on_1():
+        return (not os.path.exists(os.path.join(p1, "g.bin"))
+                and not os.path.exists(os.path.join(p1, "f.bin"))
+                and not os.path.exists(os.path.join(p1, "small/d0/s0.txt"))
+                and not os.path.exists(os.path.join(p1, "small/d1/s1.txt"))
+                and os.path.exists(os.path.join(p1, "small/d0/renamed.txt"))
+                and os.path.exists(os.path.join(p1, "g-renamed.bin"))
+                and os.path.getsize(os.path.join(p1, "g-renamed.bin")) == len(g))
+    t0 = time.monotonic()
+    ok = wait_until(on_1, 40, 0.1)
+    measured["chain: renames and deletions host 5 -> host 1, s"] = time.monotonic() - t0
+    step("chain: renames (30 MB and small) and deletions (30 MB and small) on host 5 reach host 1",
+         lambda: ok or f"host 1 has {sorted(os.listdir(p1))}")
+    step("chain: the renamed files' contents on host 1",
+         lambda: digest(1, "g-renamed.bin") == hashlib.sha256(g).hexdigest()
+         and open(os.path.join(p1, "small/d0/renamed.txt"), "rb").read() == small["small/d0/s0.txt"])
+    step("chain: wait-sync", lambda: cluster("wait-sync", "--timeout", 30).returncode == 0)
+
+
+def scenario_repair():
+    cluster("up", 4, "--rate", "200mbit")
+    idmap = ids(4)
+    wait_connected(idmap, lambda i: [j for j in range(1, 5) if j != i])
+    data = os.urandom(60_000_000)
+    t0 = time.time()
+    put(1, "big.bin", data)
+
+    def relay():
+        for i in range(2, 5):
+            if grep(since(last_run(node_log(i)), t0 - 1), rf"^relay big\.bin: upstream {short(idmap, 1)}$"):
+                return i
+    r = wait_until(relay, 10, 0.02)
+    assert r, "no host logged 'relay big.bin: upstream <host 1>'"
+    print(f"    host {r} is host 1's first downstream", flush=True)
+    tmpdir = os.path.join(path(r), ".cascade", "tmp")
+
+    def partly_written():
+        # the temp file is sized up front (sparse): count its allocated blocks
+        for n in os.listdir(tmpdir):
+            try:
+                st = os.stat(os.path.join(tmpdir, n))
+            except OSError:
+                continue
+            if 4_000_000 <= st.st_blocks * 512 < len(data) - 4_000_000:
+                return st.st_blocks * 512
+    written = wait_until(partly_written, 10, 0.01)
+    cluster("kill", r)
+    check(f"repair: host {r} killed with its temp file partly written "
+          f"({(written or 0) / 1e6:.0f} of 60 MB)", written)
+    survivors = [i for i in range(1, 5) if i != r]
+    t1 = time.monotonic()
+    step(f"repair: wait-sync over the running hosts {survivors}",
+         lambda: cluster("wait-sync", "--timeout", 60).returncode == 0)
+    measured["repair: kill -> survivors in sync, s"] = time.monotonic() - t1
+    step("repair: every survivor holds the 60 MB file byte-identical",
+         lambda: wait_same(survivors, "big.bin", data, 5))
+    step("repair: nothing left in any survivor's .cascade/tmp",
+         lambda: not any(tmp_files(i) for i in survivors) or {i: tmp_files(i) for i in survivors})
+    retries = {i: len(grep(since(last_run(node_log(i)), t0 - 1), r"^transfer of big\.bin failed"))
+               for i in survivors}
+    measured["repair: 'transfer of big.bin failed' lines per survivor"] = retries
+    step("repair: the survivors' retries are paced (at most 20 failed transfers each)",
+         lambda: max(retries.values()) <= 20 or retries)
+    cluster("start", r)
+    t1 = time.monotonic()
+    step(f"repair: host {r} started again: wait-sync over all 4",
+         lambda: cluster("wait-sync", "--timeout", 60).returncode == 0)
+    measured["repair: restart -> all in sync, s"] = time.monotonic() - t1
+    step(f"repair: host {r} holds the file byte-identical, nothing in its .cascade/tmp",
+         lambda: (wait_same([r], "big.bin", data, 5) is True and not tmp_files(r))
+         or (digest(r, "big.bin"), tmp_files(r)))
+
+
+def scenario_sources():
+    cluster("up", 3, "--rate", "200mbit")
+    idmap = ids(3)
+    wait_connected(idmap, lambda i: [j for j in range(1, 4) if j != i])
+    size = 40_000_000
+    hosts = [1, 2, 3]
+
+    solo = os.urandom(size)
+    t0 = time.monotonic()
+    put(1, "solo.bin", solo)
+    got = arrival_times(hosts, ["solo.bin"], size, t0, 60)
+    t_one = max(got.values()) if len(got) == 3 else None
+    step("sources: one 40 MB file from host 1 reaches hosts 2 and 3",
+         lambda: t_one is not None and wait_same(hosts, "solo.bin", solo, 5))
+    time.sleep(1)
+
+    a, b = os.urandom(size), os.urandom(size)
+    go = threading.Barrier(2)
+
+    def writer(i, rel, data):
+        go.wait()
+        put(i, rel, data)
+    ts = [threading.Thread(target=writer, args=(1, "a.bin", a)),
+          threading.Thread(target=writer, args=(2, "b.bin", b))]
+    t0 = time.monotonic()
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    got2 = arrival_times(hosts, ["a.bin", "b.bin"], size, t0, 90)
+    t_two = max(got2.values()) if len(got2) == 6 else None
+    step("sources: hosts 1 and 2 write a different 40 MB file at once: both reach every host "
+         "byte-identical", lambda: t_two is not None and wait_same(hosts, "a.bin", a, 5) is True
+         and wait_same(hosts, "b.bin", b, 5))
+    measured["sources: one file to all, s"] = t_one
+    measured["sources: two files from two sources to all, s"] = t_two
+    measured["sources: per host, two files"] = {f"{n}@h{i}": round(v, 2) for (n, i), v in sorted(got2.items())}
+    ratio = t_two / t_one if t_one and t_two else None
+    measured["sources: ratio two/one"] = ratio
+    step("sources: both finish within 1.5x the time of one alone",
+         lambda: (ratio is not None and ratio <= 1.5)
+         or f"one {t_one} s, two {t_two} s, ratio {ratio}")
+
+
+def report():
+    print("measured:")
+    for k, v in measured.items():
+        print(f"  {k}: {f'{v:.2f}' if isinstance(v, float) else v}")
+
+
+def main():
+    return run_main([("chain", scenario_chain), ("repair", scenario_repair),
+                     ("sources", scenario_sources)],
+                    280, "cascade-cascade-test-", report=report)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
