@@ -11,10 +11,12 @@
 
 #include "core/device_id.hpp"
 #include "core/fetch_plan.hpp"
+#include "core/introspection.hpp"
 #include "core/record.hpp"
 #include "io/hasher.hpp"
 #include "io/mdns.hpp"
 #include "io/watcher.hpp"
+#include "rpc/console_server.hpp"
 #include "rpc/network.hpp"
 
 namespace cascade::actors {
@@ -45,7 +47,15 @@ using ds_answer_atom = caf::atom_constant<caf::atom("ds_answer")>; // KJ -> rela
 using ds_sent_atom = caf::atom_constant<caf::atom("ds_sent")>;     // KJ -> relay: frame left
 using ds_failed_atom = caf::atom_constant<caf::atom("ds_failed")>; // KJ -> relay: push broke
 using log_atom = caf::atom_constant<caf::atom("log")>;             // KJ -> supervisor
-using status_atom = caf::atom_constant<caf::atom("status")>;       // any actor: its state
+using status_atom = caf::atom_constant<caf::atom("status")>;       // any actor: actor_status
+using children_atom = caf::atom_constant<caf::atom("children")>;   // -> node, index: actors below
+using summary_atom = caf::atom_constant<caf::atom("summary")>;     // console -> index: totals
+using files_atom = caf::atom_constant<caf::atom("files")>;         // console -> index: records
+using conflicts_atom = caf::atom_constant<caf::atom("conflicts")>; // console -> index
+using errors_atom = caf::atom_constant<caf::atom("errors")>;       // console -> node: last errors
+using ask_atom = caf::atom_constant<caf::atom("ask")>;             // console server -> console
+using netsnap_atom = caf::atom_constant<caf::atom("netsnap")>;     // KJ -> console: peer stats
+using timeout_atom = caf::atom_constant<caf::atom("timeout")>;     // console -> itself
 using found_atom = caf::atom_constant<caf::atom("found")>;         // Avahi -> discovery
 using lost_atom = caf::atom_constant<caf::atom("lost")>;           // Avahi -> discovery
 
@@ -57,6 +67,7 @@ struct node_context {
   core::device_id self{};
   core::short_id self_short = 0;
   rpc::network* net = nullptr;
+  const io::fs_watcher* fs = nullptr; // for its watch count (thread-safe)
 };
 
 // A file the transfer actor has finished (or failed) writing into the state directory.
@@ -89,13 +100,16 @@ struct transfer_job {
 };
 
 // The index (detached: it owns SQLite and applies changes to disk). Handles:
-//  scan(paths) / rescan(): look at paths (or everything), record local changes;
+//  scan(paths [, seen_at]) / rescan(): look at paths (or everything), record local changes;
+//  rescan(path) -> (scanned, changes, hashing): walk path ("" everything) for the console;
 //  hashed(path, result): a scanner result;
 //  up(info, peer) / down(session): sessions, so transfers know whom to fetch from;
 //  update(session, entries, last) -> bool: records from a peer, decided and applied;
 //  get(from, device) -> (entries, last): our records for a peer;
 //  progress(device) -> (epoch, seq): how far we read a peer's index;
-//  finished(result): a transfer ended.
+//  finished(result): a transfer ended;
+//  summary() -> index_summary; files(glob) -> (file_infos, truncated, device names);
+//  conflicts() -> conflict_infos; children() -> transfer actors (the console's questions).
 caf::actor spawn_index(caf::actor_system& sys, const node_context& ctx, caf::actor scanner);
 
 // Pushes a file we hold to the first peer of `relay` that takes it (the source of the push
@@ -106,8 +120,10 @@ caf::actor spawn_upload(caf::actor_system& sys, const node_context& ctx, core::f
 // Hashes files on its own thread: hash(path) -> hashed(path, optional<hashed_file>).
 caf::actor spawn_scanner(caf::actor_system& sys, const node_context& ctx);
 
-// Coalesces file system events (core::coalescer) and sends scan(paths) to the index.
-caf::actor spawn_watcher(caf::actor_system& sys, caf::actor index);
+// Coalesces file system events (core::coalescer) and sends scan(paths, seen_at) to the index,
+// seen_at being the wall-clock time (ns) of each path's first event (propagation latency).
+caf::actor spawn_watcher(caf::actor_system& sys, caf::actor index,
+                         const node_context* ctx = nullptr);
 
 // One per session: subscribes to the peer's index and streams ours to it.
 caf::actor spawn_peer(caf::actor_system& sys, const node_context& ctx, rpc::session_info info,
@@ -130,6 +146,21 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cascade::core::device_id)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cascade::io::mdns_service)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cascade::rpc::wire_entry)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<cascade::core::device_id>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cascade::core::actor_status)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cascade::core::index_summary)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cascade::core::console_query)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<cascade::core::file_info>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<cascade::core::conflict_info>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<cascade::core::peer_status>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<caf::actor>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<std::int64_t>)
+namespace cascade::actors {
+using device_names = std::map<core::short_id, std::string>;
+using device_errors = std::vector<std::pair<core::device_id, std::string>>;
+} // namespace cascade::actors
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cascade::actors::device_names)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cascade::actors::device_errors)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::function<void(cascade::core::console_answer)>)
 
 namespace cascade::actors {
 
@@ -141,5 +172,23 @@ caf::actor spawn_discovery(caf::actor_system& sys, const node_context& ctx, std:
 
 // The network's listener: posts every callback to the supervisor.
 std::unique_ptr<rpc::listener> make_listener(caf::actor supervisor);
+
+// The actors the console asks (discovery may be null).
+struct console_refs {
+  caf::actor watcher, index, scanner, supervisor, discovery;
+};
+
+// Answers the debug console: gathers every actor's status, the index's records and the
+// network's peer statistics, each with a deadline, into one console_answer.
+caf::actor spawn_console(caf::actor_system& sys, const node_context& ctx, console_refs refs,
+                         std::string group_tag);
+
+// What the console server calls (on its own thread). `deny` records and applies a denial
+// (app/deny.hpp and network::deny); it runs on the console thread, where blocking is fine.
+struct console_hooks {
+  std::function<void(const core::device_id&)> deny;
+};
+std::unique_ptr<rpc::console_backend> make_console_backend(caf::actor console,
+                                                           console_hooks hooks);
 
 } // namespace cascade::actors

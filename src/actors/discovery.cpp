@@ -49,8 +49,17 @@ caf::behavior discovery(caf::stateful_actor<discovery_state>* self, const node_c
         self->state.services.erase(it);
       },
       [=](status_atom) {
-        return std::to_string(self->state.services.size()) + " services of our group, " +
-               std::to_string(self->state.ignored) + " answers ignored";
+        auto& st = self->state;
+        auto s = core::status_of("discovery", "discovery", self->mailbox().size());
+        s.state = std::to_string(st.services.size()) + " services of our group";
+        const char* sep = ": ";
+        for (auto& [name, addr] : st.services) {
+          s.state += sep + addr.first + ":" + std::to_string(addr.second);
+          sep = ", ";
+        }
+        s.state += "; " + std::to_string(st.ignored) + " answers ignored";
+        s.counters = {{"services", st.services.size()}, {"ignored", st.ignored}};
+        return s;
       },
   };
 }

@@ -5,6 +5,7 @@
 #include <map>
 #include <set>
 
+#include "actors/console_index.hpp"
 #include "actors/index_logic.hpp"
 #include "core/path.hpp"
 #include "core/rules.hpp"
@@ -25,6 +26,9 @@ caf::behavior index_actor(self_ptr self, const node_context* ctx, caf::actor sca
   logic->start();
   return {
       [=](scan_atom, const std::vector<std::string>& paths) { logic->scan(paths); },
+      [=](scan_atom, const std::vector<std::string>& paths, const std::vector<std::int64_t>& seen) {
+        scan_seen(*logic, paths, seen);
+      },
       [=](rescan_atom) { logic->rescan(); },
       [=](hashed_atom, const std::string& path, const std::optional<io::hashed_file>& h) {
         logic->on_hashed(path, h);
@@ -53,11 +57,25 @@ caf::behavior index_actor(self_ptr self, const node_context* ctx, caf::actor sca
         logic->start_transfers();
       },
       [=](status_atom) {
-        auto t = self->state.db->totals();
-        return std::string(self->state.halted ? "HALTED, " : "") + std::to_string(t.files) +
-               " files, " + std::to_string(t.bytes) + " bytes, " +
-               std::to_string(self->state.transfers.size()) + " transfers";
+        auto s = summarize(self->state);
+        auto a = core::status_of("index", "index", self->mailbox().size());
+        a.state = std::string(s.halted ? "HALTED, " : "") + std::to_string(s.files) + " files, " +
+                  std::to_string(s.bytes) + " bytes, sequence " + std::to_string(s.sequence) +
+                  ", " + std::to_string(s.needed_files) + " needed, " +
+                  std::to_string(s.transfers) + " transfers, " + std::to_string(s.waiting) +
+                  " waiting, " + std::to_string(s.hashing) + " hashing, " +
+                  std::to_string(s.deletes_held) + " deletions held";
+        a.counters = {{"files", s.files},         {"bytes", s.bytes},
+                      {"sequence", s.sequence},   {"needed", s.needed_files},
+                      {"transfers", s.transfers}, {"waiting", s.waiting},
+                      {"hashing", s.hashing},     {"deletes_held", s.deletes_held}};
+        return a;
       },
+      [=](summary_atom) { return summarize(self->state); },
+      [=](children_atom) { return children(self->state); },
+      [=](files_atom, const std::string& glob) { return find_files(self->state, ctx, glob); },
+      [=](conflicts_atom) { return find_conflicts(self->state); },
+      [=](rescan_atom, const std::string& path) { return rescan_path(*logic, ctx, path); },
   };
 }
 

@@ -33,6 +33,7 @@ void index_logic::commit_local(core::file_record r, std::uint64_t inode, const i
     r.version = old->record.version;
   r.version.bump(ctx_->self_short);
   r.modified_by = ctx_->self_short;
+  r.changed_at_ns = take_changed_at(st(), r.path);
   db().put(r, inode, 0);
   io::log_debug("local change " + r.path + (r.deleted ? " (deleted)" : ""));
   if (r.type == core::file_type::file && !r.deleted && r.size > inline_limit)

@@ -9,6 +9,7 @@
 #include <set>
 
 #include "actors/actors.hpp"
+#include "core/latency.hpp"
 #include "io/apply.hpp"
 #include "io/store.hpp"
 
@@ -51,6 +52,12 @@ struct index_state {
   std::chrono::steady_clock::time_point last_delete;
   bool delete_flush_scheduled = false;
   std::uint64_t tmp_counter = 0;
+  // For the console (console_index.cpp): when the watcher first saw each path change (wall
+  // ns), and how long remote changes took from their source's watcher to disk here.
+  std::map<std::string, std::int64_t> seen_at;
+  core::latency_tracker latency;
+  std::map<core::device_id, core::latency_tracker> latency_by_peer;
+  std::vector<caf::weak_actor_ptr> relays; // uploads and pushed transfers (they end on their own)
 };
 
 using self_ptr = caf::stateful_actor<index_state>*;
@@ -129,5 +136,13 @@ private:
   caf::actor scanner_;
   std::map<rpc::session_id, std::uint64_t> epochs_;
 };
+
+// Console support (console_index.cpp).
+// The wall time the watcher saw `path` change (forgotten once taken), or now.
+std::int64_t take_changed_at(index_state& st, const std::string& path);
+// A remote record from `from` is on disk: one propagation latency sample.
+void note_applied(index_state& st, const core::file_record& r, const core::device_id& from);
+// An upload or relaying transfer the console should list while it lives.
+void remember_relay(index_state& st, const caf::actor& a);
 
 } // namespace cascade::actors::index_detail

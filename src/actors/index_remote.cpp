@@ -159,6 +159,8 @@ void index_logic::settle(core::file_record r, std::uint64_t inode) {
   auto from = n ? core::short_of(n->from) : 0;
   db().put(r, inode, from);
   db().remove_needed(r.path);
+  if (n)
+    note_applied(st(), r, n->from);
   io::log_debug("applied " + r.path + (r.deleted ? " (deleted)" : ""));
 }
 
@@ -243,7 +245,7 @@ void index_logic::start_upload(const core::file_record& r) {
   for (auto& [id, sess] : st().sessions)
     candidates.push_back({sess.device, 0});
   auto plan = relay_for(core::plan_chain(std::move(candidates)), {});
-  spawn_upload(self_->system(), *ctx_, r, std::move(plan));
+  remember_relay(st(), spawn_upload(self_->system(), *ctx_, r, std::move(plan)));
 }
 
 void index_logic::on_offer(rpc::session_id s, rpc::call_id call, rpc::wire_entry& e,
@@ -274,6 +276,7 @@ void index_logic::on_offer(rpc::session_id s, rpc::call_id call, rpc::wire_entry
                    relay_for(std::move(rest), std::move(visited))};
   st().transfers[r.path] = spawn_transfer(self_->system(), *ctx_, std::move(job),
                                           caf::actor_cast<caf::actor>(self_));
+  remember_relay(st(), st().transfers[r.path]); // it may relay on after its own file is done
 }
 
 void index_logic::on_finished(transfer_result& r) {

@@ -36,6 +36,8 @@ public:
   bool active() const { return state_ == state::offering || state_ == state::streaming; }
   bool has_room() const { return state_ == state::streaming && in_flight_ < window; }
   std::string describe() const;
+  // The peer being offered or streamed the file, if any (the console's downstreams).
+  std::optional<core::device_id> peer() const { return active() ? peer_ : std::nullopt; }
 
 private:
   enum class state { idle, offering, streaming, done };

@@ -16,7 +16,14 @@ caf::behavior scanner(caf::stateful_actor<scanner_state>* self, const node_conte
         ++self->state.files_hashed;
         return caf::make_message(hashed_atom::value, path, io::hash_file(*ctx->folder, path));
       },
-      [=](status_atom) { return "hashed " + std::to_string(self->state.files_hashed); },
+      [=](status_atom) {
+        auto n = self->state.files_hashed;
+        auto s = core::status_of("scanner", "scanner", self->mailbox().size());
+        s.state = "hashed " + std::to_string(n) + " files, " +
+                  std::to_string(self->mailbox().size()) + " waiting";
+        s.counters = {{"hashed", n}};
+        return s;
+      },
   };
 }
 

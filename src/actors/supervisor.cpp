@@ -12,6 +12,10 @@ namespace {
 struct supervisor_state {
   static inline const char* name = "node";
   std::map<rpc::session_id, caf::actor> peers;
+  std::map<rpc::session_id, core::device_id> devices;
+  // Why each device's last session ended (the console's `peers`), newest reason per device.
+  std::map<core::device_id, std::string> last_error;
+  std::uint64_t sessions_seen = 0;
 };
 
 caf::behavior supervisor(caf::stateful_actor<supervisor_state>* self, const node_context* ctx,
@@ -22,12 +26,18 @@ caf::behavior supervisor(caf::stateful_actor<supervisor_state>* self, const node
                      info.address + (info.outbound ? " (dialed)" : " (accepted)"));
         auto p = spawn_peer(self->system(), *ctx, info, index);
         self->state.peers[info.id] = p;
+        self->state.devices[info.id] = info.device;
+        ++self->state.sessions_seen;
         self->send(index, up_atom::value, info, p);
       },
       [=](down_atom, rpc::session_id s, const std::string& reason) {
         io::log_info("session " + std::to_string(s) + " closed: " + reason);
         self->send(index, down_atom::value, s);
         self->state.peers.erase(s);
+        if (auto it = self->state.devices.find(s); it != self->state.devices.end()) {
+          self->state.last_error[it->second] = reason;
+          self->state.devices.erase(it);
+        }
       },
       [=](subscribe_atom, rpc::session_id s, std::uint64_t epoch, std::uint64_t from) {
         if (auto it = self->state.peers.find(s); it != self->state.peers.end())
@@ -45,7 +55,24 @@ caf::behavior supervisor(caf::stateful_actor<supervisor_state>* self, const node
         self->send(index, offer_atom::value, s, call, std::move(e), std::move(rest),
                    std::move(visited));
       },
-      [=](status_atom) { return std::to_string(self->state.peers.size()) + " sessions"; },
+      [=](status_atom) {
+        auto& st = self->state;
+        auto s = core::status_of("node", "node", self->mailbox().size());
+        s.state = std::to_string(st.peers.size()) + " sessions up, " +
+                  std::to_string(st.sessions_seen) + " since start";
+        s.counters = {{"sessions", st.peers.size()}, {"sessions_seen", st.sessions_seen}};
+        return s;
+      },
+      [=](children_atom) {
+        std::vector<caf::actor> out;
+        for (auto& [id, a] : self->state.peers)
+          out.push_back(a);
+        return out;
+      },
+      [=](errors_atom) {
+        return std::vector<std::pair<core::device_id, std::string>>(
+            self->state.last_error.begin(), self->state.last_error.end());
+      },
   };
 }
 

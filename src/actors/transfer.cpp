@@ -5,10 +5,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstring>
 
 #include "actors/actors.hpp"
 #include "actors/relay.hpp"
+#include "core/rate.hpp"
 #include "io/log.hpp"
 
 namespace cascade::actors {
@@ -27,6 +29,10 @@ struct transfer_state {
   transfer_result result;
   bool reported = false;
   std::optional<downstream> ds; // where verified chunks go next (push cascade)
+  core::rate_meter meter; // received bytes, for the console
+  std::int64_t started_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                std::chrono::system_clock::now().time_since_epoch())
+                                .count();
 };
 
 // Forwards the KJ thread's callbacks to the actor as messages.
@@ -102,7 +108,7 @@ caf::behavior transfer(caf::stateful_actor<transfer_state>* self, const node_con
   st.fd = io::unique_fd(::open(st.job.tmp_path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
   if (!st.fd) {
     finish("cannot create " + st.job.tmp_path + ": " + std::strerror(errno));
-    return {[](status_atom) { return std::string("failed"); }};
+    return {[](status_atom) { return core::status_of("transfer", "failed", 0); }};
   }
   std::vector<std::uint8_t> buf;
   std::vector<std::size_t> missing = st.job.missing;
@@ -121,7 +127,7 @@ caf::behavior transfer(caf::stateful_actor<transfer_state>* self, const node_con
   st.job.missing = missing;
   if (::ftruncate(st.fd.get(), static_cast<off_t>(st.job.record.size)) != 0) {
     finish(std::string("cannot size temp file: ") + std::strerror(errno));
-    return {[](status_atom) { return std::string("failed"); }};
+    return {[](status_atom) { return core::status_of("transfer", "failed", 0); }};
   }
   if (st.job.offer_call) {
     // Pushed to us: every chunk arrives through the offer's sink; pass each on once verified.
@@ -179,6 +185,8 @@ caf::behavior transfer(caf::stateful_actor<transfer_state>* self, const node_con
         }
         if (st.ds)
           st.ds->forward(std::move(verified));
+        st.meter.sample(std::chrono::steady_clock::now().time_since_epoch().count(),
+                        st.result.bytes_fetched);
         ctx->net->consumed(st.fetch, 1);
       },
       [=](done_atom, const std::string& error) { finish(error); },
@@ -197,9 +205,25 @@ caf::behavior transfer(caf::stateful_actor<transfer_state>* self, const node_con
       },
       [=](status_atom) {
         auto& st = self->state;
-        return st.job.record.path + ": " + std::to_string(st.result.bytes_fetched) + " fetched, " +
-               std::to_string(st.result.bytes_copied) + " copied of " +
-               std::to_string(st.job.record.size) + (st.ds ? ", " + st.ds->describe() : "");
+        auto s = core::status_of("transfer", st.job.record.path, self->mailbox().size());
+        core::transfer_status t;
+        t.path = st.job.record.path;
+        t.size = st.job.record.size;
+        t.fetched = st.result.bytes_fetched;
+        t.copied = st.result.bytes_copied;
+        t.rate = st.meter.rate();
+        t.upstream_session = st.job.session;
+        t.started_ns = st.started_ns;
+        s.state = std::to_string(t.fetched) + " fetched + " + std::to_string(t.copied) +
+                  " copied of " + std::to_string(t.size) + " bytes, chunk " +
+                  std::to_string(st.next_missing) + " of " +
+                  std::to_string(st.job.missing.size()) + " to fetch" +
+                  (st.ds ? ", " + st.ds->describe() : "");
+        if (st.ds && st.ds->peer())
+          t.downstreams.push_back(core::format_device_id(*st.ds->peer()));
+        s.counters = {{"size", t.size}, {"fetched", t.fetched}, {"copied", t.copied}};
+        s.transfer = std::move(t);
+        return s;
       },
   };
 }

@@ -4,8 +4,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <chrono>
+
 #include "actors/actors.hpp"
 #include "actors/relay.hpp"
+#include "core/rate.hpp"
 #include "io/log.hpp"
 
 namespace cascade::actors {
@@ -20,6 +23,11 @@ struct upload_state {
   io::unique_fd fd;
   std::size_t next_chunk = 0;
   std::optional<downstream> ds;
+  std::uint64_t pushed = 0; // bytes handed to the downstream, for the console
+  core::rate_meter meter;
+  std::int64_t started_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                std::chrono::system_clock::now().time_since_epoch())
+                                .count();
 };
 
 caf::behavior upload(caf::stateful_actor<upload_state>* self, const node_context* ctx,
@@ -59,6 +67,8 @@ caf::behavior upload(caf::stateful_actor<upload_state>* self, const node_context
         ++st.next_chunk;
       }
       st.ds->forward(std::move(frame));
+      st.pushed += bytes;
+      st.meter.sample(std::chrono::steady_clock::now().time_since_epoch().count(), st.pushed);
     }
     if (st.next_chunk == chunks.size() && st.ds->has_room()) {
       st.ds->finish("");
@@ -83,8 +93,20 @@ caf::behavior upload(caf::stateful_actor<upload_state>* self, const node_context
       },
       [=](status_atom) {
         auto& st = self->state;
-        return "upload " + st.record.path + ": chunk " + std::to_string(st.next_chunk) + " of " +
-               std::to_string(st.record.chunks.size()) + ", " + st.ds->describe();
+        auto s = core::status_of("upload", st.record.path, self->mailbox().size());
+        s.state = "chunk " + std::to_string(st.next_chunk) + " of " +
+                  std::to_string(st.record.chunks.size()) + ", " + st.ds->describe();
+        core::transfer_status t; // the source's side: what went to the first downstream
+        t.path = st.record.path;
+        t.size = st.record.size;
+        t.fetched = st.pushed;
+        t.rate = st.meter.rate();
+        t.started_ns = st.started_ns;
+        if (auto p = st.ds->peer())
+          t.downstreams.push_back(core::format_device_id(*p));
+        s.counters = {{"size", t.size}, {"pushed", st.pushed}};
+        s.transfer = std::move(t);
+        return s;
       },
   };
 }

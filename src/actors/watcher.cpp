@@ -1,5 +1,6 @@
 // The watcher actor: folds the libuv thread's inotify events into scan requests.
 #include <chrono>
+#include <map>
 
 #include "actors/actors.hpp"
 #include "core/coalescer.hpp"
@@ -15,21 +16,40 @@ std::int64_t now_ns(caf::local_actor* self) {
       .count();
 }
 
+// Wall-clock time: what propagation latency is measured against on every node.
+std::int64_t wall_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
 struct watcher_state {
   static inline const char* name = "watcher";
   core::coalescer pending;
   std::optional<std::int64_t> tick_at; // when the next tick is scheduled
-  std::uint64_t events = 0;
+  std::uint64_t events = 0, scans = 0;
+  std::map<std::string, std::int64_t> seen_at; // pending path -> wall time of its first event
 };
 
-caf::behavior watcher(caf::stateful_actor<watcher_state>* self, caf::actor index) {
+caf::behavior watcher(caf::stateful_actor<watcher_state>* self, caf::actor index,
+                      const node_context* ctx) {
   // Sends what is due and schedules a tick for what is not due yet.
   auto flush = [=] {
     auto& st = self->state;
     auto now = now_ns(self);
     auto due = st.pending.take_due(now);
-    if (!due.empty())
-      self->send(index, scan_atom::value, std::move(due));
+    if (!due.empty()) {
+      std::vector<std::int64_t> seen;
+      seen.reserve(due.size());
+      for (auto& p : due) {
+        auto it = st.seen_at.find(p);
+        seen.push_back(it == st.seen_at.end() ? 0 : it->second);
+        if (it != st.seen_at.end())
+          st.seen_at.erase(it);
+      }
+      ++st.scans;
+      self->send(index, scan_atom::value, std::move(due), std::move(seen));
+    }
     auto next = st.pending.next_due();
     if (next && (!st.tick_at || *next < *st.tick_at || *st.tick_at <= now)) {
       st.tick_at = *next;
@@ -40,9 +60,12 @@ caf::behavior watcher(caf::stateful_actor<watcher_state>* self, caf::actor index
   return {
       [=](fs_events_atom, const std::vector<io::watch_event>& events) {
         auto now = now_ns(self);
+        auto wall = wall_ns();
         self->state.events += events.size();
-        for (auto& e : events)
+        for (auto& e : events) {
           self->state.pending.on_event(e.path, e.kind, now);
+          self->state.seen_at.try_emplace(e.path, wall);
+        }
         flush();
       },
       [=](tick_atom) {
@@ -51,16 +74,26 @@ caf::behavior watcher(caf::stateful_actor<watcher_state>* self, caf::actor index
       },
       [=](overflow_atom) { self->send(index, rescan_atom::value); },
       [=](status_atom) {
-        return "events " + std::to_string(self->state.events) + ", pending " +
-               std::to_string(self->state.pending.pending());
+        auto& st = self->state;
+        auto s = core::status_of("watcher", "watcher", self->mailbox().size());
+        std::uint64_t watches = ctx && ctx->fs ? ctx->fs->watch_count() : 0;
+        s.state = std::to_string(watches) + " directories watched, " +
+                  std::to_string(st.pending.pending()) + " paths queued, " +
+                  std::to_string(st.events) + " events seen, " + std::to_string(st.scans) +
+                  " scans sent";
+        s.counters = {{"watches", watches},
+                      {"pending", st.pending.pending()},
+                      {"events", st.events},
+                      {"scans", st.scans}};
+        return s;
       },
   };
 }
 
 } // namespace
 
-caf::actor spawn_watcher(caf::actor_system& sys, caf::actor index) {
-  return sys.spawn(watcher, std::move(index));
+caf::actor spawn_watcher(caf::actor_system& sys, caf::actor index, const node_context* ctx) {
+  return sys.spawn(watcher, std::move(index), ctx);
 }
 
 } // namespace cascade::actors

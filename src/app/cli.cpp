@@ -237,6 +237,10 @@ command parse_console(const std::vector<std::string>& args) {
       auto v = c.value(f, error);
       if (!v || !set_once(dir, *v, f, error))
         return usage_error{error};
+    } else if (f.name == "--state") {
+      auto v = c.value(f, error);
+      if (!v || !set_once(cmd.state, *v, f, error))
+        return usage_error{error};
     } else {
       return unknown(f.value ? f.name : arg, "console");
     }
@@ -288,8 +292,10 @@ node --dir DIR [options]        run the node for DIR (created if missing) until 
                                 records the id and exits
 node id --dir DIR [--state DIR] print this node's device id (one line)
 node keygen                     print a fresh group key (one line)
-node console --dir DIR [--json] [CMD]
-                                the debug console (interactive; one command with CMD; --json)
+node console --dir DIR [--state DIR] [--json] [CMD]
+                                the debug console (interactive; one command with CMD; --json);
+                                CMD: status, peers, actors, transfers, files [GLOB], conflicts,
+                                rescan [PATH], log LEVEL, deny ID, top, help (docs/console.md)
 node --help | -h                this text
 
 Every option takes its value as "--flag value" or "--flag=value".

@@ -34,6 +34,7 @@ struct keygen_command {};
 struct id_command { std::string dir; std::optional<std::string> state; };
 struct console_command {
   std::string dir;
+  std::optional<std::string> state; // --state DIR, as given to the node
   bool json = false;
   std::vector<std::string> words; // the command to run once; empty: interactive
 };

@@ -11,6 +11,7 @@
 
 #include "actors/actors.hpp"
 #include "app/cli.hpp"
+#include "app/console.hpp"
 #include "app/deny.hpp"
 #include "app/keys.hpp"
 #include "core/device_id.hpp"
@@ -18,6 +19,7 @@
 #include "io/log.hpp"
 #include "io/mdns.hpp"
 #include "io/watcher.hpp"
+#include "rpc/console_server.hpp"
 #include "rpc/network.hpp"
 
 namespace cascade::app {
@@ -134,6 +136,16 @@ int run_node(const run_options& o) {
     return 1;
   }
   io::folder folder(p.dir);
+  // The debug console's socket exists, mode 0600, before any thread does (its bind narrows the
+  // process-wide umask); it is served once the actors run.
+  rpc::console_server console(p.state + "/console.sock");
+  bool console_bound = true;
+  try {
+    console.bind();
+  } catch (const std::exception& e) {
+    io::log_warn(std::string("no debug console: ") + e.what());
+    console_bound = false;
+  }
 
   caf::actor_system_config cfg;
   cfg.set("scheduler.max-threads", 2);
@@ -166,7 +178,7 @@ int run_node(const run_options& o) {
   ncfg.folder = &folder;
   rpc::network net(ncfg, *listener);
   ctx.net = &net;
-  auto watcher_actor = actors::spawn_watcher(sys, index);
+  auto watcher_actor = actors::spawn_watcher(sys, index, &ctx);
   auto stop_actors = [&] {
     for (auto& a : {watcher_actor, supervisor, index, scanner})
       caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
@@ -212,6 +224,20 @@ int run_node(const run_options& o) {
         std::vector<std::string>{"id=" + id, "g=" + group_tag(key), "v=1"}, std::move(cb));
     mdns->start();
   }
+  ctx.fs = &watcher;
+  auto console_actor = actors::spawn_console(
+      sys, ctx, {watcher_actor, index, scanner, supervisor, discovery}, group_tag(key));
+  actors::console_hooks hooks;
+  hooks.deny = [&p, &net, self = me.id](const core::device_id& id) {
+    if (id == self)
+      throw std::invalid_argument("that is this node's own device id");
+    append_denied(p.state, id); // as `node --deny` does; the deny watch then sees it too
+    net.deny(id);
+    io::log_warn("device " + core::format_device_id(id) + " is denied (console): dropping it");
+  };
+  auto console_backend = actors::make_console_backend(console_actor, std::move(hooks));
+  if (console_bound)
+    console.start(*console_backend);
   std::string err;
   if (!watcher.start(err))
     io::log_warn(err + "; changes are found by rescans only");
@@ -238,6 +264,7 @@ int run_node(const run_options& o) {
   uv_signal_start(&sigterm, on_signal, SIGTERM);
   uv_run(&loop, UV_RUN_DEFAULT);
 
+  console.stop(); // first: no question reaches actors that are stopping
   watcher.stop();
   uv_close(reinterpret_cast<uv_handle_t*>(&denials.timer), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&sigint), nullptr);
@@ -249,6 +276,7 @@ int run_node(const run_options& o) {
   stop_actors();
   if (discovery)
     caf::anon_send_exit(discovery, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(console_actor, caf::exit_reason::user_shutdown);
   sys.await_all_actors_done();
   io::log_info("stopped cleanly");
   return 0;
@@ -284,10 +312,8 @@ int main(int argc, char** argv) {
   }
   if (auto* i = std::get_if<id_command>(&cmd))
     return run_id(*i);
-  if (std::holds_alternative<console_command>(cmd)) {
-    std::cerr << "node: the console is not available yet\n";
-    return 1;
-  }
+  if (auto* c = std::get_if<console_command>(&cmd))
+    return run_console(*c);
   return run_node(std::get<run_options>(cmd));
 }
 

@@ -33,6 +33,9 @@ struct file_record {
   short_id modified_by = 0;         // device whose change made this version
   std::vector<chunk> chunks;        // files only; empty for dirs, symlinks and deletions
   std::string symlink_target;       // symlinks only
+  // Wall-clock time (ns) the source's watcher saw the change; carried unchanged by relays, so
+  // every receiver can measure propagation latency. 0: unknown (an older peer, a rescan).
+  std::int64_t changed_at_ns = 0;
 };
 
 // True if two records describe the same content and metadata (ignores sequence and version).

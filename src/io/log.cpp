@@ -1,6 +1,8 @@
 #include "io/log.hpp"
 
+#include <algorithm>
 #include <atomic>
+#include <cctype>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
@@ -15,6 +17,27 @@ const char* names[] = {"TRACE", "DEBUG", "INFO", "WARN", "ERROR"};
 } // namespace
 
 void set_log_level(level l) { current = static_cast<int>(l); }
+
+level log_level() { return static_cast<level>(current.load()); }
+
+const char* level_name(level l) {
+  static const char* lower[] = {"trace", "debug", "info", "warn", "error"};
+  auto i = static_cast<int>(l);
+  return i >= 0 && i <= 4 ? lower[i] : "?";
+}
+
+bool parse_level(const std::string& name, level& out) {
+  for (int i = 0; i <= 4; ++i) {
+    std::string want = level_name(static_cast<level>(i));
+    if (name.size() == want.size() &&
+        std::equal(name.begin(), name.end(), want.begin(),
+                   [](char a, char b) { return std::tolower(static_cast<unsigned char>(a)) == b; })) {
+      out = static_cast<level>(i);
+      return true;
+    }
+  }
+  return false;
+}
 
 bool log_enabled(level l) { return static_cast<int>(l) >= current.load(); }
 

@@ -80,6 +80,7 @@ std::string encode_record(const core::file_record& r) {
   put_u64(out, r.modified_by);
   put_str(encode_chunks(r.chunks));
   put_str(r.symlink_target);
+  put_u64(out, static_cast<std::uint64_t>(r.changed_at_ns)); // absent in older blobs
   return out;
 }
 
@@ -117,6 +118,9 @@ std::optional<core::file_record> decode_record(std::string_view b) {
   r.deleted = deleted != 0;
   r.version = *vv;
   r.chunks = std::move(*cl);
+  std::uint64_t changed_at = 0;
+  if (u64(changed_at))
+    r.changed_at_ns = static_cast<std::int64_t>(changed_at);
   return r;
 }
 
@@ -160,6 +164,8 @@ store::store(const std::string& path) {
   }
   sqlite3_busy_timeout(db_, 5000);
   exec(schema_sql);
+  add_column("files", "changed_at", "INTEGER NOT NULL DEFAULT 0");
+  add_column("needed", "size", "INTEGER NOT NULL DEFAULT 0");
   auto e = meta("epoch");
   if (e.empty()) {
     std::random_device rd;
@@ -219,13 +225,26 @@ void store::set_meta(const char* key, const std::string& value) {
   sqlite3_step(s);
 }
 
+// Columns added after the first release: an older database gets them on open.
+void store::add_column(const char* table, const char* column, const char* decl) {
+  auto sql = std::string("SELECT COUNT(*) FROM pragma_table_info('") + table + "') WHERE name = '" +
+             column + "'";
+  sqlite3_stmt* s = nullptr;
+  if (sqlite3_prepare_v2(db_, sql.c_str(), -1, &s, nullptr) != SQLITE_OK)
+    throw std::runtime_error(std::string("index database: ") + sqlite3_errmsg(db_));
+  bool present = sqlite3_step(s) == SQLITE_ROW && sqlite3_column_int(s, 0) > 0;
+  sqlite3_finalize(s);
+  if (!present)
+    exec((std::string("ALTER TABLE ") + table + " ADD COLUMN " + column + " " + decl).c_str());
+}
+
 void store::begin() { exec("BEGIN IMMEDIATE"); }
 void store::commit() { exec("COMMIT"); }
 
 namespace {
 
 const char* select_cols = "path, type, size, mtime_ns, mode, deleted, version, seq, modified_by, "
-                          "chunks, target, inode, received_from";
+                          "chunks, target, inode, received_from, changed_at";
 
 stored_record read_row(sqlite3_stmt* s) {
   stored_record out;
@@ -243,6 +262,7 @@ stored_record read_row(sqlite3_stmt* s) {
   r.symlink_target = column_text(s, 10);
   out.inode = static_cast<std::uint64_t>(sqlite3_column_int64(s, 11));
   out.received_from = static_cast<std::uint64_t>(sqlite3_column_int64(s, 12));
+  r.changed_at_ns = sqlite3_column_int64(s, 13);
   return out;
 }
 
@@ -262,8 +282,8 @@ void store::put(core::file_record& r, std::uint64_t inode, core::short_id receiv
   r.sequence = ++last_seq_;
   {
     auto* s = prepare("INSERT OR REPLACE INTO files (path, type, size, mtime_ns, mode, deleted, "
-                      "version, seq, modified_by, chunks, target, inode, received_from) "
-                      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+                      "version, seq, modified_by, chunks, target, inode, received_from, changed_at) "
+                      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
     stmt_guard g{s};
     bind_text(s, 1, r.path);
     sqlite3_bind_int(s, 2, static_cast<int>(r.type));
@@ -279,6 +299,7 @@ void store::put(core::file_record& r, std::uint64_t inode, core::short_id receiv
     bind_text(s, 11, r.symlink_target);
     sqlite3_bind_int64(s, 12, static_cast<sqlite3_int64>(inode));
     sqlite3_bind_int64(s, 13, static_cast<sqlite3_int64>(received_from));
+    sqlite3_bind_int64(s, 14, r.changed_at_ns);
     if (sqlite3_step(s) != SQLITE_DONE)
       throw std::runtime_error(std::string("index database: ") + sqlite3_errmsg(db_));
   }
@@ -346,12 +367,13 @@ std::optional<core::local_source> store::find_chunk(const core::sha256_digest& h
 }
 
 void store::put_needed(const core::file_record& r, const core::device_id& from) {
-  auto* s = prepare("INSERT OR REPLACE INTO needed (path, record, peer) VALUES (?, ?, ?)");
+  auto* s = prepare("INSERT OR REPLACE INTO needed (path, record, peer, size) VALUES (?, ?, ?, ?)");
   stmt_guard g{s};
   bind_text(s, 1, r.path);
   auto blob = encode_record(r);
   bind_blob(s, 2, blob.data(), blob.size());
   bind_blob(s, 3, from.data(), from.size());
+  sqlite3_bind_int64(s, 4, r.deleted ? 0 : static_cast<sqlite3_int64>(r.size));
   sqlite3_step(s);
 }
 
@@ -410,6 +432,46 @@ void store::set_peer_progress(const core::device_id& peer, std::uint64_t epoch, 
   sqlite3_bind_int64(s, 2, static_cast<sqlite3_int64>(epoch));
   sqlite3_bind_int64(s, 3, static_cast<sqlite3_int64>(seq));
   sqlite3_step(s);
+}
+
+} // namespace cascade::io
+
+namespace cascade::io {
+
+std::vector<stored_record> store::matching(const std::string& glob, std::size_t limit) {
+  static const std::string sql = std::string("SELECT ") + select_cols +
+                                 " FROM files WHERE path GLOB ? ORDER BY path LIMIT ?";
+  auto* s = prepare(sql.c_str());
+  stmt_guard g{s};
+  bind_text(s, 1, glob);
+  sqlite3_bind_int64(s, 2, static_cast<sqlite3_int64>(limit));
+  std::vector<stored_record> out;
+  while (sqlite3_step(s) == SQLITE_ROW)
+    out.push_back(read_row(s));
+  return out;
+}
+
+std::pair<std::uint64_t, std::uint64_t> store::needed_totals() {
+  auto* s = prepare("SELECT COUNT(*), COALESCE(SUM(size), 0) FROM needed");
+  stmt_guard g{s};
+  if (sqlite3_step(s) != SQLITE_ROW)
+    return {0, 0};
+  return {static_cast<std::uint64_t>(sqlite3_column_int64(s, 0)),
+          static_cast<std::uint64_t>(sqlite3_column_int64(s, 1))};
+}
+
+std::vector<core::device_id> store::known_peers() {
+  auto* s = prepare("SELECT device FROM peers");
+  stmt_guard g{s};
+  std::vector<core::device_id> out;
+  while (sqlite3_step(s) == SQLITE_ROW) {
+    auto d = column_text(s, 0);
+    if (d.size() == 32) {
+      out.emplace_back();
+      std::memcpy(out.back().data(), d.data(), 32);
+    }
+  }
+  return out;
 }
 
 } // namespace cascade::io

@@ -64,6 +64,13 @@ public:
   std::optional<needed_record> get_needed(std::string_view path);
   std::vector<needed_record> all_needed();
 
+  // Records whose path matches an SQLite GLOB ('*', '?', '[...]'; '*' spans '/'), by path.
+  std::vector<stored_record> matching(const std::string& glob, std::size_t limit);
+  // Needed records and the bytes of their files.
+  std::pair<std::uint64_t, std::uint64_t> needed_totals();
+  // Every device whose index we have read (the peers table).
+  std::vector<core::device_id> known_peers();
+
   // How far we have read a peer's index: (its epoch, last sequence), or (0, 0).
   std::pair<std::uint64_t, std::uint64_t> peer_progress(const core::device_id& peer);
   void set_peer_progress(const core::device_id& peer, std::uint64_t epoch, std::uint64_t seq);
@@ -73,6 +80,7 @@ private:
   void exec(const char* sql);
   std::string meta(const char* key);
   void set_meta(const char* key, const std::string& value);
+  void add_column(const char* table, const char* column, const char* decl);
 
   sqlite3* db_ = nullptr;
   std::uint64_t epoch_ = 0;

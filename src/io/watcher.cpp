@@ -82,6 +82,7 @@ void fs_watcher::add_tree(const std::string& rel, bool report, std::vector<watch
   if (wd < 0)
     return;
   by_wd_[wd] = rel;
+  watches_ = by_wd_.size();
   by_path_[rel] = wd;
   auto names = root_.list(rel);
   if (!names)
@@ -112,6 +113,7 @@ void fs_watcher::forget_tree(const std::string& rel) {
       ++it;
     }
   }
+  watches_ = by_wd_.size();
 }
 
 void fs_watcher::on_readable(uv_poll_t* h, int status, int) {
@@ -140,6 +142,7 @@ void fs_watcher::drain() {
       if (e->mask & IN_IGNORED) {
         by_path_.erase(it->second);
         by_wd_.erase(it);
+        watches_ = by_wd_.size();
         continue;
       }
       if (e->len == 0) {

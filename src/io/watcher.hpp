@@ -6,6 +6,7 @@
 
 #include <uv.h>
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -34,7 +35,8 @@ public:
   // Adds watches for the whole tree. Returns false and an error (e.g. the watch limit) if not.
   bool start(std::string& error);
   void stop();
-  std::size_t watch_count() const { return by_wd_.size(); }
+  // Safe from any thread (the console asks).
+  std::size_t watch_count() const { return watches_.load(std::memory_order_relaxed); }
 
 private:
   static void on_readable(uv_poll_t* h, int status, int events);
@@ -54,6 +56,7 @@ private:
   bool polling_ = false;
   std::unordered_map<int, std::string> by_wd_;
   std::unordered_map<std::string, int> by_path_;
+  std::atomic<std::size_t> watches_{0}; // by_wd_.size(), published for other threads
 };
 
 } // namespace cascade::io

@@ -61,6 +61,12 @@ kj::Promise<connection*> network::impl::secure(kj::Own<kj::AsyncIoStream> s, boo
     if (f.count > 0 && timer.now() - f.last < 60 * kj::SECONDS)
       delay = std::min<int64_t>(10000, 100LL << std::min(f.count, 7)) * kj::MILLISECONDS;
   }
+#ifdef CASCADE_BENCH_PLAINTEXT
+  // Benchmark build only (meson option bench_plaintext): no TLS, to measure what it costs.
+  (void)delay;
+  auto& plain = add_connection(kj::mv(s), outbound, addr);
+  return &plain;
+#endif
   auto tls = tls_ctx->wrap(kj::mv(s), outbound);
   auto& ref = *tls;
   // The slowdown comes before the timeout starts, so a slowed address can still get in.
@@ -122,7 +128,7 @@ kj::Promise<void> network::impl::dial_loop(dial_target& t) {
         auto& c = *cp;
         auto id = c.id;
         KJ_IF_MAYBE (want, t.device) {
-          if (c.tls->peer_device() != *want) {
+          if (c.tls && c.tls->peer_device() != *want) {
             events.on_log(3, "refused " + c.address + ": it answers for " +
                                  core::format_device_id(*want) + " with another key (" +
                                  core::format_device_id(c.tls->peer_device()) + ")");

@@ -13,6 +13,7 @@
 
 #include "core/device_id.hpp"
 #include "core/fetch_plan.hpp"
+#include "core/introspection.hpp"
 #include "core/record.hpp"
 
 namespace cascade::io {
@@ -141,6 +142,11 @@ public:
   void finish_push(push_id p, std::string error);
   // Drops the device's connections now and refuses it from now on.
   void deny(const core::device_id& d);
+
+  // Peer statistics for the console (peer_stats.cpp): one row per session and per dial target
+  // not connected. `done` runs on the network thread and must only post the rows on; it is
+  // dropped unrun if the network is stopping.
+  void snapshot(std::function<void(std::vector<core::peer_status>)> done);
 
   struct impl; // public so the KJ-side servers in network.cpp can name it
 

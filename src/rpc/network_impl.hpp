@@ -14,6 +14,8 @@
 #include <thread>
 
 #include "cascade.capnp.h"
+#include "core/rate.hpp"
+#include "rpc/counting_stream.hpp"
 #include "rpc/network.hpp"
 #include "rpc/tls.hpp"
 
@@ -45,6 +47,11 @@ struct connection {
   kj::Own<capnp::TwoPartyClient> client;
   kj::Maybe<wire::Peer::Client> remote_peer;
   kj::Maybe<kj::Promise<void>> watch;
+  // For the console (peer_stats.cpp): bytes on the wire, heartbeat round trip, rates.
+  std::shared_ptr<byte_counters> counters = std::make_shared<byte_counters>();
+  std::int64_t rtt_ns = -1;
+  std::int64_t since_ns = 0; // steady clock, when the connection was made
+  core::rate_meter rate_in, rate_out;
 };
 
 struct pending_fetch {
@@ -85,6 +92,8 @@ struct dial_target {
   int failures = 0;
   bool wanted = true;   // false once discovery saw the service go: no more redials
   bool running = false; // a dial loop is active for it
+  bool via_static = false, via_discovery = false; // who asked for it (the console's "found")
+  std::string last_error;
 };
 
 struct network::impl : kj::TaskSet::ErrorHandler {
@@ -143,6 +152,10 @@ struct network::impl : kj::TaskSet::ErrorHandler {
   kj::Promise<void> dial_loop(dial_target& t);
   bool device_connected(const core::device_id& d) const;
   kj::Promise<void> heartbeat(session_id s);
+  // Console statistics (peer_stats.cpp).
+  void note_rtt(session_id s, std::int64_t rtt_ns);
+  void note_dial_error(const std::string& addr, const std::string& why);
+  std::vector<core::peer_status> snapshot();
 
   connection& add_connection(kj::Own<kj::AsyncIoStream> stream, bool outbound, std::string addr);
   wire::Peer::Client make_peer(session_id s);

@@ -9,6 +9,12 @@
 
 namespace cascade::rpc {
 
+namespace {
+std::array<std::uint8_t, 32> exporter_of(const connection& c) {
+  return c.tls ? c.tls->exporter(exporter_label) : std::array<std::uint8_t, 32>{};
+}
+} // namespace
+
 
 // The bootstrap capability: the first call on every connection.
 class handshake_impl final : public wire::Handshake::Server {
@@ -165,7 +171,7 @@ private:
 void network::impl::fill_hello(wire::Hello::Builder h, connection& c) const {
   h.setDeviceId(kj::arrayPtr(tls_ctx->self().data(), tls_ctx->self().size()));
   auto proof = group_proof(cfg.group_key, c.outbound ? "client" : "server",
-                           c.tls->exporter(exporter_label));
+                           exporter_of(c));
   h.setGroup(kj::arrayPtr(proof.data(), proof.size()));
   h.setProtocol(wire::PROTOCOL_VERSION);
   h.setIndexEpoch(cfg.epoch);
@@ -189,16 +195,21 @@ std::string network::impl::accept_hello(connection& c, wire::Hello::Reader h,
   if (h.getProtocol() != wire::PROTOCOL_VERSION)
     return "protocol version " + std::to_string(h.getProtocol()) + " is not ours";
   auto expect = group_proof(cfg.group_key, c.outbound ? "server" : "client",
-                            c.tls->exporter(exporter_label));
+                            exporter_of(c));
   if (group.size() != expect.size() ||
       CRYPTO_memcmp(group.begin(), expect.data(), expect.size()) != 0) {
     if (!c.outbound)
       note_failure(c.address.substr(0, c.address.rfind(':')));
     return "peer does not hold our group key";
   }
-  if (dev.size() != 32 || !std::equal(dev.begin(), dev.end(), c.tls->peer_device().begin()))
+  if (dev.size() != 32)
+    return "malformed device id";
+  if (c.tls == nullptr) // only in the plaintext benchmark build
+    std::copy(dev.begin(), dev.end(), c.remote.begin());
+  else if (!std::equal(dev.begin(), dev.end(), c.tls->peer_device().begin()))
     return "its device id does not match its TLS key";
-  c.remote = c.tls->peer_device();
+  else
+    c.remote = c.tls->peer_device();
   if (denied(c.remote))
     return "device " + core::format_device_id(c.remote) + " is denied";
   if (c.remote == cfg.self)

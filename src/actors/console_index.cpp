@@ -1,0 +1,221 @@
+// The index's answers to the debug console, and the bookkeeping behind propagation latency.
+#include "actors/console_index.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <set>
+
+#include "core/path.hpp"
+#include "io/log.hpp"
+
+namespace cascade::actors::index_detail {
+
+namespace {
+
+std::int64_t wall_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+bool has_wildcard(const std::string& glob) {
+  return glob.find_first_of("*?[") != std::string::npos;
+}
+
+} // namespace
+
+std::int64_t take_changed_at(index_state& st, const std::string& path) {
+  if (auto it = st.seen_at.find(path); it != st.seen_at.end()) {
+    auto t = it->second;
+    st.seen_at.erase(it);
+    if (t > 0)
+      return t;
+  }
+  return wall_ns();
+}
+
+void note_applied(index_state& st, const core::file_record& r, const core::device_id& from) {
+  if (r.changed_at_ns <= 0)
+    return; // a record from a rescan's era or an older peer: no stamp, no sample
+  auto took = wall_ns() - r.changed_at_ns;
+  st.latency.record(took);
+  st.latency_by_peer[from].record(took);
+  io::log_debug("applied " + r.path + " " + std::to_string(took / 1000) +
+                " us after its source saw the change");
+}
+
+void remember_relay(index_state& st, const caf::actor& a) {
+  std::erase_if(st.relays, [](auto& w) { return !w.lock(); });
+  st.relays.push_back(caf::actor_cast<caf::weak_actor_ptr>(a));
+}
+
+std::vector<caf::actor> children(index_state& st) {
+  std::vector<caf::actor> out;
+  for (auto& [path, a] : st.transfers)
+    out.push_back(a);
+  std::erase_if(st.relays, [](auto& w) { return !w.lock(); });
+  for (auto& w : st.relays) {
+    auto a = caf::actor_cast<caf::actor>(w.lock());
+    if (a && std::find(out.begin(), out.end(), a) == out.end())
+      out.push_back(a);
+  }
+  return out;
+}
+
+void scan_seen(index_logic& logic, const std::vector<std::string>& paths,
+               const std::vector<std::int64_t>& seen_at) {
+  auto& st = logic.st();
+  for (std::size_t i = 0; i < paths.size() && i < seen_at.size(); ++i)
+    if (seen_at[i] > 0)
+      st.seen_at.try_emplace(paths[i], seen_at[i]);
+  logic.scan(paths);
+  for (auto& p : paths)
+    if (!st.hashing.count(p) && !st.pending_deletes.count(p))
+      st.seen_at.erase(p);
+  if (st.seen_at.size() > 100000)
+    st.seen_at.clear(); // paths whose hash never came back: stamps are best effort
+}
+
+core::index_summary summarize(index_state& st) {
+  core::index_summary s;
+  auto t = st.db->totals();
+  s.files = t.files;
+  s.dirs = t.dirs;
+  s.bytes = t.bytes;
+  s.deleted = t.deleted;
+  s.sequence = st.db->last_sequence();
+  s.epoch = st.db->epoch();
+  std::tie(s.needed_files, s.needed_bytes) = st.db->needed_totals();
+  s.transfers = st.transfers.size();
+  s.waiting = st.waiting.size();
+  s.hashing = st.hashing.size();
+  s.deletes_held = st.pending_deletes.size();
+  s.halted = st.halted;
+  s.latency = st.latency.summary();
+  for (auto& [dev, tracker] : st.latency_by_peer)
+    s.latency_by_peer.emplace_back(dev, tracker.summary());
+  return s;
+}
+
+caf::message find_files(index_state& st, const node_context* ctx, const std::string& glob,
+                        std::size_t limit) {
+  auto& db = *st.db;
+  std::vector<io::stored_record> found;
+  if (glob.empty()) {
+    found = db.matching("*", limit + 1);
+  } else {
+    found = db.matching(glob, limit + 1);
+    if (!has_wildcard(glob)) { // "docs" is docs and everything below it
+      auto below = db.matching(glob + "/*", limit + 1);
+      found.insert(found.end(), below.begin(), below.end());
+      std::sort(found.begin(), found.end(),
+                [](auto& a, auto& b) { return a.record.path < b.record.path; });
+    }
+  }
+  bool truncated = found.size() > limit;
+  if (truncated)
+    found.resize(limit);
+
+  // Names for the short ids of version vectors: us, live sessions, every peer we ever read.
+  std::map<core::short_id, std::string> names;
+  names[ctx->self_short] = core::format_device_id(ctx->self);
+  for (auto& d : db.known_peers())
+    names[core::short_of(d)] = core::format_device_id(d);
+  for (auto& [id, s] : st.sessions)
+    names[core::short_of(s.device)] = core::format_device_id(s.device);
+  auto name_of = [&](core::short_id s) {
+    auto it = names.find(s);
+    return it != names.end() ? it->second : core::format_short_id(s);
+  };
+
+  std::vector<core::file_info> out;
+  out.reserve(found.size());
+  for (auto& f : found) {
+    core::file_info i;
+    i.record = std::move(f.record);
+    i.has.push_back(names[ctx->self_short]);
+    auto add = [&](core::short_id s) {
+      auto n = name_of(s);
+      if (s != 0 && std::find(i.has.begin(), i.has.end(), n) == i.has.end())
+        i.has.push_back(n);
+    };
+    if (f.received_from != 0) {
+      i.received_from = name_of(f.received_from);
+      add(f.received_from);
+    }
+    add(i.record.modified_by);
+    if (auto n = db.get_needed(i.record.path)) {
+      i.needed = std::move(n->record);
+      i.needed_from = core::format_device_id(n->from);
+    }
+    out.push_back(std::move(i));
+  }
+  return caf::make_message(std::move(out), truncated, std::move(names));
+}
+
+std::vector<core::conflict_info> find_conflicts(index_state& st) {
+  std::vector<core::conflict_info> out;
+  for (auto& p : st.db->live_paths()) {
+    auto c = core::parse_conflict_name(p);
+    if (!c)
+      continue;
+    if (auto r = st.db->get(p)) {
+      c->size = r->record.size;
+      c->mtime_ns = r->record.mtime_ns;
+    }
+    out.push_back(std::move(*c));
+  }
+  std::sort(out.begin(), out.end(), [](auto& a, auto& b) { return a.path < b.path; });
+  return out;
+}
+
+caf::message rescan_path(index_logic& logic, const node_context* ctx, const std::string& path) {
+  if (!path.empty() && core::validate_path(path) != core::path_error::ok)
+    return caf::make_message(std::uint64_t{0}, std::uint64_t{0}, std::uint64_t{0},
+                             "'" + path + "' is not a path inside the folder");
+  auto& folder = *ctx->folder;
+  std::vector<std::string> paths;
+  std::vector<std::string> dirs;
+  if (path.empty()) {
+    dirs.push_back("");
+  } else {
+    paths.push_back(path);
+    auto s = folder.stat(path);
+    if (s && s->type == core::file_type::dir)
+      dirs.push_back(path);
+  }
+  while (!dirs.empty()) {
+    auto dir = dirs.back();
+    dirs.pop_back();
+    auto names = folder.list(dir);
+    if (!names)
+      continue;
+    for (auto& n : *names) {
+      auto p = dir.empty() ? n : dir + "/" + n;
+      if (core::validate_path(p) != core::path_error::ok)
+        continue;
+      paths.push_back(p);
+      auto s = folder.stat(p);
+      if (s && s->type == core::file_type::dir)
+        dirs.push_back(p);
+    }
+  }
+  std::uint64_t scanned = paths.size();
+  std::set<std::string> seen(paths.begin(), paths.end());
+  for (auto& p : logic.db().live_paths())
+    if (!seen.count(p) && (path.empty() || p == path || core::is_under(p, path)))
+      paths.push_back(p); // indexed but gone: a deletion to record
+  auto before = logic.db().last_sequence();
+  logic.scan(paths);
+  std::uint64_t changes = logic.db().last_sequence() - before;
+  std::uint64_t hashing = 0;
+  for (auto& p : logic.st().hashing)
+    if (path.empty() || p == path || core::is_under(p, path))
+      ++hashing;
+  io::log_info("console: rescanned " + (path.empty() ? folder.root() : path) + ": " +
+               std::to_string(scanned) + " entries, " + std::to_string(changes) +
+               " changes recorded, " + std::to_string(hashing) + " files being hashed");
+  return caf::make_message(scanned, changes, hashing, std::string());
+}
+
+} // namespace cascade::actors::index_detail

@@ -1,0 +1,30 @@
+// The index's answers to the debug console (console_index.cpp): read-only views of its state
+// and database, plus a rescan that reports what it found. Internal to actors/.
+#pragma once
+
+#include "actors/index_logic.hpp"
+
+namespace cascade::actors::index_detail {
+
+core::index_summary summarize(index_state& st);
+
+// Transfers and uploads alive now (the console's `actors` and `transfers`).
+std::vector<caf::actor> children(index_state& st);
+
+// Records matching `glob` (SQLite GLOB; a plain path also matches what is below it), at most
+// `limit`: (vector<file_info>, truncated, map<short_id, device id text>).
+caf::message find_files(index_state& st, const node_context* ctx, const std::string& glob,
+                        std::size_t limit = 1000);
+
+std::vector<core::conflict_info> find_conflicts(index_state& st);
+
+// Walks `path` ("" for the whole folder) and records what changed:
+// (scanned, changes, hashing, error); error is set if `path` is not a valid folder path.
+caf::message rescan_path(index_logic& logic, const node_context* ctx, const std::string& path);
+
+// scan(paths, seen_at) from the watcher: remembers when each path changed, scans, forgets
+// what did not become a record (kept for paths being hashed or deletions being held).
+void scan_seen(index_logic& logic, const std::vector<std::string>& paths,
+               const std::vector<std::int64_t>& seen_at);
+
+} // namespace cascade::actors::index_detail

@@ -1,0 +1,63 @@
+// How `node console` shows answers: text for people, JSON (one object per answer, the shapes
+// of docs/console.md) for scripts.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "console.capnp.h"
+
+namespace cascade::app {
+
+namespace cw = console_wire;
+
+// A small JSON writer: compact, keys in the order written, strings escaped.
+class json {
+public:
+  json& begin_object();
+  json& end_object();
+  json& begin_array();
+  json& end_array();
+  json& key(std::string_view k);
+  json& value(std::string_view s);
+  json& value(const char* s) { return value(std::string_view(s)); }
+  json& value(std::uint64_t v);
+  json& value(std::int64_t v);
+  json& value(std::uint32_t v) { return value(static_cast<std::uint64_t>(v)); }
+  json& value(double v);
+  json& value(bool v);
+  json& null();
+  const std::string& str() const { return out_; }
+
+private:
+  void comma();
+  std::string out_;
+  std::vector<bool> first_; // per open container: nothing written yet
+  bool after_key_ = false;
+};
+
+// Byte counts and durations the way people read them: "1.5 MiB", "2.3 ms", "1h02m".
+std::string human_bytes(double bytes);
+std::string human_duration_ns(std::int64_t ns);
+
+// Text.
+std::string text_status(cw::Status::Reader s);
+std::string text_peers(capnp::List<cw::Peer>::Reader peers);
+std::string text_actors(capnp::List<cw::Actor>::Reader actors);
+std::string text_transfers(capnp::List<cw::Transfer>::Reader transfers);
+std::string text_files(capnp::List<cw::File>::Reader files, bool truncated);
+std::string text_conflicts(capnp::List<cw::Conflict>::Reader conflicts);
+// One transfer's progress bar, `width` characters between the brackets.
+std::string progress_bar(double fraction, int width);
+
+// JSON: each writes one value into `j`.
+void json_status(json& j, cw::Status::Reader s);
+void json_peers(json& j, capnp::List<cw::Peer>::Reader peers);
+void json_actors(json& j, capnp::List<cw::Actor>::Reader actors);
+void json_transfers(json& j, capnp::List<cw::Transfer>::Reader transfers);
+void json_files(json& j, capnp::List<cw::File>::Reader files, bool truncated);
+void json_conflicts(json& j, capnp::List<cw::Conflict>::Reader conflicts);
+
+} // namespace cascade::app
