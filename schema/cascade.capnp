@@ -37,6 +37,7 @@ struct Record {
   symlinkTarget @10 :Text;
   hasData @11 :Bool;   # small files travel with their record
   data @12 :Data;
+  changedAtNs @13 :Int64;  # wall clock (ns) the source's watcher saw the change; relays keep it
 }
 
 struct Hello {

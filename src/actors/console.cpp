@@ -31,7 +31,7 @@ std::int64_t steady_ns() {
 
 // Everything one sweep gathered; `finish` runs once, when the last answer (or deadline) is in.
 struct sweep {
-  std::size_t pending = 1; // one for the sweep being set up
+  std::size_t pending = 1;             // one for the sweep being set up
   std::vector<core::actor_status> top; // node, watcher, index, scanner, discovery, console
   std::vector<core::actor_status> peers, transfers;
   std::optional<core::index_summary> index;

@@ -35,13 +35,20 @@ struct command_info {
 };
 
 const command_info commands[] = {
-    {"status", "status", "device id, group, folder, files, bytes, in sync or what is pending, uptime, latency", 0, 0},
-    {"peers", "peers", "every peer: device id, address, how found, state, round trip, bytes and rates each way, latency, last error", 0, 0},
+    {"status", "status",
+     "device id, group, folder, files, bytes, in sync or what is pending, uptime, latency", 0, 0},
+    {"peers", "peers",
+     "every peer: device id, address, how found, state, round trip, bytes and rates each way, "
+     "latency, last error",
+     0, 0},
     {"actors", "actors", "every actor: kind, name, mailbox length and its own state", 0, 0},
-    {"transfers", "transfers", "files in flight: size, progress, rate, ETA, upstream, downstreams", 0, 0},
-    {"files", "files [GLOB]", "index records matching GLOB (* ? [..]; a plain path: it and what is below it)", 0, 1},
+    {"transfers", "transfers", "files in flight: size, progress, rate, ETA, upstream, downstreams",
+     0, 0},
+    {"files", "files [GLOB]",
+     "index records matching GLOB (* ? [..]; a plain path: it and what is below it)", 0, 1},
     {"conflicts", "conflicts", "conflict copies and the files they belong to", 0, 0},
-    {"rescan", "rescan [PATH]", "walk the folder (or PATH in it) now and record what changed", 0, 1},
+    {"rescan", "rescan [PATH]", "walk the folder (or PATH in it) now and record what changed", 0,
+     1},
     {"log", "log LEVEL", "set the node's log level: trace, debug, info, warn or error", 1, 1},
     {"deny", "deny ID", "remove a device from the group now, as node --deny does", 1, 1},
     {"top", "top", "a live view refreshed every second (q or Ctrl+C quits)", 0, 0},
@@ -56,14 +63,17 @@ const command_info* find_command(const std::string& name) {
 }
 
 volatile std::sig_atomic_t interrupted = 0;
-void on_signal(int) { interrupted = 1; }
+void on_signal(int) {
+  interrupted = 1;
+}
 
 // Handlers without SA_RESTART, so a waiting poll() returns at once; restored on scope exit.
 struct signal_scope {
-  struct sigaction old_int{}, old_term{};
+  struct sigaction old_int {
+  }, old_term{};
   signal_scope() {
     interrupted = 0;
-    struct sigaction sa{};
+    struct sigaction sa {};
     sa.sa_handler = on_signal;
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, &old_int);
@@ -84,13 +94,10 @@ std::string socket_path(const console_command& c) {
 class session {
 public:
   session(kj::AsyncIoContext& io, int fd, std::string path, bool as_json)
-      : io_(io),
-        stream_(io.lowLevelProvider->wrapSocketFd(
-            fd, kj::LowLevelAsyncIoProvider::TAKE_OWNERSHIP |
-                    kj::LowLevelAsyncIoProvider::ALREADY_CLOEXEC)),
-        client_(*stream_),
-        cap_(client_.bootstrap().castAs<cw::Console>()),
-        path_(std::move(path)),
+      : io_(io), stream_(io.lowLevelProvider->wrapSocketFd(
+                     fd, kj::LowLevelAsyncIoProvider::TAKE_OWNERSHIP |
+                             kj::LowLevelAsyncIoProvider::ALREADY_CLOEXEC)),
+        client_(*stream_), cap_(client_.bootstrap().castAs<cw::Console>()), path_(std::move(path)),
         json_(as_json) {}
 
   cw::Console::Client& cap() { return cap_; }
@@ -114,7 +121,7 @@ public:
     fatal = e.getType() == kj::Exception::Type::DISCONNECTED;
     if (!fatal)
       return d.find("timed out") != std::string::npos ? "the node did not answer in time" : d;
-    struct stat st{};
+    struct stat st {};
     if (!answered_ && ::stat(path_.c_str(), &st) == 0 && st.st_uid != ::geteuid())
       return "the node refused the connection: only the user running it (uid " +
              std::to_string(st.st_uid) + ") may use its console";
@@ -144,7 +151,9 @@ int report_error(bool as_json, const std::string& message, int code = 1) {
   return code;
 }
 
-void print_json(json& j) { std::cout << j.str() << "\n" << std::flush; }
+void print_json(json& j) {
+  std::cout << j.str() << "\n" << std::flush;
+}
 
 std::string help_text() {
   std::ostringstream o;
@@ -193,9 +202,9 @@ std::string top_frame(cw::Status::Reader s, capnp::List<cw::Peer>::Reader peers,
   else if (s.getInSync())
     o << "in sync";
   else
-    o << s.getNeededFiles() << " to receive (" << human_bytes(static_cast<double>(s.getNeededBytes()))
-      << "), " << s.getTransfers() << " transfers, " << s.getHashing() << " hashing, "
-      << s.getPeersBehind() << " peers behind";
+    o << s.getNeededFiles() << " to receive ("
+      << human_bytes(static_cast<double>(s.getNeededBytes())) << "), " << s.getTransfers()
+      << " transfers, " << s.getHashing() << " hashing, " << s.getPeersBehind() << " peers behind";
   o << "\n";
   auto l = s.getLatency();
   o << "latency  ";
@@ -229,12 +238,11 @@ std::string top_frame(cw::Status::Reader s, capnp::List<cw::Peer>::Reader peers,
                           ? human_duration_ns(static_cast<std::int64_t>(
                                 static_cast<double>(t.getSize() - done) / t.getRate() * 1e9))
                           : "-";
-    std::snprintf(line, sizeof line, "  %s %5.1f%%  %9s of %-9s %10s/s  ETA %-8s from %s",
-                  progress_bar(f, 30).c_str(), f * 100,
-                  human_bytes(static_cast<double>(done)).c_str(),
-                  human_bytes(static_cast<double>(t.getSize())).c_str(),
-                  human_bytes(t.getRate()).c_str(), eta.c_str(),
-                  short_id(t.getUpstream(), "this node").c_str());
+    std::snprintf(
+        line, sizeof line, "  %s %5.1f%%  %9s of %-9s %10s/s  ETA %-8s from %s",
+        progress_bar(f, 30).c_str(), f * 100, human_bytes(static_cast<double>(done)).c_str(),
+        human_bytes(static_cast<double>(t.getSize())).c_str(), human_bytes(t.getRate()).c_str(),
+        eta.c_str(), short_id(t.getUpstream(), "this node").c_str());
     o << "  " << t.getPath().cStr();
     for (auto d : t.getDownstreams())
       o << "  -> " << short_id(d);
@@ -334,7 +342,14 @@ int run_command(session& s, const std::vector<std::string>& words) {
       }
       j.begin_object().key("commands").begin_array();
       for (auto& cmd : commands)
-        j.begin_object().key("name").value(cmd.name).key("usage").value(cmd.usage).key("help").value(cmd.help).end_object();
+        j.begin_object()
+            .key("name")
+            .value(cmd.name)
+            .key("usage")
+            .value(cmd.usage)
+            .key("help")
+            .value(cmd.help)
+            .end_object();
       j.end_array().end_object();
     } else if (name == "status") {
       auto r = s.wait(s.cap().statusRequest().send());
@@ -403,8 +418,13 @@ int run_command(session& s, const std::vector<std::string>& words) {
         j.null();
       else
         j.value(arg);
-      j.key("scanned").value(r.getScanned()).key("changes").value(r.getChanges())
-          .key("hashing").value(r.getHashing()).end_object();
+      j.key("scanned")
+          .value(r.getScanned())
+          .key("changes")
+          .value(r.getChanges())
+          .key("hashing")
+          .value(r.getHashing())
+          .end_object();
     } else if (name == "log") {
       auto req = s.cap().setLogLevelRequest();
       req.setLevel(arg);
@@ -416,7 +436,12 @@ int run_command(session& s, const std::vector<std::string>& words) {
         std::cout << "log level " << level << " (was " << r.getPrevious().cStr() << ")\n";
         return 0;
       }
-      j.begin_object().key("level").value(level).key("previous").value(r.getPrevious().cStr()).end_object();
+      j.begin_object()
+          .key("level")
+          .value(level)
+          .key("previous")
+          .value(r.getPrevious().cStr())
+          .end_object();
     } else if (name == "deny") {
       auto req = s.cap().denyRequest();
       req.setDeviceId(arg);
@@ -425,7 +450,12 @@ int run_command(session& s, const std::vector<std::string>& words) {
         std::cout << r.getMessage().cStr() << "\n";
         return 0;
       }
-      j.begin_object().key("device_id").value(arg).key("message").value(r.getMessage().cStr()).end_object();
+      j.begin_object()
+          .key("device_id")
+          .value(arg)
+          .key("message")
+          .value(r.getMessage().cStr())
+          .end_object();
     } else if (name == "top") {
       return run_top(s);
     }
@@ -583,7 +613,7 @@ int run_console(const console_command& c) {
       why = "no node is running for " + c.dir + " (" + path +
             " is left over from a node that did not stop cleanly)";
     else if (e == EACCES || e == EPERM) {
-      struct stat st{};
+      struct stat st {};
       why = "permission denied for " + path + ": only the user running the node" +
             (::stat(path.c_str(), &st) == 0 ? " (uid " + std::to_string(st.st_uid) + ")" : "") +
             " may use its console";

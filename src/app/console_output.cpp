@@ -117,9 +117,13 @@ json& json::null() {
 
 namespace {
 
-std::string str(capnp::Text::Reader t) { return std::string(t.cStr(), t.size()); }
+std::string str(capnp::Text::Reader t) {
+  return std::string(t.cStr(), t.size());
+}
 
-double ms(std::int64_t ns) { return static_cast<double>(ns) / 1e6; }
+double ms(std::int64_t ns) {
+  return static_cast<double>(ns) / 1e6;
+}
 
 std::string fmt(const char* f, double v) {
   char buf[64];
@@ -154,11 +158,11 @@ std::string latency_text(cw::Latency::Reader l) {
 
 void latency_json(json& j, cw::Latency::Reader l) {
   j.begin_object()
-      .key("count").value(l.getCount())
-      .key("p50_ms").value(ms(l.getP50Ns()))
-      .key("p95_ms").value(ms(l.getP95Ns()))
-      .key("p99_ms").value(ms(l.getP99Ns()))
-      .key("max_ms").value(ms(l.getMaxNs()))
+      .field("count", l.getCount())
+      .field("p50_ms", ms(l.getP50Ns()))
+      .field("p95_ms", ms(l.getP95Ns()))
+      .field("p99_ms", ms(l.getP99Ns()))
+      .field("max_ms", ms(l.getMaxNs()))
       .end_object();
 }
 
@@ -201,7 +205,12 @@ std::string human_bytes(double b) {
     b /= 1024;
     ++u;
   }
-  return u == 0 ? fmt("%.0f", b) + " B" : fmt(b < 10 ? "%.2f" : b < 100 ? "%.1f" : "%.0f", b) + " " + units[u];
+  return u == 0 ? fmt("%.0f", b) + " B"
+                : fmt(b < 10    ? "%.2f"
+                      : b < 100 ? "%.1f"
+                                : "%.0f",
+                      b) +
+                      " " + units[u];
 }
 
 std::string human_duration_ns(std::int64_t ns) {
@@ -258,30 +267,31 @@ std::string text_status(cw::Status::Reader s) {
 
 void json_status(json& j, cw::Status::Reader s) {
   j.begin_object()
-      .key("device_id").value(str(s.getDeviceId()))
-      .key("group").value(str(s.getGroup()))
-      .key("folder").value(str(s.getFolder()))
-      .key("state_dir").value(str(s.getStateDir()))
-      .key("files").value(s.getFiles())
-      .key("dirs").value(s.getDirs())
-      .key("bytes").value(s.getBytes())
-      .key("deleted").value(s.getDeleted())
-      .key("sequence").value(s.getSequence())
-      .key("in_sync").value(s.getInSync())
-      .key("halted").value(s.getHalted())
-      .key("pending").begin_object()
-      .key("needed_files").value(s.getNeededFiles())
-      .key("needed_bytes").value(s.getNeededBytes())
-      .key("transfers").value(s.getTransfers())
-      .key("waiting").value(s.getWaiting())
-      .key("hashing").value(s.getHashing())
-      .key("deletes_held").value(s.getDeletesHeld())
-      .key("watcher_queue").value(s.getWatcherPending())
-      .key("peers_behind").value(s.getPeersBehind())
+      .field("device_id", str(s.getDeviceId()))
+      .field("group", str(s.getGroup()))
+      .field("folder", str(s.getFolder()))
+      .field("state_dir", str(s.getStateDir()))
+      .field("files", s.getFiles())
+      .field("dirs", s.getDirs())
+      .field("bytes", s.getBytes())
+      .field("deleted", s.getDeleted())
+      .field("sequence", s.getSequence())
+      .field("in_sync", s.getInSync())
+      .field("halted", s.getHalted())
+      .key("pending")
+      .begin_object()
+      .field("needed_files", s.getNeededFiles())
+      .field("needed_bytes", s.getNeededBytes())
+      .field("transfers", s.getTransfers())
+      .field("waiting", s.getWaiting())
+      .field("hashing", s.getHashing())
+      .field("deletes_held", s.getDeletesHeld())
+      .field("watcher_queue", s.getWatcherPending())
+      .field("peers_behind", s.getPeersBehind())
       .end_object()
-      .key("peers_connected").value(s.getPeersConnected())
-      .key("uptime_s").value(static_cast<double>(s.getUptimeNs()) / 1e9)
-      .key("log_level").value(str(s.getLogLevel()))
+      .field("peers_connected", s.getPeersConnected())
+      .field("uptime_s", static_cast<double>(s.getUptimeNs()) / 1e9)
+      .field("log_level", str(s.getLogLevel()))
       .key("latency");
   latency_json(j, s.getLatency());
   j.end_object();
@@ -306,9 +316,8 @@ std::string text_peers(capnp::List<cw::Peer>::Reader peers) {
       o << "    rtt " << (p.getRttNs() < 0 ? std::string("-") : human_duration_ns(p.getRttNs()))
         << "   in " << human_bytes(static_cast<double>(p.getBytesIn())) << " ("
         << human_bytes(p.getRateIn()) << "/s)   out "
-        << human_bytes(static_cast<double>(p.getBytesOut())) << " ("
-        << human_bytes(p.getRateOut()) << "/s)   up " << human_duration_ns(p.getConnectedNs())
-        << "\n";
+        << human_bytes(static_cast<double>(p.getBytesOut())) << " (" << human_bytes(p.getRateOut())
+        << "/s)   up " << human_duration_ns(p.getConnectedNs()) << "\n";
     }
     if (p.getHasLatency())
       o << "    latency " << latency_text(p.getLatency()) << "\n";
@@ -324,9 +333,9 @@ void json_peers(json& j, capnp::List<cw::Peer>::Reader peers) {
     bool up = p.getState() == "connected";
     j.begin_object().key("device_id");
     text_or_null(j, p.getDeviceId());
-    j.key("address").value(str(p.getAddress()))
-        .key("found").value(str(p.getFound()))
-        .key("state").value(str(p.getState()))
+    j.field("address", str(p.getAddress()))
+        .field("found", str(p.getFound()))
+        .field("state", str(p.getState()))
         .key("direction");
     if (up)
       j.value(p.getOutbound() ? "outbound" : "inbound");
@@ -342,11 +351,11 @@ void json_peers(json& j, capnp::List<cw::Peer>::Reader peers) {
       j.value(ms(p.getRttNs()));
     else
       j.null();
-    j.key("bytes_in").value(p.getBytesIn())
-        .key("bytes_out").value(p.getBytesOut())
-        .key("rate_in").value(p.getRateIn())
-        .key("rate_out").value(p.getRateOut())
-        .key("connected_s").value(static_cast<double>(p.getConnectedNs()) / 1e9)
+    j.field("bytes_in", p.getBytesIn())
+        .field("bytes_out", p.getBytesOut())
+        .field("rate_in", p.getRateIn())
+        .field("rate_out", p.getRateOut())
+        .field("connected_s", static_cast<double>(p.getConnectedNs()) / 1e9)
         .key("last_error");
     text_or_null(j, p.getLastError());
     j.key("latency");
@@ -386,13 +395,13 @@ void transfer_json(json& j, cw::Transfer::Reader t) {
   auto done = t.getFetched() + t.getCopied();
   auto size = t.getSize();
   j.begin_object()
-      .key("path").value(str(t.getPath()))
-      .key("size").value(size)
-      .key("done").value(done)
-      .key("fetched").value(t.getFetched())
-      .key("copied").value(t.getCopied())
-      .key("progress").value(size ? static_cast<double>(done) / static_cast<double>(size) : 1.0)
-      .key("rate").value(t.getRate())
+      .field("path", str(t.getPath()))
+      .field("size", size)
+      .field("done", done)
+      .field("fetched", t.getFetched())
+      .field("copied", t.getCopied())
+      .field("progress", size ? static_cast<double>(done) / static_cast<double>(size) : 1.0)
+      .field("rate", t.getRate())
       .key("eta_s");
   if (t.getRate() > 0 && size >= done)
     j.value(static_cast<double>(size - done) / t.getRate());
@@ -411,12 +420,13 @@ void json_actors(json& j, capnp::List<cw::Actor>::Reader actors) {
   j.begin_array();
   for (auto a : actors) {
     j.begin_object()
-        .key("kind").value(str(a.getKind()))
-        .key("name").value(str(a.getName()))
-        .key("state").value(str(a.getState()))
-        .key("mailbox").value(a.getMailbox())
-        .key("answered").value(a.getAnswered())
-        .key("counters").begin_object();
+        .field("kind", str(a.getKind()))
+        .field("name", str(a.getName()))
+        .field("state", str(a.getState()))
+        .field("mailbox", a.getMailbox())
+        .field("answered", a.getAnswered())
+        .key("counters")
+        .begin_object();
     for (auto c : a.getCounters())
       j.key(str(c.getKey())).value(c.getValue());
     j.end_object().key("transfer");
@@ -437,12 +447,13 @@ std::string text_transfers(capnp::List<cw::Transfer>::Reader transfers) {
     auto done = t.getFetched() + t.getCopied();
     double f = t.getSize() ? static_cast<double>(done) / static_cast<double>(t.getSize()) : 1;
     o << str(t.getPath()) << "  " << human_bytes(static_cast<double>(t.getSize())) << "\n    "
-      << progress_bar(f, 30) << " " << fmt("%5.1f%%", f * 100) << "  "
-      << human_bytes(t.getRate()) << "/s  ETA "
+      << progress_bar(f, 30) << " " << fmt("%5.1f%%", f * 100) << "  " << human_bytes(t.getRate())
+      << "/s  ETA "
       << (t.getRate() > 0 ? human_duration_ns(static_cast<std::int64_t>(
                                 static_cast<double>(t.getSize() - done) / t.getRate() * 1e9))
                           : std::string("-"))
-      << "\n    from " << (t.getUpstream().size() ? str(t.getUpstream()) : std::string("this node"));
+      << "\n    from "
+      << (t.getUpstream().size() ? str(t.getUpstream()) : std::string("this node"));
     if (t.getDownstreams().size()) {
       o << "  relayed to";
       for (auto d : t.getDownstreams())
@@ -474,13 +485,14 @@ std::string version_text(capnp::List<cw::VersionEntry>::Reader v) {
 
 void record_json(json& j, cw::Record::Reader r) {
   j.begin_object()
-      .key("path").value(str(r.getPath()))
-      .key("type").value(str(r.getType()))
-      .key("size").value(r.getSize())
-      .key("mtime_ns").value(r.getMtimeNs())
-      .key("mode").value(octal(r.getMode()))
-      .key("deleted").value(r.getDeleted())
-      .key("version").begin_array();
+      .field("path", str(r.getPath()))
+      .field("type", str(r.getType()))
+      .field("size", r.getSize())
+      .field("mtime_ns", r.getMtimeNs())
+      .field("mode", octal(r.getMode()))
+      .field("deleted", r.getDeleted())
+      .key("version")
+      .begin_array();
   for (auto e : r.getVersion()) {
     j.begin_object().key("device").value(str(e.getDevice())).key("device_id");
     text_or_null(j, e.getDeviceId());
@@ -491,9 +503,9 @@ void record_json(json& j, cw::Record::Reader r) {
   j.key("chunks").begin_array();
   for (auto c : r.getChunks())
     j.begin_object()
-        .key("offset").value(c.getOffset())
-        .key("length").value(c.getLength())
-        .key("sha256").value(str(c.getHash()))
+        .field("offset", c.getOffset())
+        .field("length", c.getLength())
+        .field("sha256", str(c.getHash()))
         .end_object();
   j.end_array().key("symlink_target");
   text_or_null(j, r.getSymlinkTarget());
@@ -602,12 +614,12 @@ void json_conflicts(json& j, capnp::List<cw::Conflict>::Reader conflicts) {
   j.begin_array();
   for (auto c : conflicts)
     j.begin_object()
-        .key("path").value(str(c.getPath()))
-        .key("original").value(str(c.getOriginal()))
-        .key("device").value(str(c.getDevice()))
-        .key("time").value(str(c.getTime()))
-        .key("size").value(c.getSize())
-        .key("mtime_ns").value(c.getMtimeNs())
+        .field("path", str(c.getPath()))
+        .field("original", str(c.getOriginal()))
+        .field("device", str(c.getDevice()))
+        .field("time", str(c.getTime()))
+        .field("size", c.getSize())
+        .field("mtime_ns", c.getMtimeNs())
         .end_object();
   j.end_array();
 }

@@ -29,6 +29,7 @@ public:
   json& value(double v);
   json& value(bool v);
   json& null();
+  template <class T> json& field(std::string_view k, T v) { return key(k).value(v); }
   const std::string& str() const { return out_; }
 
 private:

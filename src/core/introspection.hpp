@@ -21,24 +21,24 @@ namespace cascade::core {
 struct transfer_status {
   std::string path;
   std::uint64_t size = 0;
-  std::uint64_t fetched = 0;     // verified bytes received
-  std::uint64_t copied = 0;      // bytes copied from local files
-  double rate = 0;               // received bytes/s over the last seconds
-  std::uint64_t upstream_session = 0; // the session it comes from (0: none)
-  std::string upstream;          // its device id, filled by whoever knows the session
+  std::uint64_t fetched = 0;            // verified bytes received
+  std::uint64_t copied = 0;             // bytes copied from local files
+  double rate = 0;                      // received bytes/s over the last seconds
+  std::uint64_t upstream_session = 0;   // the session it comes from (0: none)
+  std::string upstream;                 // its device id, filled by whoever knows the session
   std::vector<std::string> downstreams; // devices it is relayed to
-  std::int64_t started_ns = 0;   // wall clock
+  std::int64_t started_ns = 0;          // wall clock
 };
 
 // Every actor answers `status` with this, about itself.
 struct actor_status {
-  std::string kind;    // watcher, index, scanner, discovery, node, peer, transfer, console
-  std::string name;    // e.g. the peer's device id or the transfer's path
-  std::string state;   // one line of the actor's own words
+  std::string kind;          // watcher, index, scanner, discovery, node, peer, transfer, console
+  std::string name;          // e.g. the peer's device id or the transfer's path
+  std::string state;         // one line of the actor's own words
   std::uint64_t mailbox = 0; // messages waiting behind this answer
   bool answered = true;      // false: no answer in time (the actor is busy or gone)
   std::vector<std::pair<std::string, std::uint64_t>> counters; // named numbers, stable keys
-  std::optional<transfer_status> transfer; // transfers only
+  std::optional<transfer_status> transfer;                     // transfers only
 
   std::uint64_t counter(std::string_view key, std::uint64_t fallback = 0) const {
     for (auto& [k, v] : counters)
@@ -63,7 +63,7 @@ struct index_summary {
   std::uint64_t needed_files = 0, needed_bytes = 0; // remote versions not applied yet
   std::uint64_t transfers = 0, waiting = 0, hashing = 0, deletes_held = 0;
   bool halted = false;
-  latency_summary latency; // every record applied here
+  latency_summary latency;                                            // every record applied here
   std::vector<std::pair<device_id, latency_summary>> latency_by_peer; // by the sending peer
 };
 
@@ -71,24 +71,24 @@ struct index_summary {
 struct peer_status {
   std::uint64_t session = 0; // 0: not connected
   std::optional<device_id> device;
-  std::string address;       // host:port
-  std::string found;         // "static", "discovered", "static+discovered" or "inbound"
-  std::string state;         // "connected", "dialing" or "disconnected"
+  std::string address; // host:port
+  std::string found;   // "static", "discovered", "static+discovered" or "inbound"
+  std::string state;   // "connected", "dialing" or "disconnected"
   bool outbound = false;
-  std::int64_t rtt_ns = -1;  // heartbeat round trip; -1 before the first
+  std::int64_t rtt_ns = -1;                  // heartbeat round trip; -1 before the first
   std::uint64_t bytes_in = 0, bytes_out = 0; // on the wire (TLS included)
   double rate_in = 0, rate_out = 0;          // bytes/s over the last seconds
   std::int64_t connected_ns = 0;             // how long the session has been up
   std::string last_error;
-  std::optional<latency_summary> latency;    // records from this peer applied here
+  std::optional<latency_summary> latency; // records from this peer applied here
 };
 
 // One index record and what we know of who holds it.
 struct file_info {
   file_record record;
-  std::vector<std::string> has;     // devices known to hold this version (us first)
-  std::vector<std::string> sent_to; // connected peers we have sent the record to
-  std::string received_from;        // empty: a local change
+  std::vector<std::string> has;      // devices known to hold this version (us first)
+  std::vector<std::string> sent_to;  // connected peers we have sent the record to
+  std::string received_from;         // empty: a local change
   std::optional<file_record> needed; // a remote version not applied yet
   std::string needed_from;
 };

@@ -9,7 +9,7 @@
 namespace cascade::core {
 
 struct latency_summary {
-  std::uint64_t count = 0; // samples ever recorded
+  std::uint64_t count = 0;                                     // samples ever recorded
   std::int64_t p50_ns = 0, p95_ns = 0, p99_ns = 0, max_ns = 0; // over the retained window
 };
 

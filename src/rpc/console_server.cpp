@@ -194,8 +194,7 @@ void fill(cw::Record::Builder out, const core::file_record& r,
   out.setChangedAtNs(r.changed_at_ns);
 }
 
-template <class List>
-void fill_texts(List out, const std::vector<std::string>& in) {
+template <class List> void fill_texts(List out, const std::vector<std::string>& in) {
   for (unsigned k = 0; k < in.size(); ++k)
     out.set(k, in[k]);
 }
@@ -289,9 +288,7 @@ public:
   kj::Promise<void> setLogLevel(SetLogLevelContext ctx) override {
     std::string level = ctx.getParams().getLevel().cStr();
     return ask(core::console_query_kind::log_level, level)
-        .then([ctx](core::console_answer a) mutable {
-          ctx.getResults().setPrevious(a.previous);
-        });
+        .then([ctx](core::console_answer a) mutable { ctx.getResults().setPrevious(a.previous); });
   }
 
   kj::Promise<void> deny(DenyContext ctx) override {
@@ -310,8 +307,7 @@ private:
                                         kj::Duration limit = 10 * kj::SECONDS) {
     auto paf = kj::newPromiseAndCrossThreadFulfiller<core::console_answer>();
     auto f = std::make_shared<answer_fulfiller>(kj::mv(paf.fulfiller));
-    backend_.ask({kind, std::move(arg)},
-                 [f](core::console_answer a) { (*f)->fulfill(kj::mv(a)); });
+    backend_.ask({kind, std::move(arg)}, [f](core::console_answer a) { (*f)->fulfill(kj::mv(a)); });
     return timer_.timeoutAfter(limit, kj::mv(paf.promise))
         .then(
             [](core::console_answer a) -> core::console_answer {
@@ -367,7 +363,7 @@ struct console_server::impl : kj::TaskSet::ErrorHandler {
                                 kj::Timer& timer) {
     return receiver.accept().then(
         [this, &receiver, &server, &timer](kj::Own<kj::AsyncIoStream> s) {
-          struct ucred cred{};
+          struct ucred cred {};
           kj::uint len = sizeof cred;
           bool ok = false;
           try {
@@ -387,9 +383,10 @@ struct console_server::impl : kj::TaskSet::ErrorHandler {
         },
         [this, &receiver, &server, &timer](kj::Exception&& e) {
           io::log_warn(std::string("console: accept failed: ") + e.getDescription().cStr());
-          return timer.afterDelay(100 * kj::MILLISECONDS).then([this, &receiver, &server, &timer]() {
-            return accept_loop(receiver, server, timer);
-          });
+          return timer.afterDelay(100 * kj::MILLISECONDS)
+              .then([this, &receiver, &server, &timer]() {
+                return accept_loop(receiver, server, timer);
+              });
         });
   }
 
@@ -432,20 +429,25 @@ console_server::console_server(std::string socket_path) : impl_(std::make_unique
   impl_->path = std::move(socket_path);
 }
 
-console_server::~console_server() { stop(); }
+console_server::~console_server() {
+  stop();
+}
 
-const std::string& console_server::path() const { return impl_->path; }
+const std::string& console_server::path() const {
+  return impl_->path;
+}
 
 void console_server::bind() {
   auto& p = impl_->path;
-  struct stat st{};
+  struct stat st {};
   if (::lstat(p.c_str(), &st) == 0) {
     if (!S_ISSOCK(st.st_mode))
       throw std::runtime_error(p + " exists and is not a socket; remove it");
     int live = connect_unix(p);
     if (live >= 0) {
       ::close(live);
-      throw std::runtime_error("another node answers at " + p + " (is it running for this folder?)");
+      throw std::runtime_error("another node answers at " + p +
+                               " (is it running for this folder?)");
     }
     ::unlink(p.c_str()); // left behind by a node that did not stop cleanly
   }

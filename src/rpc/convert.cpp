@@ -38,6 +38,7 @@ void to_wire(const wire_entry& e, wire::Record::Builder out) {
     cl[i].setHash(kj::arrayPtr(r.chunks[i].hash.data(), r.chunks[i].hash.size()));
   }
   out.setSymlinkTarget(r.symlink_target);
+  out.setChangedAtNs(r.changed_at_ns);
   out.setHasData(e.has_data);
   if (e.has_data)
     out.setData(kj::arrayPtr(reinterpret_cast<const kj::byte*>(e.data.data()), e.data.size()));
@@ -105,6 +106,7 @@ std::optional<wire_entry> from_wire(wire::Record::Reader in, std::string& why) {
     why = "bad symlink target for '" + core::printable(r.path) + "'";
     return std::nullopt;
   }
+  r.changed_at_ns = in.getChangedAtNs();
   e.has_data = in.getHasData();
   if (e.has_data) {
     auto d = in.getData();

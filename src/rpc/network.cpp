@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <stdexcept>
 
 #include "core/device_id.hpp"
@@ -67,17 +68,20 @@ kj::Promise<connection*> network::impl::secure(kj::Own<kj::AsyncIoStream> s, boo
   auto& plain = add_connection(kj::mv(s), outbound, addr);
   return &plain;
 #endif
-  auto tls = tls_ctx->wrap(kj::mv(s), outbound);
+  auto counters = std::make_shared<byte_counters>(); // the console's bytes in/out
+  auto tls = tls_ctx->wrap(kj::heap<counting_stream>(kj::mv(s), counters), outbound);
   auto& ref = *tls;
   // The slowdown comes before the timeout starts, so a slowed address can still get in.
   auto hs = timer.afterDelay(delay).then([&timer, &ref]() {
     return timer.timeoutAfter(handshake_timeout, ref.handshake());
   });
   return hs.then(
-          [this, tls = kj::mv(tls), outbound, addr, &timer]() mutable -> connection* {
+          [this, tls = kj::mv(tls), outbound, addr, &timer, counters]() mutable -> connection* {
             auto* t = tls.get();
             auto& c = add_connection(kj::mv(tls), outbound, addr);
             c.tls = t;
+            c.counters = counters;
+            c.since_ns = std::chrono::steady_clock::now().time_since_epoch().count();
             // The hello must follow within the same limit, or the connection goes.
             auto id = c.id;
             tasks->add(timer.afterDelay(handshake_timeout).then([this, id]() {
@@ -90,6 +94,8 @@ kj::Promise<connection*> network::impl::secure(kj::Own<kj::AsyncIoStream> s, boo
           [this, outbound, addr, ip](kj::Exception&& e) -> connection* {
             if (!outbound)
               note_failure(ip);
+            else
+              note_dial_error(addr, e.getDescription().cStr());
             events.on_log(outbound ? 1 : 3, "refused " + addr + ": " +
                                                  e.getDescription().cStr());
             return nullptr;
@@ -148,15 +154,19 @@ kj::Promise<void> network::impl::dial_loop(dial_target& t) {
               if (it->second->remote != core::device_id{})
                 t.device = it->second->remote; // known even for a duplicate: no redial
               if (!err.empty()) {
+                if (err != duplicate_connection)
+                  t.last_error = err;
                 drop(id, err);
                 return kj::READY_NOW;
               }
               t.failures = 0;
+              t.last_error.clear();
               // Wait while this session lives.
               return it->second->client->onDisconnect().then([]() {}, [](kj::Exception&&) {});
             });
       })
       .then([]() {}, [this, addr](kj::Exception&& e) {
+        note_dial_error(addr, e.getDescription().cStr());
         events.on_log(1, "dial " + addr + ": " + e.getDescription().cStr());
       })
       .then([this, &t, &timer]() {
@@ -265,6 +275,7 @@ void network::dial(const std::string& host, std::uint16_t port,
       i->targets.push_back(kj::mv(t));
     }
     target->wanted = true;
+    (expected ? target->via_discovery : target->via_static) = true;
     if (expected)
       target->device = *expected;
     if (!target->running) {
@@ -296,8 +307,12 @@ kj::Promise<void> network::impl::heartbeat(session_id s) {
     KJ_IF_MAYBE (p, it->second->remote_peer) { peer = p; }
     if (peer == nullptr)
       return kj::READY_NOW;
+    auto sent = std::chrono::steady_clock::now();
     return timer.timeoutAfter(heartbeat_timeout, peer->pingRequest().send().ignoreResult())
-        .then([this, s]() { return heartbeat(s); },
+        .then([this, s, sent]() {
+                note_rtt(s, (std::chrono::steady_clock::now() - sent).count());
+                return heartbeat(s);
+              },
               [this, s](kj::Exception&& e) {
                 drop(s, std::string("peer stopped answering (") + e.getDescription().cStr() + ")");
               });

@@ -19,7 +19,13 @@ using scans = std::vector<std::vector<std::string>>;
 // Stands in for the index: records every scan request it gets.
 caf::behavior recorder(caf::event_based_actor*, std::shared_ptr<scans> seen) {
   return {
-      [=](actors::scan_atom, const std::vector<std::string>& paths) { seen->push_back(paths); },
+      [=](actors::scan_atom, const std::vector<std::string>& paths,
+          const std::vector<std::int64_t>& seen_at) {
+        CHECK(seen_at.size() == paths.size());
+        for (auto t : seen_at)
+          CHECK(t > 0); // the wall-clock time of the first event, for propagation latency
+        seen->push_back(paths);
+      },
       [=](actors::rescan_atom) { seen->push_back({"<rescan>"}); },
   };
 }

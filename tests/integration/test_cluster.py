@@ -89,6 +89,14 @@ def test_switch(links_before):
     step("host 2 and 3 got host 1's file",
          lambda: read(2, "hello.txt") == read(3, "hello.txt") == "hello from 1\n")
 
+    def console_status():
+        s = json.loads(cluster("console", 2, "--json", "status", quiet=True).stdout)
+        return (s["folder"] == os.path.realpath(path(2)) and s["files"] == 1
+                and s["peers_connected"] == 2) or s
+    step("console 2 --json status: host 2's folder, its file, two peers", console_status)
+    step("console passes the exit code through (unknown command: 2)",
+         lambda: cluster("console", 2, "bogus", check=False, quiet=True).returncode == 2)
+
     cluster("cut", 2, "switch")
     step("cut: host 1 cannot reach host 2",
          lambda: cluster("exec", 1, "ping", "-c1", "-W1", "198.18.0.2", check=False).returncode != 0)

@@ -256,5 +256,11 @@ TEST_CASE("cli: console") {
     CHECK(cc.dir == "d");
     CHECK(cc.json == r.json);
     CHECK(cc.words == r.words);
+    CHECK_FALSE(cc.state);
   }
+  const command s = parse("console --dir d --state /s peers");
+  REQUIRE(std::holds_alternative<console_command>(s));
+  CHECK(std::get<console_command>(s).state == std::optional<std::string>("/s"));
+  CHECK(std::get<console_command>(s).words == std::vector<std::string>{"peers"});
+  CHECK(std::holds_alternative<usage_error>(parse("console --dir d --state a --state b")));
 }
