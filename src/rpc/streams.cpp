@@ -1,0 +1,237 @@
+// The chunk streams of rpc::network: fetches (we pull ranges into a sink of ours) and pushes
+// (the cascade: offers, and frames streamed into a peer's sink). Runs on the KJ thread; the
+// public methods only queue work for it.
+#include <algorithm>
+
+#include "rpc/convert.hpp"
+#include "rpc/network_impl.hpp"
+
+namespace cascade::rpc {
+
+fetch_id network::fetch(session_id s, std::string path, std::vector<core::byte_range> ranges,
+                        std::shared_ptr<chunk_receiver> receiver) {
+  fetch_id id;
+  {
+    std::lock_guard lock(impl_->mutex);
+    id = impl_->next_fetch++;
+  }
+  impl_->post([i = impl_.get(), s, id, path = std::move(path), ranges = std::move(ranges),
+               receiver]() {
+    auto f = kj::heap<pending_fetch>();
+    f->session = s;
+    f->receiver = receiver;
+    auto it = i->conns.find(s);
+    wire::Peer::Client* peer = nullptr;
+    if (it != i->conns.end())
+      KJ_IF_MAYBE (p, it->second->remote_peer) { peer = p; }
+    if (peer == nullptr) {
+      f->finish("peer not connected");
+      return;
+    }
+    auto req = peer->fetchRequest();
+    req.setPath(path);
+    auto rl = req.initRanges(static_cast<unsigned>(ranges.size()));
+    for (unsigned k = 0; k < ranges.size(); ++k) {
+      rl[k].setOffset(ranges[k].offset);
+      rl[k].setLength(ranges[k].length);
+    }
+    req.setSink(i->make_sink(id));
+    auto& ref = *f;
+    i->fetches.emplace(id, kj::mv(f));
+    ref.call = req.send().then([](auto&&) {}, [i, id](kj::Exception&& e) {
+      auto it = i->fetches.find(id);
+      if (it != i->fetches.end())
+        it->second->finish(std::string("fetch failed: ") + e.getDescription().cStr());
+    }).eagerlyEvaluate(nullptr);
+  });
+  return id;
+}
+
+void network::consumed(fetch_id f, std::size_t frames) {
+  impl_->post([i = impl_.get(), f, frames]() {
+    auto it = i->fetches.find(f);
+    if (it == i->fetches.end())
+      return;
+    auto& p = *it->second;
+    p.outstanding -= std::min(frames, p.outstanding);
+    if (p.outstanding <= i->cfg.sink_credit) {
+      KJ_IF_MAYBE (b, p.blocked) {
+        (*b)->fulfill();
+        p.blocked = nullptr;
+      }
+    }
+  });
+}
+
+void network::cancel_fetch(fetch_id f) {
+  impl_->post([i = impl_.get(), f]() {
+    auto it = i->fetches.find(f);
+    if (it == i->fetches.end())
+      return;
+    it->second->finished = true; // no callback after a cancel
+    KJ_IF_MAYBE (b, it->second->blocked) {
+      (*b)->reject(KJ_EXCEPTION(DISCONNECTED, "fetch cancelled"));
+    }
+    auto own = kj::mv(it->second);
+    i->fetches.erase(it);
+    i->tasks->add(kj::evalLater([o = kj::mv(own)]() mutable { o = nullptr; }));
+  });
+}
+
+fetch_id network::accept_offer(session_id s, call_id call,
+                                std::shared_ptr<chunk_receiver> receiver) {
+  fetch_id id;
+  {
+    std::lock_guard lock(impl_->mutex);
+    id = impl_->next_fetch++;
+  }
+  impl_->post([i = impl_.get(), s, call, id, receiver]() {
+    auto it = i->offer_calls.find({s, call});
+    auto f = kj::heap<pending_fetch>();
+    f->session = s;
+    f->receiver = receiver;
+    if (it == i->offer_calls.end() || !i->conns.count(s)) {
+      f->finish("the offer was withdrawn (connection lost)");
+      return;
+    }
+    i->fetches.emplace(id, kj::mv(f));
+    it->second->fulfill(fetch_id(id));
+    i->offer_calls.erase(it);
+  });
+  return id;
+}
+
+void network::decline_offer(session_id s, call_id call) {
+  impl_->post([i = impl_.get(), s, call]() {
+    auto it = i->offer_calls.find({s, call});
+    if (it == i->offer_calls.end())
+      return;
+    it->second->fulfill(fetch_id(0));
+    i->offer_calls.erase(it);
+  });
+}
+
+network::push_id network::offer(session_id s, wire_entry entry, std::vector<core::device_id> rest,
+                                std::vector<core::device_id> visited,
+                                std::shared_ptr<push_observer> observer) {
+  push_id id;
+  {
+    std::lock_guard lock(impl_->mutex);
+    id = impl_->next_push++;
+  }
+  auto e = std::make_shared<wire_entry>(std::move(entry));
+  impl_->post([i = impl_.get(), s, id, e, rest = std::move(rest), visited = std::move(visited),
+               observer]() {
+    auto p = kj::heap<pending_push>();
+    p->session = s;
+    p->observer = observer;
+    auto it = i->conns.find(s);
+    wire::Peer::Client* peer = nullptr;
+    if (it != i->conns.end())
+      KJ_IF_MAYBE (c, it->second->remote_peer) { peer = c; }
+    if (peer == nullptr) {
+      p->fail("peer not connected");
+      return;
+    }
+    auto req = peer->offerRequest();
+    to_wire(*e, req.initRecord());
+    auto fill = [](capnp::List<capnp::Data>::Builder out, const std::vector<core::device_id>& v) {
+      for (unsigned k = 0; k < v.size(); ++k)
+        out.set(k, kj::arrayPtr(v[k].data(), v[k].size()));
+    };
+    fill(req.initRest(static_cast<unsigned>(rest.size())), rest);
+    fill(req.initVisited(static_cast<unsigned>(visited.size())), visited);
+    i->pushes.emplace(id, kj::mv(p));
+    i->tasks->add(req.send().then(
+        [i, id](capnp::Response<wire::Peer::OfferResults> r) {
+          auto it = i->pushes.find(id);
+          if (it == i->pushes.end())
+            return;
+          auto& push = *it->second;
+          if (!r.hasSink()) {
+            push.observer->on_answer(false);
+            i->pushes.erase(it);
+            return;
+          }
+          push.sink = r.getSink();
+          push.tail = kj::Promise<void>(kj::READY_NOW).fork();
+          push.observer->on_answer(true);
+        },
+        [i, id](kj::Exception&& e) {
+          auto it = i->pushes.find(id);
+          if (it != i->pushes.end()) {
+            it->second->fail(std::string("offer failed: ") + e.getDescription().cStr());
+            i->pushes.erase(it);
+          }
+        }));
+  });
+  return id;
+}
+
+void network::push(push_id p, std::vector<piece> pieces) {
+  impl_->post([i = impl_.get(), p, pieces = std::move(pieces)]() mutable {
+    auto it = i->pushes.find(p);
+    if (it == i->pushes.end() || it->second->failed)
+      return;
+    auto& push = *it->second;
+    wire::ChunkSink::Client* sink = nullptr;
+    KJ_IF_MAYBE (c, push.sink) { sink = c; }
+    kj::ForkedPromise<void>* tail = nullptr;
+    KJ_IF_MAYBE (t, push.tail) { tail = t; }
+    if (sink == nullptr || tail == nullptr)
+      return;
+    // The frame references the received buffers: no copy per downstream peer.
+    auto req = sink->writeRequest();
+    auto list = req.initPieces(static_cast<unsigned>(pieces.size()));
+    auto orphanage = capnp::Orphanage::getForMessageContaining(
+        wire::ChunkSink::WriteParams::Builder(req));
+    for (unsigned k = 0; k < pieces.size(); ++k) {
+      list[k].setOffset(pieces[k].offset);
+      auto& buf = *pieces[k].data;
+      list[k].adoptData(orphanage.referenceExternalData(kj::arrayPtr(buf.data(), buf.size())));
+    }
+    auto keep = std::make_shared<std::vector<piece>>(std::move(pieces));
+    auto next = tail->addBranch()
+                    .then([req = kj::mv(req)]() mutable { return req.send(); })
+                    .then(
+                        [i, p, keep]() {
+                          if (auto it = i->pushes.find(p); it != i->pushes.end())
+                            it->second->observer->on_sent(1);
+                        },
+                        [i, p](kj::Exception&& e) {
+                          if (auto it = i->pushes.find(p); it != i->pushes.end())
+                            it->second->fail(std::string("push failed: ") +
+                                             e.getDescription().cStr());
+                        });
+    push.tail = next.fork();
+  });
+}
+
+void network::finish_push(push_id p, std::string error) {
+  impl_->post([i = impl_.get(), p, error]() {
+    auto it = i->pushes.find(p);
+    if (it == i->pushes.end())
+      return;
+    auto& push = *it->second;
+    wire::ChunkSink::Client* sink = nullptr;
+    KJ_IF_MAYBE (c, push.sink) { sink = c; }
+    kj::ForkedPromise<void>* tail = nullptr;
+    KJ_IF_MAYBE (t, push.tail) { tail = t; }
+    if (sink == nullptr || tail == nullptr || push.failed) {
+      i->pushes.erase(it);
+      return;
+    }
+    auto req = sink->doneRequest();
+    req.setError(error);
+    i->tasks->add(tail->addBranch()
+                      .then([req = kj::mv(req)]() mutable { return req.send().ignoreResult(); })
+                      .then([i, p]() { i->end_push(p); },
+                            [i, p](kj::Exception&& e) {
+                              if (auto it = i->pushes.find(p); it != i->pushes.end())
+                                it->second->fail(e.getDescription().cStr());
+                              i->end_push(p);
+                            }));
+  });
+}
+
+} // namespace cascade::rpc
