@@ -176,6 +176,31 @@ int attack_wrong_key(ctx& c) {
              std::to_string(l.fetches) + ", ping " + std::to_string(l.pings));
     }
   }
+  if (!c.o.key.empty()) {
+    // A recorded hello replayed in another session (or relayed by a man in the middle, whose
+    // two TLS sessions differ): its proof is bound to the first session's exporter.
+    session first(c.io, c.o, c.tls);
+    first.open();
+    first.hello(c.o.key);
+    auto recorded = first.sent_proof;
+    session second(c.io, c.o, c.tls);
+    second.open();
+    double t0 = now_s();
+    std::string outcome;
+    try {
+      second.hello(c.o.key, {}, wire::PROTOCOL_VERSION, recorded);
+      outcome = "ACCEPTED";
+    } catch (kj::Exception& e) {
+      outcome = std::string("refused (") + e.getDescription().cStr() + ")";
+    }
+    bool dropped = second.wait_disconnected(3);
+    auto& l = second.log;
+    result("replayed proof from another session: " + outcome + "; " +
+           (dropped ? "disconnected" : "NOT disconnected") + " after " + fmt_s(now_s() - t0) +
+           "; calls from the node: subscribe " + std::to_string(l.subscribes) + ", update " +
+           std::to_string(l.updates) + " (" + std::to_string(l.records_in) + " records), fetch " +
+           std::to_string(l.fetches) + ", ping " + std::to_string(l.pings));
+  }
   return 0;
 }
 

@@ -92,8 +92,11 @@ public:
 
   // Sends our hello (proof made with `key`, role "client"); returns the node's Peer.
   // Throws kj::Exception if the node refuses.
+  // `proof`, if given, is sent instead of the proof for this session (a replay).
   wire::Peer::Client hello(const std::string& key, std::optional<core::device_id> claim = {},
-                           std::uint32_t protocol = wire::PROTOCOL_VERSION);
+                           std::uint32_t protocol = wire::PROTOCOL_VERSION,
+                           std::optional<std::array<std::uint8_t, 32>> proof = {});
+  std::array<std::uint8_t, 32> sent_proof{}; // the proof of the last hello
 
   wire::Peer::Client& peer() { return KJ_ASSERT_NONNULL(peer_); }
 

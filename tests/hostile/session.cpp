@@ -133,7 +133,8 @@ void session::open() {
 }
 
 wire::Peer::Client session::hello(const std::string& key, std::optional<core::device_id> claim,
-                                  std::uint32_t protocol) {
+                                  std::uint32_t protocol,
+                                  std::optional<std::array<std::uint8_t, 32>> replay) {
   // Our own receive limit is raised so that capnp lets us *send* messages above the
   // node's 64 MiB limit (it refuses to send what it would not accept itself).
   capnp::ReaderOptions opts;
@@ -148,7 +149,8 @@ wire::Peer::Client session::hello(const std::string& key, std::optional<core::de
   auto h = req.initHello();
   auto id = claim ? *claim : tls_ctx_.self();
   h.setDeviceId(kj::arrayPtr(id.data(), id.size()));
-  auto proof = rpc::group_proof(key, "client", tls_->exporter(exporter_label));
+  auto proof = replay ? *replay : rpc::group_proof(key, "client", tls_->exporter(exporter_label));
+  sent_proof = proof;
   h.setGroup(kj::arrayPtr(proof.data(), proof.size()));
   h.setProtocol(protocol);
   h.setIndexEpoch(0x5EED0000ULL + static_cast<std::uint64_t>(::getpid()));

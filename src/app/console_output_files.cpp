@@ -1,0 +1,171 @@
+// How `node console` shows index records (files) and conflict copies, in text and in JSON.
+#include <cstdio>
+#include <sstream>
+
+#include "app/console_format.hpp"
+#include "app/console_output.hpp"
+
+namespace cascade::app {
+
+using namespace render;
+
+// --- files ---
+
+namespace {
+
+std::string octal(std::uint32_t mode) {
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "%04o", mode);
+  return buf;
+}
+
+std::string version_text(capnp::List<cw::VersionEntry>::Reader v) {
+  std::string out;
+  for (auto e : v)
+    out += (out.empty() ? "" : " ") + str(e.getDevice()).substr(0, 7) + ":" +
+           std::to_string(e.getCounter());
+  return out.empty() ? "(empty)" : out;
+}
+
+void record_json(json& j, cw::Record::Reader r) {
+  j.begin_object()
+      .field("path", str(r.getPath()))
+      .field("type", str(r.getType()))
+      .field("size", r.getSize())
+      .field("mtime_ns", r.getMtimeNs())
+      .field("mode", octal(r.getMode()))
+      .field("deleted", r.getDeleted())
+      .key("version")
+      .begin_array();
+  for (auto e : r.getVersion()) {
+    j.begin_object().key("device").value(str(e.getDevice())).key("device_id");
+    text_or_null(j, e.getDeviceId());
+    j.key("counter").value(e.getCounter()).end_object();
+  }
+  j.end_array().key("sequence").value(r.getSequence()).key("modified_by");
+  text_or_null(j, r.getModifiedBy());
+  j.key("chunks").begin_array();
+  for (auto c : r.getChunks())
+    j.begin_object()
+        .field("offset", c.getOffset())
+        .field("length", c.getLength())
+        .field("sha256", str(c.getHash()))
+        .end_object();
+  j.end_array().key("symlink_target");
+  text_or_null(j, r.getSymlinkTarget());
+  j.key("changed_at_ns");
+  if (r.getChangedAtNs() > 0)
+    j.value(r.getChangedAtNs());
+  else
+    j.null();
+  j.end_object();
+}
+
+} // namespace
+
+std::string text_files(capnp::List<cw::File>::Reader files, bool truncated) {
+  if (files.size() == 0)
+    return "no matching records\n";
+  std::ostringstream o;
+  for (auto f : files) {
+    auto r = f.getRecord();
+    o << str(r.getPath()) << "  " << str(r.getType());
+    if (r.getDeleted())
+      o << " (deleted)";
+    else if (r.getType() == "file")
+      o << " " << r.getSize() << " B";
+    else if (r.getType() == "symlink")
+      o << " -> " << str(r.getSymlinkTarget());
+    o << "  mode " << octal(r.getMode()) << "  mtime " << utc(r.getMtimeNs()) << "\n";
+    o << "    version  " << version_text(r.getVersion()) << "  sequence " << r.getSequence()
+      << "  modified by " << str(r.getModifiedBy()).substr(0, 7) << "\n";
+    if (r.getChangedAtNs() > 0)
+      o << "    changed  " << utc(r.getChangedAtNs()) << " (seen by its source's watcher)\n";
+    auto chunks = r.getChunks();
+    if (chunks.size()) {
+      o << "    chunks   " << chunks.size() << "\n";
+      unsigned shown = 0;
+      for (auto c : chunks) {
+        if (++shown > 4) {
+          o << "      ... " << chunks.size() - 4 << " more\n";
+          break;
+        }
+        o << "      @" << c.getOffset() << " +" << c.getLength() << "  "
+          << str(c.getHash()).substr(0, 16) << "...\n";
+      }
+    }
+    o << "    has     ";
+    for (auto h : f.getHas())
+      o << " " << str(h);
+    o << "\n";
+    if (f.getSentTo().size()) {
+      o << "    sent to ";
+      for (auto h : f.getSentTo())
+        o << " " << str(h);
+      o << "\n";
+    }
+    if (f.getReceivedFrom().size())
+      o << "    from     " << str(f.getReceivedFrom()) << "\n";
+    if (f.getHasNeeded())
+      o << "    needed   version " << version_text(f.getNeeded().getVersion()) << " from "
+        << str(f.getNeededFrom()) << " (not applied yet)\n";
+  }
+  if (truncated)
+    o << "(more records match; narrow the pattern)\n";
+  return o.str();
+}
+
+void json_files(json& j, capnp::List<cw::File>::Reader files, bool truncated) {
+  j.begin_object().key("files").begin_array();
+  for (auto f : files) {
+    j.begin_object().key("record");
+    record_json(j, f.getRecord());
+    j.key("has").begin_array();
+    for (auto h : f.getHas())
+      j.value(str(h));
+    j.end_array().key("sent_to").begin_array();
+    for (auto h : f.getSentTo())
+      j.value(str(h));
+    j.end_array().key("received_from");
+    text_or_null(j, f.getReceivedFrom());
+    j.key("needed");
+    if (f.getHasNeeded()) {
+      j.begin_object().key("from").value(str(f.getNeededFrom())).key("record");
+      record_json(j, f.getNeeded());
+      j.end_object();
+    } else {
+      j.null();
+    }
+    j.end_object();
+  }
+  j.end_array().key("truncated").value(truncated).end_object();
+}
+
+// --- conflicts ---
+
+std::string text_conflicts(capnp::List<cw::Conflict>::Reader conflicts) {
+  if (conflicts.size() == 0)
+    return "no conflicts\n";
+  std::ostringstream o;
+  for (auto c : conflicts)
+    o << str(c.getPath()) << "\n    the losing copy of " << str(c.getOriginal()) << ", by "
+      << str(c.getDevice()) << ", modified " << utc(c.getMtimeNs()) << ", "
+      << human_bytes(static_cast<double>(c.getSize())) << "\n";
+  return o.str();
+}
+
+void json_conflicts(json& j, capnp::List<cw::Conflict>::Reader conflicts) {
+  j.begin_array();
+  for (auto c : conflicts)
+    j.begin_object()
+        .field("path", str(c.getPath()))
+        .field("original", str(c.getOriginal()))
+        .field("device", str(c.getDevice()))
+        .field("time", str(c.getTime()))
+        .field("size", c.getSize())
+        .field("mtime_ns", c.getMtimeNs())
+        .end_object();
+  j.end_array();
+}
+
+} // namespace cascade::app
