@@ -45,6 +45,7 @@ struct index_state {
   // (an offer along the cascade) usually arrives first and makes the pull unnecessary.
   std::map<std::string, std::chrono::steady_clock::time_point> pull_after;
   std::map<std::string, int> pull_attempts; // to rotate repair sources
+  std::map<std::string, int> failures;      // failed transfers in a row, for the backoff
   bool retry_scheduled = false;
   // Local deletions wait for a quiet moment and a marker check (an `rm -rf` of the whole
   // folder removes files before it reaches the marker: none of that may propagate).

@@ -290,10 +290,15 @@ void index_logic::on_finished(transfer_result& r) {
     }
   s.transfer_sources.erase(r.record.path);
   if (!r.error.empty()) {
-    io::log_warn("transfer of " + r.record.path + " failed: " + r.error + "; retrying");
+    // Retries back off (0.5 s doubling to 8 s) so a peer that keeps failing is not hammered.
+    auto tries = s.failures[r.record.path]++;
+    auto wait = std::chrono::milliseconds(500) * (1 << std::min(tries, 4));
+    io::log_warn("transfer of " + r.record.path + " failed: " + r.error + "; retrying in " +
+                 std::to_string(wait.count()) + " ms");
     s.waiting.push_back(r.record.path);
-    schedule_retry();
+    s.pull_after[r.record.path] = std::chrono::steady_clock::now() + wait;
   } else {
+    s.failures.erase(r.record.path);
     db().begin();
     auto n = db().get_needed(r.record.path);
     if (n && n->record.version == r.record.version && ready_to_apply(r.record)) {
