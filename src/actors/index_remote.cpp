@@ -261,6 +261,14 @@ void index_logic::on_offer(rpc::session_id s, rpc::call_id call, rpc::wire_entry
   auto d = core::decide(local ? &local->record : nullptr, r);
   if (d.what != core::verdict::take && d.what != core::verdict::take_conflict)
     return decline();
+  // An edit or a rename of a file we hold: most chunks are here already, and a pull copies
+  // them locally; a push would send them all again.
+  auto plan = core::plan_fetch(r, [&](const core::sha256_digest& h) { return db().find_chunk(h); });
+  std::uint64_t held = 0;
+  for (auto& c : plan.copies)
+    held += r.chunks[c.chunk_index].length;
+  if (held * 2 > r.size)
+    return decline();
   db().begin();
   bool ready = ready_to_apply(r);
   if (ready)

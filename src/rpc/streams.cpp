@@ -180,21 +180,22 @@ void network::push(push_id p, std::vector<piece> pieces) {
     KJ_IF_MAYBE (t, push.tail) { tail = t; }
     if (sink == nullptr || tail == nullptr)
       return;
-    // The frame references the received buffers: no copy per downstream peer.
+    // The bytes are copied into the message: a streaming send() resolves when the window has
+    // room, not when the message is written, so the message may not reference buffers whose
+    // lifetime ends with that promise (referenceExternalData did: a use-after-free).
+    // TODO(perf): keep the buffers alive until the write instead, to skip this copy.
     auto req = sink->writeRequest();
     auto list = req.initPieces(static_cast<unsigned>(pieces.size()));
-    auto orphanage = capnp::Orphanage::getForMessageContaining(
-        wire::ChunkSink::WriteParams::Builder(req));
     for (unsigned k = 0; k < pieces.size(); ++k) {
       list[k].setOffset(pieces[k].offset);
       auto& buf = *pieces[k].data;
-      list[k].adoptData(orphanage.referenceExternalData(kj::arrayPtr(buf.data(), buf.size())));
+      list[k].setData(kj::arrayPtr(buf.data(), buf.size()));
     }
-    auto keep = std::make_shared<std::vector<piece>>(std::move(pieces));
+    pieces.clear();
     auto next = tail->addBranch()
                     .then([req = kj::mv(req)]() mutable { return req.send(); })
                     .then(
-                        [i, p, keep]() {
+                        [i, p]() {
                           if (auto it = i->pushes.find(p); it != i->pushes.end())
                             it->second->observer->on_sent(1);
                         },
