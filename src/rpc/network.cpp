@@ -337,10 +337,7 @@ void network::send_update(session_id s, std::vector<wire_entry> entries, std::ui
                           std::function<void(bool)> done) {
   auto shared = std::make_shared<std::vector<wire_entry>>(std::move(entries));
   impl_->post([i = impl_.get(), s, shared, last, done = std::move(done)]() {
-    auto it = i->conns.find(s);
-    wire::Peer::Client* peer = nullptr;
-    if (it != i->conns.end())
-      KJ_IF_MAYBE (p, it->second->remote_peer) { peer = p; }
+    auto* peer = i->peer_of(s);
     if (peer == nullptr) {
       done(false);
       return;

@@ -151,6 +151,14 @@ struct network::impl : kj::TaskSet::ErrorHandler {
   kj::Promise<void> accept_loop();
   kj::Promise<void> dial_loop(dial_target& t);
   bool device_connected(const core::device_id& d) const;
+  // The session's Peer capability once its hello is done; null otherwise.
+  wire::Peer::Client* peer_of(session_id s) {
+    auto it = conns.find(s);
+    if (it == conns.end())
+      return nullptr;
+    KJ_IF_MAYBE (p, it->second->remote_peer) { return p; }
+    return nullptr;
+  }
   kj::Promise<void> heartbeat(session_id s);
   // Console statistics (peer_stats.cpp).
   void note_rtt(session_id s, std::int64_t rtt_ns);

@@ -20,10 +20,7 @@ fetch_id network::fetch(session_id s, std::string path, std::vector<core::byte_r
     auto f = kj::heap<pending_fetch>();
     f->session = s;
     f->receiver = receiver;
-    auto it = i->conns.find(s);
-    wire::Peer::Client* peer = nullptr;
-    if (it != i->conns.end())
-      KJ_IF_MAYBE (p, it->second->remote_peer) { peer = p; }
+    auto* peer = i->peer_of(s);
     if (peer == nullptr) {
       f->finish("peer not connected");
       return;
@@ -125,10 +122,7 @@ network::push_id network::offer(session_id s, wire_entry entry, std::vector<core
     auto p = kj::heap<pending_push>();
     p->session = s;
     p->observer = observer;
-    auto it = i->conns.find(s);
-    wire::Peer::Client* peer = nullptr;
-    if (it != i->conns.end())
-      KJ_IF_MAYBE (c, it->second->remote_peer) { peer = c; }
+    auto* peer = i->peer_of(s);
     if (peer == nullptr) {
       p->fail("peer not connected");
       return;

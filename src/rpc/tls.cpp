@@ -243,32 +243,28 @@ kj::Promise<size_t> tls_stream::read_loop(kj::byte* buf, size_t min, size_t max,
   return got;
 }
 
-kj::Promise<void> tls_stream::write(const void* buffer, size_t size) {
-  auto* p = static_cast<const kj::byte*>(buffer);
+bool tls_stream::encrypt(const kj::byte* p, size_t size) {
   while (size > 0) {
     size_t n = 0;
     ERR_clear_error();
     if (SSL_write_ex(ssl_, p, size, &n) != 1)
-      return KJ_EXCEPTION(DISCONNECTED, kj::str("TLS write failed: ", openssl_error().c_str()));
+      return false;
     p += n;
     size -= n;
   }
+  return true;
+}
+
+kj::Promise<void> tls_stream::write(const void* buffer, size_t size) {
+  if (!encrypt(static_cast<const kj::byte*>(buffer), size))
+    return KJ_EXCEPTION(DISCONNECTED, kj::str("TLS write failed: ", openssl_error().c_str()));
   return flush();
 }
 
 kj::Promise<void> tls_stream::write(kj::ArrayPtr<const kj::ArrayPtr<const kj::byte>> pieces) {
-  for (auto& piece : pieces) {
-    const kj::byte* p = piece.begin();
-    size_t size = piece.size();
-    while (size > 0) {
-      size_t n = 0;
-      ERR_clear_error();
-      if (SSL_write_ex(ssl_, p, size, &n) != 1)
-        return KJ_EXCEPTION(DISCONNECTED, kj::str("TLS write failed: ", openssl_error().c_str()));
-      p += n;
-      size -= n;
-    }
-  }
+  for (auto& piece : pieces)
+    if (!encrypt(piece.begin(), piece.size()))
+      return KJ_EXCEPTION(DISCONNECTED, kj::str("TLS write failed: ", openssl_error().c_str()));
   return flush();
 }
 

@@ -47,6 +47,7 @@ public:
 private:
   kj::Promise<void> flush();
   kj::Promise<size_t> fill();
+  bool encrypt(const kj::byte* p, size_t size); // into the outgoing BIO
   kj::Promise<size_t> read_loop(kj::byte* buf, size_t min, size_t max, size_t got);
 
   kj::Own<kj::AsyncIoStream> inner_;
