@@ -167,8 +167,19 @@ def actors_answer_for_themselves():
 
 @r.case
 def transfers_show_a_file_in_flight():
+    # Loopback of this test's own namespace shaped to 400 Mbit/s, so that the transfer is still
+    # running while the console looks at it (the qdisc goes with the namespace, or below).
+    subprocess.run(["tc", "qdisc", "add", "dev", "lo", "root", "tbf", "rate", "400mbit",
+                    "burst", "256kb", "latency", "50ms"], check=True, timeout=10)
+    try:
+        transfers_in_flight()
+    finally:
+        subprocess.run(["tc", "qdisc", "del", "dev", "lo", "root"], timeout=10)
+
+
+def transfers_in_flight():
     a, b, ida, idb = shared_pair()
-    size = 1 << 30
+    size = 512 << 20
     outside = os.path.join(os.path.dirname(a.dir), "big.tmp")  # same tmpfs, not watched
     h.make_big_file(outside, size)
     os.rename(outside, f"{a.dir}/big.bin")
@@ -186,24 +197,24 @@ def transfers_show_a_file_in_flight():
     assert 0 <= t["done"] <= size and t["done"] == t["fetched"] + t["copied"]
     assert 0 <= t["progress"] <= 1 and t["upstream"] == ida and isinstance(t["downstreams"], list)
     tx = text(b, "transfers")
-    if "big.bin" in tx:  # still running
-        assert "%" in tx and "[" in tx and ida in tx, tx
-        acts = ask(b, "actors")["actors"]
-        tr = [x for x in acts if x["kind"] == "transfer"]
-        assert tr and tr[0]["name"] == "big.bin" and tr[0]["transfer"]["size"] == size, acts
-        # The live view: a progress bar and per-peer rates, until q.
-        p = subprocess.Popen([h.NODE, "console", "--dir", b.dir, "top"], stdin=subprocess.PIPE,
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        time.sleep(2.3)
-        p.stdin.write("q")
-        p.stdin.flush()
-        out, err = p.communicate(timeout=5)
-        assert p.returncode == 0, err
-        assert out.count("cascade top") >= 2, out  # refreshed every second
-        assert "PEERS" in out and "TRANSFERS" in out and ida[:15] in out
-        if "big.bin" in out:
-            assert "[#" in out or "[." in out, out
-            assert "/s" in out
+    assert "big.bin" in tx, tx  # still running: the link is shaped
+    assert "%" in tx and "[" in tx and ida in tx, tx
+    acts = ask(b, "actors")["actors"]
+    tr = [x for x in acts if x["kind"] == "transfer"]
+    assert tr and tr[0]["name"] == "big.bin" and tr[0]["transfer"]["size"] == size, acts
+    # The live view: a progress bar and per-peer rates, until q.
+    p = subprocess.Popen([h.NODE, "console", "--dir", b.dir, "top"], stdin=subprocess.PIPE,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(2.3)
+    p.stdin.write("q")
+    p.stdin.flush()
+    out, err = p.communicate(timeout=5)
+    assert p.returncode == 0, err
+    assert out.count("cascade top") >= 2, out  # refreshed every second
+    assert "PEERS" in out and "TRANSFERS" in out and ida[:15] in out
+    assert "big.bin" in out, out
+    assert "[#" in out or "[." in out, out
+    assert "/s" in out
     h.assert_converged(a.dir, b.dir, 60)
     assert ask(b, "transfers")["transfers"] == []
     assert "no transfers" in text(b, "transfers")
