@@ -194,12 +194,10 @@ void index_logic::start_transfers() {
       continue;
     }
     s.pull_after.erase(path);
-    // From the peer that announced it; if that peer is gone or failed us (a relay died above
-    // it), from the others in turn: a peer without the version fails the fetch quickly and the
-    // next attempt asks the next peer.
+    // From the peer that announced it; if that peer is gone (a relay died), from any other:
+    // a peer without the version fails the fetch and the next attempt asks the next peer.
     auto session = session_of(n->from);
-    bool failed_before = s.failures.count(path) > 0;
-    if ((!session || failed_before) && !s.sessions.empty()) {
+    if (!session && !s.sessions.empty()) {
       auto k = static_cast<std::size_t>(s.pull_attempts[path]++) % s.sessions.size();
       session = std::next(s.sessions.begin(), static_cast<long>(k))->first;
     }
