@@ -175,30 +175,12 @@ caf::message rescan_path(index_logic& logic, const node_context* ctx, const std:
                              "'" + path + "' is not a path inside the folder");
   auto& folder = *ctx->folder;
   std::vector<std::string> paths;
-  std::vector<std::string> dirs;
-  if (path.empty()) {
-    dirs.push_back("");
-  } else {
+  if (!path.empty())
     paths.push_back(path);
-    auto s = folder.stat(path);
-    if (s && s->type == core::file_type::dir)
-      dirs.push_back(path);
-  }
-  while (!dirs.empty()) {
-    auto dir = dirs.back();
-    dirs.pop_back();
-    auto names = folder.list(dir);
-    if (!names)
-      continue;
-    for (auto& n : *names) {
-      auto p = dir.empty() ? n : dir + "/" + n;
-      if (core::validate_path(p) != core::path_error::ok)
-        continue;
-      paths.push_back(p);
-      auto s = folder.stat(p);
-      if (s && s->type == core::file_type::dir)
-        dirs.push_back(p);
-    }
+  auto s = path.empty() ? std::nullopt : folder.stat(path);
+  if (path.empty() || (s && s->type == core::file_type::dir)) {
+    auto below = folder.walk(path);
+    paths.insert(paths.end(), below.begin(), below.end());
   }
   std::uint64_t scanned = paths.size();
   std::set<std::string> seen(paths.begin(), paths.end());

@@ -192,24 +192,7 @@ void index_logic::scan(const std::vector<std::string>& paths) {
 void index_logic::rescan() {
   if (!check_marker())
     return;
-  std::vector<std::string> paths;
-  std::vector<std::string> dirs{""};
-  while (!dirs.empty()) {
-    auto dir = dirs.back();
-    dirs.pop_back();
-    auto names = ctx_->folder->list(dir);
-    if (!names)
-      continue;
-    for (auto& n : *names) {
-      auto p = dir.empty() ? n : dir + "/" + n;
-      if (core::validate_path(p) != core::path_error::ok)
-        continue;
-      paths.push_back(p);
-      auto s = ctx_->folder->stat(p);
-      if (s && s->type == core::file_type::dir)
-        dirs.push_back(p);
-    }
-  }
+  auto paths = ctx_->folder->walk("");
   std::set<std::string> seen(paths.begin(), paths.end());
   for (auto& p : db().live_paths())
     if (!seen.count(p))

@@ -1,5 +1,7 @@
 #include "io/folder.hpp"
 
+#include "core/path.hpp"
+
 #include <dirent.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
@@ -138,6 +140,28 @@ std::optional<std::vector<std::string>> folder::list(std::string_view rel) const
   }
   ::closedir(d);
   return names;
+}
+
+std::vector<std::string> folder::walk(std::string_view rel) const {
+  std::vector<std::string> paths;
+  std::vector<std::string> dirs{std::string(rel)};
+  while (!dirs.empty()) {
+    auto dir = dirs.back();
+    dirs.pop_back();
+    auto names = list(dir);
+    if (!names)
+      continue;
+    for (auto& n : *names) {
+      auto p = dir.empty() ? n : dir + "/" + n;
+      if (core::validate_path(p) != core::path_error::ok)
+        continue;
+      paths.push_back(p);
+      auto s = stat(p);
+      if (s && s->type == core::file_type::dir)
+        dirs.push_back(p);
+    }
+  }
+  return paths;
 }
 
 bool folder::make_dirs(std::string_view rel, std::uint32_t mode) {

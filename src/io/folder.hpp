@@ -64,6 +64,10 @@ public:
   // Directory entries (names only, without "." and ".."), nullopt if not a directory.
   std::optional<std::vector<std::string>> list(std::string_view rel) const;
 
+  // Every valid path below the directory `rel` ("" is the root), depth first; entries whose
+  // names fail core::validate_path (such as .cascade) are skipped with their subtrees.
+  std::vector<std::string> walk(std::string_view rel) const;
+
   // Creates a directory and any missing parents; applies `mode` to the last one.
   bool make_dirs(std::string_view rel, std::uint32_t mode);
 
