@@ -68,13 +68,19 @@ interface Peer {
   subscribe @0 (epoch :UInt64, from :UInt64) -> ();
   # A batch of index records; `last` is the sender's sequence after this batch.
   update @1 (records :List(Record), last :UInt64) -> ();
-  # Streams the given ranges of `path` into `sink`, then calls sink.done().
-  fetch @2 (path :Text, ranges :List(Range), sink :ChunkSink) -> ();
+  # Streams the given ranges of `path` into `sink`, then calls sink.done(). With a `version`,
+  # the ranges may also come from that version's partial file (a transfer still in flight, or
+  # one stopped halfway), if every byte asked for lies in chunks it has verified.
+  fetch @2 (path :Text, ranges :List(Range), sink :ChunkSink, version :List(Counter)) -> ();
   ping @3 () -> ();
   # Push cascade: the sender holds (or is receiving) `record` and offers to stream it. `rest` is
   # the chain the receiver should continue, `visited` the devices that have or get it already.
   # A null sink declines (we have it, or get it elsewhere).
   offer @4 (record :Record, rest :List(Data), visited :List(Data)) -> (sink :ChunkSink);
+  # Pull repair: what do you hold of this version of `path`? `complete`: the whole file;
+  # otherwise `chunks` is a bitmap (bit i of byte i/8, least significant first) of the
+  # record's chunks held verified, empty when none.
+  have @5 (path :Text, version :List(Counter)) -> (complete :Bool, chunks :Data);
 }
 
 interface ChunkSink {

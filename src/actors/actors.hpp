@@ -6,12 +6,14 @@
 #include <caf/all.hpp>
 
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
 #include "core/device_id.hpp"
 #include "core/fetch_plan.hpp"
 #include "core/introspection.hpp"
+#include "core/partials.hpp"
 #include "core/record.hpp"
 #include "io/hasher.hpp"
 #include "io/mdns.hpp"
@@ -58,6 +60,7 @@ using netsnap_atom = caf::atom_constant<caf::atom("netsnap")>;     // KJ -> cons
 using timeout_atom = caf::atom_constant<caf::atom("timeout")>;     // console -> itself
 using found_atom = caf::atom_constant<caf::atom("found")>;         // Avahi -> discovery
 using lost_atom = caf::atom_constant<caf::atom("lost")>;           // Avahi -> discovery
+using have_atom = caf::atom_constant<caf::atom("have")>;           // repair: who holds what
 
 // What every actor of one node shares; immutable after start.
 struct node_context {
@@ -68,6 +71,7 @@ struct node_context {
   core::short_id self_short = 0;
   rpc::network* net = nullptr;
   const io::fs_watcher* fs = nullptr; // for its watch count (thread-safe)
+  core::partial_files* partials = nullptr; // temp files of transfers (thread-safe)
 };
 
 // A file the transfer actor has finished (or failed) writing into the state directory.
@@ -77,6 +81,8 @@ struct transfer_result {
   std::string error; // empty on success
   std::uint64_t bytes_fetched = 0;
   std::uint64_t bytes_copied = 0;
+  std::size_t chunks_held = 0; // verified in tmp_path (kept for a retry when it failed)
+  std::optional<core::device_id> bad_source; // a peer that sent bytes not matching the record
 };
 
 // Everything a transfer needs to start.
@@ -90,6 +96,8 @@ struct relay_plan {
 
 struct transfer_job {
   core::file_record record;
+  // Pushed: the upstream. Pulled: the peer that announced the version (presumed to hold it
+  // whole if it does not answer the have query), 0 if it is not connected.
   rpc::session_id session = 0;
   std::vector<core::chunk_copy> copies;
   std::vector<std::size_t> missing;
@@ -97,6 +105,12 @@ struct transfer_job {
   // Pushed to us (an accepted offer): the chunks arrive on their own; relay them onward.
   std::optional<rpc::call_id> offer_call;
   relay_plan relay;
+  // Resumed: the chunks of tmp_path an earlier attempt verified (sized like record.chunks).
+  std::vector<bool> verified;
+  // Pulled: every connected peer, asked what it holds (Peer.have) before the fetches start.
+  std::vector<std::pair<core::device_id, rpc::session_id>> sources;
+  // Sources that sent bytes not matching the record for this file: asked only for the rest.
+  std::set<core::device_id> suspects;
 };
 
 // The index (detached: it owns SQLite and applies changes to disk). Handles:
@@ -129,8 +143,10 @@ caf::actor spawn_watcher(caf::actor_system& sys, caf::actor index,
 caf::actor spawn_peer(caf::actor_system& sys, const node_context& ctx, rpc::session_info info,
                       caf::actor index);
 
-// One per in-flight file (detached): copies local chunks, fetches the rest, verifies every
-// chunk, writes the temp file, fsyncs, then reports finished(result) to the index.
+// One per in-flight file (detached): copies local chunks, asks every peer what it holds of the
+// version (complete or partial), fetches the rest from all of them at once (core::plan_repair),
+// verifies every chunk, writes the temp file, fsyncs, then reports finished(result) to the
+// index. A pushed file instead arrives through the offer's sink and is relayed on.
 caf::actor spawn_transfer(caf::actor_system& sys, const node_context& ctx, transfer_job job,
                           caf::actor index);
 
@@ -154,6 +170,8 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<cascade::core::conflict_info>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<cascade::core::peer_status>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<caf::actor>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<std::int64_t>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cascade::core::version_vector)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cascade::rpc::have_answer)
 namespace cascade::actors {
 using device_names = std::map<core::short_id, std::string>;
 using device_errors = std::vector<std::pair<core::device_id, std::string>>;

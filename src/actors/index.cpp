@@ -52,6 +52,9 @@ caf::behavior index_actor(self_ptr self, const node_context* ctx, caf::actor sca
           std::vector<core::device_id>& rest, std::vector<core::device_id>& visited) {
         logic->on_offer(s, call, e, std::move(rest), std::move(visited));
       },
+      [=](have_atom, rpc::session_id s, rpc::call_id call, const std::string& path,
+          const core::version_vector& v) { logic->on_have(s, call, path, v); },
+      [=](netsnap_atom, const std::vector<core::peer_status>& rows) { logic->on_link_rates(rows); },
       [=](retry_atom) {
         self->state.retry_scheduled = false;
         logic->start_transfers();

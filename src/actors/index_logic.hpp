@@ -44,8 +44,9 @@ struct index_state {
   // A file learnt from an index update is pulled only after a short grace: a push of it
   // (an offer along the cascade) usually arrives first and makes the pull unnecessary.
   std::map<std::string, std::chrono::steady_clock::time_point> pull_after;
-  std::map<std::string, int> pull_attempts; // to rotate repair sources
   std::map<std::string, int> failures;      // failed transfers in a row, for the backoff
+  // Peers that sent bad bytes for a path: its next pulls ask them only for what no one else has.
+  std::map<std::string, std::set<core::device_id>> suspects;
   bool retry_scheduled = false;
   // Local deletions wait for a quiet moment and a marker check (an `rm -rf` of the whole
   // folder removes files before it reaches the marker: none of that may propagate).
@@ -59,6 +60,10 @@ struct index_state {
   core::latency_tracker latency;
   std::map<core::device_id, core::latency_tracker> latency_by_peer;
   std::vector<caf::weak_actor_ptr> relays; // uploads and pushed transfers (they end on their own)
+  // What we know of each peer's link for relay planning: the fastest rate seen either way
+  // (network::snapshot, asked for at most once a second when an upload starts).
+  std::map<core::device_id, double> link_rates;
+  std::chrono::steady_clock::time_point last_snapshot{};
 };
 
 using self_ptr = caf::stateful_actor<index_state>*;
@@ -126,9 +131,16 @@ public:
   void on_session_down(rpc::session_id s);
   void on_offer(rpc::session_id s, rpc::call_id call, rpc::wire_entry& e,
                 std::vector<core::device_id> rest, std::vector<core::device_id> visited);
+  // A peer asks what we hold of a version (pull repair): the whole file, or a partial one.
+  void on_have(rpc::session_id s, rpc::call_id call, const std::string& path,
+               const core::version_vector& v);
+  // Forgets the partial file of `path` (deleting it) unless it is of version `keep`.
+  void drop_partial(const std::string& path, const core::version_vector* keep = nullptr);
   // Pushes a file we just recorded to our peers (the source of the cascade).
   void start_upload(const core::file_record& r);
   relay_plan relay_for(std::vector<core::device_id> rest, std::vector<core::device_id> visited);
+  // Peer statistics: the peak rates become link knowledge for the next plan.
+  void on_link_rates(const std::vector<core::peer_status>& rows);
   // Start-up: clean temp files of an earlier run, then retry what we still need.
   void start();
 private:

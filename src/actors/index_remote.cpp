@@ -111,13 +111,18 @@ void index_logic::process_needed(const std::string& path) {
       settle(r, *ino);
     return;
   }
-  case core::file_type::file:
-    if (!st().transfers.count(path) &&
-        std::find(st().waiting.begin(), st().waiting.end(), path) == st().waiting.end()) {
+  case core::file_type::file: {
+    if (st().transfers.count(path))
+      return;
+    auto soon = std::chrono::steady_clock::now() + pull_grace;
+    if (std::find(st().waiting.begin(), st().waiting.end(), path) == st().waiting.end()) {
       st().waiting.push_back(path);
-      st().pull_after.emplace(path, std::chrono::steady_clock::now() + pull_grace);
+      st().pull_after.emplace(path, soon);
+    } else if (auto it = st().pull_after.find(path); it != st().pull_after.end()) {
+      it->second = std::min(it->second, soon); // announced again: maybe by a holder, try soon
     }
     return;
+  }
   }
 }
 
@@ -159,6 +164,8 @@ void index_logic::settle(core::file_record r, std::uint64_t inode) {
   auto from = n ? core::short_of(n->from) : 0;
   db().put(r, inode, from);
   db().remove_needed(r.path);
+  if (!st().transfers.count(r.path))
+    drop_partial(r.path); // a partial of an older version is of no use now
   if (n)
     note_applied(st(), r, n->from);
   io::log_debug("applied " + r.path + (r.deleted ? " (deleted)" : ""));
@@ -186,6 +193,9 @@ void index_logic::start_transfers() {
     auto n = db().get_needed(path);
     if (!n) {
       s.pull_after.erase(path);
+      s.failures.erase(path);
+      s.suspects.erase(path);
+      drop_partial(path);
       continue;
     }
     if (auto it = s.pull_after.find(path); it != s.pull_after.end() && it->second > now) {
@@ -194,14 +204,7 @@ void index_logic::start_transfers() {
       continue;
     }
     s.pull_after.erase(path);
-    // From the peer that announced it; if that peer is gone (a relay died), from any other:
-    // a peer without the version fails the fetch and the next attempt asks the next peer.
-    auto session = session_of(n->from);
-    if (!session && !s.sessions.empty()) {
-      auto k = static_cast<std::size_t>(s.pull_attempts[path]++) % s.sessions.size();
-      session = std::next(s.sessions.begin(), static_cast<long>(k))->first;
-    }
-    if (!session) {
+    if (s.sessions.empty()) {
       still.push_back(path); // nobody is connected: waits for a peer
       continue;
     }
@@ -215,7 +218,25 @@ void index_logic::start_transfers() {
         sources.push_back(c.from.path);
         ++s.source_refs[c.from.path];
       }
-    transfer_job job{n->record, *session, plan.copies, plan.missing, next_tmp(), {}, {}};
+    transfer_job job;
+    job.record = n->record;
+    // Every peer is asked what it holds (the announcer is presumed to hold it all if silent):
+    // a relay that died leaves its downstream to complete from whoever has the chunks.
+    job.session = session_of(n->from).value_or(0);
+    job.copies = std::move(plan.copies);
+    job.missing = std::move(plan.missing);
+    for (auto& [id, sess] : s.sessions)
+      job.sources.emplace_back(sess.device, id);
+    if (auto it = s.suspects.find(path); it != s.suspects.end())
+      job.suspects = it->second;
+    drop_partial(path, &n->record.version);
+    if (auto p = ctx_->partials->find(path, n->record.version)) {
+      job.tmp_path = p->tmp_path; // an earlier attempt's verified chunks are kept
+      job.verified = p->verified;
+    } else {
+      job.tmp_path = next_tmp();
+      ctx_->partials->put(n->record, job.tmp_path, {});
+    }
     s.transfers[path] = spawn_transfer(self_->system(), *ctx_, std::move(job),
                                        caf::actor_cast<caf::actor>(self_));
   }
@@ -242,9 +263,18 @@ void index_logic::start_upload(const core::file_record& r) {
   if (st().sessions.empty() || st().halted)
     return;
   std::vector<core::relay_candidate> candidates;
-  for (auto& [id, sess] : st().sessions)
-    candidates.push_back({sess.device, 0});
+  for (auto& [id, sess] : st().sessions) {
+    auto known = st().link_rates.find(sess.device);
+    candidates.push_back({sess.device, known == st().link_rates.end() ? 0 : known->second});
+  }
   auto plan = relay_for(core::plan_chain(std::move(candidates)), {});
+  auto now = std::chrono::steady_clock::now();
+  if (now - st().last_snapshot > std::chrono::seconds(1)) {
+    st().last_snapshot = now;
+    ctx_->net->snapshot([me = caf::actor_cast<caf::actor>(self_)](std::vector<core::peer_status> rows) {
+      caf::anon_send(me, netsnap_atom::value, std::move(rows));
+    });
+  }
   remember_relay(st(), spawn_upload(self_->system(), *ctx_, r, std::move(plan)));
 }
 
@@ -264,9 +294,14 @@ void index_logic::on_offer(rpc::session_id s, rpc::call_id call, rpc::wire_entry
   // An edit or a rename of a file we hold: most chunks are here already, and a pull copies
   // them locally; a push would send them all again.
   auto plan = core::plan_fetch(r, [&](const core::sha256_digest& h) { return db().find_chunk(h); });
-  std::uint64_t held = 0;
+  auto partial = ctx_->partials->find(r.path, r.version); // an earlier attempt's chunks
+  std::vector<bool> held_chunks(r.chunks.size(), false);
   for (auto& c : plan.copies)
-    held += r.chunks[c.chunk_index].length;
+    held_chunks[c.chunk_index] = true;
+  std::uint64_t held = 0;
+  for (std::size_t i = 0; i < r.chunks.size(); ++i)
+    if (held_chunks[i] || (partial && partial->verified[i]))
+      held += r.chunks[i].length;
   if (held * 2 > r.size)
     return decline();
   db().begin();
@@ -280,8 +315,20 @@ void index_logic::on_offer(rpc::session_id s, rpc::call_id call, rpc::wire_entry
   for (std::size_t i = 0; i < all.size(); ++i)
     all[i] = i;
   io::log_info("relay " + r.path + ": upstream " + core::format_device_id(device).substr(0, 7));
-  transfer_job job{r, s, {}, std::move(all), next_tmp(), call,
-                   relay_for(std::move(rest), std::move(visited))};
+  transfer_job job;
+  job.record = r;
+  job.session = s;
+  job.missing = std::move(all);
+  job.offer_call = call;
+  job.relay = relay_for(std::move(rest), std::move(visited));
+  drop_partial(r.path, &r.version);
+  if (partial) {
+    job.tmp_path = partial->tmp_path;
+    job.verified = partial->verified;
+  } else {
+    job.tmp_path = next_tmp();
+    ctx_->partials->put(r, job.tmp_path, {});
+  }
   st().transfers[r.path] = spawn_transfer(self_->system(), *ctx_, std::move(job),
                                           caf::actor_cast<caf::actor>(self_));
   remember_relay(st(), st().transfers[r.path]); // it may relay on after its own file is done
@@ -298,15 +345,23 @@ void index_logic::on_finished(transfer_result& r) {
     }
   s.transfer_sources.erase(r.record.path);
   if (!r.error.empty()) {
-    // Retries back off (0.5 s doubling to 8 s) so a peer that keeps failing is not hammered.
+    // Retries back off (0.5 s doubling to 8 s) so a peer that keeps failing is not hammered;
+    // a new session or a new announcement of the version cuts the wait short. The temp file
+    // and its verified chunks stay for the retry (and for peers that repair from us).
     auto tries = s.failures[r.record.path]++;
+    if (r.bad_source)
+      s.suspects[r.record.path].insert(*r.bad_source);
     auto wait = std::chrono::milliseconds(500) * (1 << std::min(tries, 4));
-    io::log_warn("transfer of " + r.record.path + " failed: " + r.error + "; retrying in " +
+    io::log_warn("transfer of " + r.record.path + " failed: " + r.error + "; kept " +
+                 std::to_string(r.chunks_held) + " of " +
+                 std::to_string(r.record.chunks.size()) + " chunks; retrying in " +
                  std::to_string(wait.count()) + " ms");
     s.waiting.push_back(r.record.path);
     s.pull_after[r.record.path] = std::chrono::steady_clock::now() + wait;
   } else {
     s.failures.erase(r.record.path);
+    s.suspects.erase(r.record.path);
+    ctx_->partials->erase(r.record.path); // r.tmp_path: installed or deleted below
     db().begin();
     auto n = db().get_needed(r.record.path);
     if (n && n->record.version == r.record.version && ready_to_apply(r.record)) {
@@ -340,10 +395,14 @@ void index_logic::schedule_retry() {
 void index_logic::on_session_up(const rpc::session_info& info, caf::actor peer) {
   st().sessions[info.id] = {info.device, std::move(peer)};
   set_epoch(info.id, info.epoch);
-  // Records waiting for this peer can go now.
+  // Records waiting for this peer can go now, and failed transfers may find a holder in it.
   for (auto& n : db().all_needed())
     if (n.from == info.device && !st().transfers.count(n.record.path))
       process_needed_later(n.record.path);
+  auto soon = std::chrono::steady_clock::now() + pull_grace;
+  for (auto& [path, when] : st().pull_after)
+    if (st().failures.count(path))
+      when = std::min(when, soon);
   start_transfers();
 }
 
@@ -358,6 +417,31 @@ void index_logic::on_session_down(rpc::session_id s) {
     self_->send(it->second.peer, down_atom::value);
     st().sessions.erase(it);
   }
+}
+
+void index_logic::on_have(rpc::session_id s, rpc::call_id call, const std::string& path,
+                          const core::version_vector& v) {
+  auto local = db().get(path);
+  if (local && !local->record.deleted && local->record.type == core::file_type::file &&
+      local->record.version == v)
+    return ctx_->net->answer_have(s, call, true, {});
+  ctx_->net->answer_have(s, call, false, ctx_->partials->have(path, v));
+}
+
+void index_logic::on_link_rates(const std::vector<core::peer_status>& rows) {
+  for (auto& r : rows)
+    if (r.device && r.session != 0) {
+      auto& known = st().link_rates[*r.device];
+      known = std::max({known, r.rate_in, r.rate_out});
+    }
+}
+
+void index_logic::drop_partial(const std::string& path, const core::version_vector* keep) {
+  auto p = ctx_->partials->find_any(path);
+  if (!p || (keep && p->version == *keep))
+    return;
+  ctx_->partials->erase(path);
+  ::unlink(p->tmp_path.c_str());
 }
 
 void index_logic::start() {

@@ -55,6 +55,10 @@ caf::behavior supervisor(caf::stateful_actor<supervisor_state>* self, const node
         self->send(index, offer_atom::value, s, call, std::move(e), std::move(rest),
                    std::move(visited));
       },
+      [=](have_atom, rpc::session_id s, rpc::call_id call, std::string& path,
+          core::version_vector& v) {
+        self->send(index, have_atom::value, s, call, std::move(path), std::move(v));
+      },
       [=](status_atom) {
         auto& st = self->state;
         auto s = core::status_of("node", "node", self->mailbox().size());
@@ -98,6 +102,10 @@ public:
                 std::vector<core::device_id> visited) override {
     caf::anon_send(sup_, offer_atom::value, s, call, std::move(entry), std::move(rest),
                    std::move(visited));
+  }
+  void on_have(rpc::session_id s, rpc::call_id call, std::string path,
+               core::version_vector v) override {
+    caf::anon_send(sup_, have_atom::value, s, call, std::move(path), std::move(v));
   }
   void on_log(int level, const std::string& line) override {
     io::log(static_cast<io::level>(level), line);

@@ -1,6 +1,8 @@
 // One actor per in-flight file, on a thread of its own (it writes to disk). It copies the
-// chunks we already hold, fetches the rest, checks every chunk's hash before it counts, and
-// fsyncs the temp file; the index then renames it into place.
+// chunks we already hold, asks the peers what they hold of the version, fetches the rest from
+// all holders at once (partial holders included: DESIGN.md §4), checks every chunk's hash
+// before it counts, and fsyncs the temp file; the index then renames it into place. A failed
+// attempt keeps its temp file and verified chunks (core::partial_files) for the next one.
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -11,21 +13,40 @@
 #include "actors/actors.hpp"
 #include "actors/relay.hpp"
 #include "core/rate.hpp"
+#include "core/repair.hpp"
 #include "io/log.hpp"
 
 namespace cascade::actors {
 
 namespace {
 
+// How long a pull waits for the peers' have answers before it plans with those it got.
+constexpr auto have_wait = std::chrono::seconds(2);
+constexpr std::uint64_t max_range_bytes = 64 * 1024 * 1024;
+
+// One incoming stream of chunks: a fetch from one holder, or the offer's sink.
+struct stream_state {
+  rpc::fetch_id fetch = 0;
+  rpc::session_id session = 0;
+  std::optional<core::device_id> device;
+  std::string from;                // the holder's short id, for messages
+  std::vector<std::size_t> chunks; // chunk indexes, in the order they arrive
+  std::size_t next = 0;            // into chunks: the one being assembled
+  std::vector<std::uint8_t> current;
+  bool done = false;
+};
+
 struct transfer_state {
   static inline const char* name = "transfer";
   transfer_job job;
   io::unique_fd fd;
-  rpc::fetch_id fetch = 0;
-  bool fetching = false;
-  std::vector<bool> verified;        // per chunk
-  std::size_t next_missing = 0;      // index into job.missing: the chunk being assembled
-  std::vector<std::uint8_t> current; // its bytes so far
+  std::vector<bool> verified;      // per chunk
+  std::vector<std::size_t> missing; // what is left after local copies and a resume
+  std::vector<stream_state> streams;
+  std::map<std::size_t, rpc::have_answer> answers; // by index into job.sources
+  bool planned = false;
+  std::size_t unheld = 0; // missing chunks no connected peer holds
+  std::string plan_text;
   transfer_result result;
   bool reported = false;
   std::optional<downstream> ds; // where verified chunks go next (push cascade)
@@ -35,19 +56,22 @@ struct transfer_state {
                                 .count();
 };
 
-// Forwards the KJ thread's callbacks to the actor as messages.
+using self_ptr = caf::stateful_actor<transfer_state>*;
+
+// Forwards one stream's callbacks from the KJ thread to the actor as messages.
 class receiver final : public rpc::chunk_receiver {
 public:
-  explicit receiver(caf::actor a) : actor_(std::move(a)) {}
+  receiver(caf::actor a, std::size_t stream) : actor_(std::move(a)), stream_(stream) {}
   void on_pieces(std::vector<rpc::piece> pieces) override {
-    caf::anon_send(actor_, pieces_atom::value, std::move(pieces));
+    caf::anon_send(actor_, pieces_atom::value, stream_, std::move(pieces));
   }
   void on_done(const std::string& error) override {
-    caf::anon_send(actor_, done_atom::value, error);
+    caf::anon_send(actor_, done_atom::value, stream_, error);
   }
 
 private:
   caf::actor actor_;
+  std::size_t stream_;
 };
 
 bool write_all(int fd, const std::uint8_t* p, std::size_t n, std::uint64_t off) {
@@ -64,167 +88,334 @@ bool write_all(int fd, const std::uint8_t* p, std::size_t n, std::uint64_t off) 
   return true;
 }
 
-caf::behavior transfer(caf::stateful_actor<transfer_state>* self, const node_context* ctx,
-                       transfer_job job, caf::actor index) {
+std::size_t count(const std::vector<bool>& v) {
+  return static_cast<std::size_t>(std::count(v.begin(), v.end(), true));
+}
+
+std::string short_of(const core::device_id& d) { return core::format_device_id(d).substr(0, 7); }
+
+std::string from(const stream_state& s) { return s.from.empty() ? "" : " (from " + s.from + ")"; }
+
+class transfer_logic {
+public:
+  transfer_logic(self_ptr self, const node_context* ctx, caf::actor index)
+      : self_(self), ctx_(ctx), index_(std::move(index)) {}
+
+  transfer_state& st() { return self_->state; }
+
+  void finish(std::string error) {
+    auto& s = st();
+    if (s.reported)
+      return;
+    s.reported = true;
+    for (auto& str : s.streams)
+      if (!str.done)
+        ctx_->net->cancel_fetch(str.fetch);
+    auto& r = s.job.record;
+    if (error.empty() && count(s.verified) != s.verified.size())
+      error = "not every chunk arrived";
+    if (error.empty()) {
+      if (::fchmod(s.fd.get(), r.mode & 07777) != 0 || ::fsync(s.fd.get()) != 0)
+        error = std::string("cannot finish temp file: ") + std::strerror(errno);
+      timespec ts[2] = {{0, UTIME_OMIT},
+                        {static_cast<time_t>(r.mtime_ns / 1'000'000'000), r.mtime_ns % 1'000'000'000}};
+      if (error.empty() && ::futimens(s.fd.get(), ts) != 0)
+        error = std::string("cannot set mtime: ") + std::strerror(errno);
+    }
+    s.fd = io::unique_fd();
+    s.result.error = error;
+    s.result.chunks_held = count(s.verified);
+    self_->send(index_, finished_atom::value, std::move(s.result));
+    if (s.ds)
+      s.ds->finish(error);
+    if (!s.ds || !s.ds->active())
+      self_->quit(); // else once the downstream has everything
+  }
+
+  // Opens (or reopens, to resume) the temp file and copies what we hold locally; every copied
+  // chunk is verified like a received one. False if it failed (then finished).
+  bool prepare() {
+    auto& s = st();
+    auto& r = s.job.record;
+    s.verified = s.job.verified;
+    s.verified.resize(r.chunks.size(), false);
+    int flags = O_RDWR | O_CREAT | O_CLOEXEC | (count(s.verified) == 0 ? O_TRUNC : 0);
+    s.fd = io::unique_fd(::open(s.job.tmp_path.c_str(), flags, 0600));
+    if (!s.fd) {
+      finish("cannot create " + s.job.tmp_path + ": " + std::strerror(errno));
+      return false;
+    }
+    std::vector<std::uint8_t> buf;
+    std::vector<std::size_t> missing;
+    for (auto i : s.job.missing)
+      if (!s.verified[i])
+        missing.push_back(i);
+    for (auto& c : s.job.copies) {
+      if (s.verified[c.chunk_index])
+        continue;
+      auto& ch = r.chunks[c.chunk_index];
+      buf.resize(ch.length);
+      if (ctx_->folder->read_at(c.from.path, c.from.offset, buf) && io::sha256(buf) == ch.hash &&
+          write_all(s.fd.get(), buf.data(), buf.size(), ch.offset)) {
+        mark(c.chunk_index);
+        s.result.bytes_copied += ch.length;
+      } else {
+        missing.push_back(c.chunk_index); // the local copy changed meanwhile: fetch it instead
+      }
+    }
+    std::sort(missing.begin(), missing.end());
+    missing.erase(std::unique(missing.begin(), missing.end()), missing.end());
+    s.missing = std::move(missing);
+    if (::ftruncate(s.fd.get(), static_cast<off_t>(r.size)) != 0) {
+      finish(std::string("cannot size temp file: ") + std::strerror(errno));
+      return false;
+    }
+    return true;
+  }
+
+  void mark(std::size_t chunk) {
+    st().verified[chunk] = true;
+    if (ctx_->partials)
+      ctx_->partials->mark(st().job.record.path, st().job.record.version, chunk);
+  }
+
+  // Pushed to us: every chunk arrives through the offer's sink; each is passed on once verified.
+  void start_push() {
+    auto& s = st();
+    stream_state str;
+    str.session = s.job.session;
+    for (auto& [device, session] : s.job.relay.peers)
+      if (session == s.job.session) {
+        str.device = device;
+        str.from = short_of(device);
+      }
+    str.chunks = s.job.missing; // the upstream streams the whole file, in order
+    s.streams.push_back(std::move(str));
+    s.streams[0].fetch = ctx_->net->accept_offer(
+        s.job.session, *s.job.offer_call,
+        std::make_shared<receiver>(caf::actor_cast<caf::actor>(self_), 0));
+    s.ds.emplace(*ctx_, s.job.record, s.job.relay, caf::actor_cast<caf::actor>(self_));
+    s.ds->start();
+  }
+
+  // Pulled: ask every peer what it holds of the version, then plan (on_have / on_timeout).
+  void start_pull() {
+    auto& s = st();
+    if (s.missing.empty())
+      return finish("");
+    if (s.job.sources.empty())
+      return finish("no peer connected");
+    auto me = caf::actor_cast<caf::actor>(self_);
+    for (std::size_t k = 0; k < s.job.sources.size(); ++k)
+      ctx_->net->have(s.job.sources[k].second, s.job.record.path, s.job.record.version,
+                      s.job.record.chunks.size(), [me, k](rpc::have_answer a) {
+                        caf::anon_send(me, have_atom::value, k, std::move(a));
+                      });
+    self_->delayed_send(self_, have_wait, timeout_atom::value);
+  }
+
+  void on_have(std::size_t k, rpc::have_answer& a) {
+    auto& s = st();
+    if (s.planned || k >= s.job.sources.size())
+      return;
+    s.answers[k] = std::move(a);
+    if (s.answers.size() == s.job.sources.size())
+      plan();
+  }
+
+  void plan() {
+    auto& s = st();
+    if (s.planned || s.reported)
+      return;
+    s.planned = true;
+    // Tiers: peers in good standing, then peers that sent bad bytes for this file before
+    // (only for chunks nobody else has), then the announcer, presumed to hold the version
+    // whole (its index lists it; a peer that does not answer have queries; the hashes decide).
+    std::vector<std::vector<core::chunk_holder>> tiers(3);
+    std::vector<core::chunk_holder> holders; // every claim, for the log
+    for (std::size_t k = 0; k < s.job.sources.size(); ++k) {
+      auto it = s.answers.find(k);
+      bool answered = it != s.answers.end() && it->second.ok;
+      bool claims = answered && (it->second.complete || count(it->second.chunks) > 0);
+      if (claims) {
+        holders.push_back({k, it->second.complete, it->second.chunks});
+        tiers[s.job.suspects.count(s.job.sources[k].first) ? 1 : 0].push_back(holders.back());
+      }
+      if (s.job.sources[k].second == s.job.session && !(claims && it->second.complete))
+        tiers[2].push_back({k, true, {}});
+    }
+    auto p = core::plan_repair_tiers(s.job.record, s.missing, tiers);
+    s.unheld = p.unheld.size();
+    auto me = caf::actor_cast<caf::actor>(self_);
+    bool partial_used = false;
+    for (auto& f : p.fetches) {
+      auto& [device, session] = s.job.sources[f.source];
+      bool partial = std::any_of(holders.begin(), holders.end(), [&](auto& h) {
+        return h.source == f.source && !h.complete;
+      });
+      partial_used = partial_used || partial;
+      s.plan_text += (s.plan_text.empty() ? "" : ", ") + std::to_string(f.chunks.size()) +
+                     " from " + short_of(device) + (partial ? " (partial)" : "");
+      stream_state str;
+      str.session = session;
+      str.device = device;
+      str.from = short_of(device);
+      str.chunks = f.chunks;
+      s.streams.push_back(std::move(str));
+      auto idx = s.streams.size() - 1;
+      s.streams[idx].fetch = ctx_->net->fetch(
+          session, s.job.record.path, core::to_ranges(s.job.record, f.chunks, max_range_bytes),
+          std::make_shared<receiver>(me, idx), s.job.record.version);
+    }
+    if (s.unheld > 0)
+      s.plan_text += (s.plan_text.empty() ? "" : ", ") + std::to_string(s.unheld) +
+                     " held by no connected peer";
+    auto held = count(s.verified);
+    auto line = "repair " + s.job.record.path + ": " + std::to_string(held) + " of " +
+                std::to_string(s.verified.size()) + " chunks held, " + s.plan_text;
+    bool resumed = count(s.job.verified) > 0;
+    if (resumed || partial_used || p.fetches.size() > 1 || s.unheld > 0)
+      io::log_info(line); // a repair worth seeing; a plain pull from one holder is not
+    else
+      io::log_debug(line);
+    if (s.streams.empty())
+      finish(s.unheld > 0 ? std::to_string(s.unheld) + " of " + std::to_string(s.verified.size()) +
+                                " chunks are held by no connected peer"
+                          : "");
+  }
+
+  void on_pieces(std::size_t k, std::vector<rpc::piece>& pieces) {
+    auto& s = st();
+    if (s.reported || k >= s.streams.size())
+      return;
+    auto& str = s.streams[k];
+    auto& chunks = s.job.record.chunks;
+    std::vector<rpc::piece> verified; // forwarded as one frame, sharing the buffers
+    for (auto& p : pieces) {
+      std::uint64_t off = p.offset;
+      std::size_t pos = 0;
+      auto& bytes = *p.data;
+      while (pos < bytes.size()) {
+        if (str.next >= str.chunks.size())
+          return bad_data(str, "peer sent more than was asked");
+        auto idx = str.chunks[str.next];
+        auto& ch = chunks[idx];
+        if (off != ch.offset + str.current.size())
+          return bad_data(str, "peer sent bytes out of order");
+        auto take = std::min<std::size_t>(bytes.size() - pos, ch.length - str.current.size());
+        str.current.insert(str.current.end(), bytes.begin() + pos, bytes.begin() + pos + take);
+        pos += take;
+        off += take;
+        if (str.current.size() < ch.length)
+          continue;
+        if (io::sha256(str.current) != ch.hash)
+          return bad_data(str, "chunk at offset " + std::to_string(ch.offset) +
+                                   " does not match its hash");
+        auto buf = std::make_shared<const std::vector<std::uint8_t>>(std::move(str.current));
+        str.current = {};
+        ++str.next;
+        if (!s.verified[idx]) { // a push resends what we may hold: forwarded, not rewritten
+          if (!write_all(s.fd.get(), buf->data(), buf->size(), ch.offset))
+            return finish(std::string("cannot write temp file: ") + std::strerror(errno));
+          mark(idx);
+          s.result.bytes_fetched += ch.length;
+        }
+        if (s.ds)
+          verified.push_back({ch.offset, std::move(buf)});
+      }
+    }
+    if (s.ds)
+      s.ds->forward(std::move(verified));
+    s.meter.sample(std::chrono::steady_clock::now().time_since_epoch().count(),
+                   s.result.bytes_fetched);
+    ctx_->net->consumed(str.fetch, 1);
+  }
+
+  // The holder sent what the record says it cannot be: the index asks the others next time.
+  void bad_data(const stream_state& str, const std::string& what) {
+    st().result.bad_source = str.device;
+    finish(what + from(str));
+  }
+
+  void on_done(std::size_t k, const std::string& error) {
+    auto& s = st();
+    if (s.reported || k >= s.streams.size())
+      return;
+    auto& str = s.streams[k];
+    str.done = true;
+    if (!error.empty())
+      return finish(error + from(str));
+    if (std::all_of(s.streams.begin(), s.streams.end(), [](auto& x) { return x.done; }))
+      finish(s.unheld > 0 ? std::to_string(s.unheld) + " of " +
+                                std::to_string(s.verified.size()) +
+                                " chunks are held by no connected peer"
+                          : "");
+  }
+
+  core::actor_status status() {
+    auto& s = st();
+    auto a = core::status_of("transfer", s.job.record.path, self_->mailbox().size());
+    core::transfer_status t;
+    t.path = s.job.record.path;
+    t.size = s.job.record.size;
+    t.fetched = s.result.bytes_fetched;
+    t.copied = s.result.bytes_copied;
+    t.rate = s.meter.rate();
+    t.upstream_session = s.streams.empty() ? s.job.session : s.streams[0].session;
+    t.started_ns = s.started_ns;
+    a.state = std::to_string(t.fetched) + " fetched + " + std::to_string(t.copied) +
+              " copied of " + std::to_string(t.size) + " bytes, " +
+              std::to_string(count(s.verified)) + " of " + std::to_string(s.verified.size()) +
+              " chunks verified" + (s.plan_text.empty() ? "" : " (" + s.plan_text + ")") +
+              (s.job.offer_call || s.planned ? "" : ", asking who holds it") +
+              (s.ds ? ", " + s.ds->describe() : "");
+    if (s.ds && s.ds->peer())
+      t.downstreams.push_back(core::format_device_id(*s.ds->peer()));
+    a.counters = {{"size", t.size}, {"fetched", t.fetched}, {"copied", t.copied}};
+    a.transfer = std::move(t);
+    return a;
+  }
+
+  void on_downstream_gone() {
+    if (st().reported && !st().ds->active())
+      self_->quit();
+  }
+
+private:
+  self_ptr self_;
+  const node_context* ctx_;
+  caf::actor index_;
+};
+
+caf::behavior transfer(self_ptr self, const node_context* ctx, transfer_job job, caf::actor index) {
   auto& st = self->state;
   st.job = std::move(job);
   st.result.record = st.job.record;
   st.result.tmp_path = st.job.tmp_path;
-  st.verified.assign(st.job.record.chunks.size(), false);
-
-  auto finish = [=](std::string error) {
-    auto& st = self->state;
-    if (st.reported)
-      return;
-    st.reported = true;
-    if (st.fetching)
-      ctx->net->cancel_fetch(st.fetch);
-    auto& r = st.job.record;
-    if (error.empty()) {
-      for (bool v : st.verified)
-        if (!v)
-          error = "not every chunk arrived";
-    }
-    if (error.empty()) {
-      if (::fchmod(st.fd.get(), r.mode & 07777) != 0 || ::fsync(st.fd.get()) != 0)
-        error = std::string("cannot finish temp file: ") + std::strerror(errno);
-      timespec ts[2] = {{0, UTIME_OMIT},
-                        {static_cast<time_t>(r.mtime_ns / 1'000'000'000), r.mtime_ns % 1'000'000'000}};
-      if (error.empty() && ::futimens(st.fd.get(), ts) != 0)
-        error = std::string("cannot set mtime: ") + std::strerror(errno);
-    }
-    st.fd = io::unique_fd();
-    if (!error.empty())
-      ::unlink(st.job.tmp_path.c_str());
-    st.result.error = error;
-    self->send(index, finished_atom::value, std::move(st.result));
-    if (st.ds)
-      st.ds->finish(error);
-    if (!st.ds || !st.ds->active())
-      self->quit(); // else once the downstream has everything
-  };
-
-  // Copy what we hold locally; every copied chunk is verified like a received one.
-  st.fd = io::unique_fd(::open(st.job.tmp_path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
-  if (!st.fd) {
-    finish("cannot create " + st.job.tmp_path + ": " + std::strerror(errno));
-    return {[](status_atom) { return core::status_of("transfer", "failed", 0); }};
+  auto logic = std::make_shared<transfer_logic>(self, ctx, std::move(index));
+  if (logic->prepare()) {
+    if (st.job.offer_call)
+      logic->start_push();
+    else
+      logic->start_pull();
   }
-  std::vector<std::uint8_t> buf;
-  std::vector<std::size_t> missing = st.job.missing;
-  for (auto& c : st.job.copies) {
-    auto& ch = st.job.record.chunks[c.chunk_index];
-    buf.resize(ch.length);
-    if (ctx->folder->read_at(c.from.path, c.from.offset, buf) && io::sha256(buf) == ch.hash &&
-        write_all(st.fd.get(), buf.data(), buf.size(), ch.offset)) {
-      st.verified[c.chunk_index] = true;
-      st.result.bytes_copied += ch.length;
-    } else {
-      missing.push_back(c.chunk_index); // the local copy changed meanwhile: fetch it instead
-    }
-  }
-  std::sort(missing.begin(), missing.end());
-  st.job.missing = missing;
-  if (::ftruncate(st.fd.get(), static_cast<off_t>(st.job.record.size)) != 0) {
-    finish(std::string("cannot size temp file: ") + std::strerror(errno));
-    return {[](status_atom) { return core::status_of("transfer", "failed", 0); }};
-  }
-  if (st.job.offer_call) {
-    // Pushed to us: every chunk arrives through the offer's sink; pass each on once verified.
-    st.fetching = true;
-    st.fetch = ctx->net->accept_offer(st.job.session, *st.job.offer_call,
-                                      std::make_shared<receiver>(caf::actor_cast<caf::actor>(self)));
-    st.ds.emplace(*ctx, st.job.record, st.job.relay, caf::actor_cast<caf::actor>(self));
-    st.ds->start();
-  } else if (missing.empty()) {
-    finish("");
-  } else {
-    auto ranges = core::to_ranges(st.job.record, missing, 64 * 1024 * 1024);
-    st.fetching = true;
-    st.fetch = ctx->net->fetch(st.job.session, st.job.record.path, std::move(ranges),
-                               std::make_shared<receiver>(caf::actor_cast<caf::actor>(self)));
-  }
-
   return {
-      [=](pieces_atom, std::vector<rpc::piece>& pieces) {
-        auto& st = self->state;
-        if (st.reported)
-          return;
-        auto& chunks = st.job.record.chunks;
-        std::vector<rpc::piece> verified; // forwarded as one frame, sharing the buffers
-        for (auto& p : pieces) {
-          std::uint64_t off = p.offset;
-          std::size_t pos = 0;
-          auto& bytes = *p.data;
-          while (pos < bytes.size()) {
-            if (st.next_missing >= st.job.missing.size())
-              return finish("peer sent more than was asked");
-            auto& ch = chunks[st.job.missing[st.next_missing]];
-            auto have = ch.offset + st.current.size();
-            if (off != have)
-              return finish("peer sent bytes out of order");
-            auto take = std::min<std::size_t>(bytes.size() - pos, ch.length - st.current.size());
-            st.current.insert(st.current.end(), bytes.begin() + pos, bytes.begin() + pos + take);
-            pos += take;
-            off += take;
-            if (st.current.size() == ch.length) {
-              if (io::sha256(st.current) != ch.hash)
-                return finish("chunk at offset " + std::to_string(ch.offset) +
-                              " does not match its hash");
-              auto buf = std::make_shared<const std::vector<std::uint8_t>>(std::move(st.current));
-              st.current = {};
-              if (!write_all(st.fd.get(), buf->data(), buf->size(), ch.offset))
-                return finish(std::string("cannot write temp file: ") + std::strerror(errno));
-              st.verified[st.job.missing[st.next_missing]] = true;
-              st.result.bytes_fetched += ch.length;
-              ++st.next_missing;
-              if (st.ds)
-                verified.push_back({ch.offset, std::move(buf)});
-            }
-          }
-        }
-        if (st.ds)
-          st.ds->forward(std::move(verified));
-        st.meter.sample(std::chrono::steady_clock::now().time_since_epoch().count(),
-                        st.result.bytes_fetched);
-        ctx->net->consumed(st.fetch, 1);
+      [=](pieces_atom, std::size_t k, std::vector<rpc::piece>& pieces) {
+        logic->on_pieces(k, pieces);
       },
-      [=](done_atom, const std::string& error) { finish(error); },
+      [=](done_atom, std::size_t k, const std::string& error) { logic->on_done(k, error); },
+      [=](have_atom, std::size_t k, rpc::have_answer& a) { logic->on_have(k, a); },
+      [=](timeout_atom) { logic->plan(); },
       [=](ds_answer_atom, bool accepted) {
-        auto& st = self->state;
-        st.ds->on_answer(accepted);
-        if (st.reported && !st.ds->active())
-          self->quit();
+        self->state.ds->on_answer(accepted);
+        logic->on_downstream_gone();
       },
       [=](ds_sent_atom, std::size_t frames) { self->state.ds->on_sent(frames); },
       [=](ds_failed_atom, const std::string& error) {
-        auto& st = self->state;
-        st.ds->on_failed(error);
-        if (st.reported && !st.ds->active())
-          self->quit();
+        self->state.ds->on_failed(error);
+        logic->on_downstream_gone();
       },
-      [=](status_atom) {
-        auto& st = self->state;
-        auto s = core::status_of("transfer", st.job.record.path, self->mailbox().size());
-        core::transfer_status t;
-        t.path = st.job.record.path;
-        t.size = st.job.record.size;
-        t.fetched = st.result.bytes_fetched;
-        t.copied = st.result.bytes_copied;
-        t.rate = st.meter.rate();
-        t.upstream_session = st.job.session;
-        t.started_ns = st.started_ns;
-        s.state = std::to_string(t.fetched) + " fetched + " + std::to_string(t.copied) +
-                  " copied of " + std::to_string(t.size) + " bytes, chunk " +
-                  std::to_string(st.next_missing) + " of " +
-                  std::to_string(st.job.missing.size()) + " to fetch" +
-                  (st.ds ? ", " + st.ds->describe() : "");
-        if (st.ds && st.ds->peer())
-          t.downstreams.push_back(core::format_device_id(*st.ds->peer()));
-        s.counters = {{"size", t.size}, {"fetched", t.fetched}, {"copied", t.copied}};
-        s.transfer = std::move(t);
-        return s;
-      },
+      [=](status_atom) { return logic->status(); },
   };
 }
 

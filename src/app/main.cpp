@@ -147,12 +147,14 @@ int run_node(const run_options& o) {
     console_bound = false;
   }
 
+  core::partial_files partials; // outlives the actors and the network (declared first)
   caf::actor_system_config cfg;
   cfg.set("scheduler.max-threads", 2);
   caf::actor_system sys{cfg};
 
   actors::node_context ctx;
   ctx.folder = &folder;
+  ctx.partials = &partials;
   ctx.state_dir = p.state;
   ctx.marker = p.marker;
   ctx.self = me.id;
@@ -176,6 +178,7 @@ int run_node(const run_options& o) {
   ncfg.private_key_pem = me.private_pem;
   ncfg.group_key = key;
   ncfg.folder = &folder;
+  ncfg.partials = &partials;
   rpc::network net(ncfg, *listener);
   ctx.net = &net;
   auto watcher_actor = actors::spawn_watcher(sys, index, &ctx);

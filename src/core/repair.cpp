@@ -56,4 +56,32 @@ repair_plan plan_repair(const file_record& wanted, std::vector<std::size_t> miss
   return plan;
 }
 
+repair_plan plan_repair_tiers(const file_record& wanted, std::vector<std::size_t> missing,
+                              const std::vector<std::vector<chunk_holder>>& tiers,
+                              std::size_t run) {
+  repair_plan plan;
+  plan.unheld = std::move(missing);
+  bool first = true;
+  for (auto& tier : tiers) {
+    if (!first && plan.unheld.empty())
+      break;
+    auto q = plan_repair(wanted, std::move(plan.unheld), tier, run);
+    first = false;
+    for (auto& f : q.fetches) {
+      auto it = std::find_if(plan.fetches.begin(), plan.fetches.end(),
+                             [&](auto& g) { return g.source == f.source; });
+      if (it == plan.fetches.end()) {
+        plan.fetches.push_back(std::move(f));
+        continue;
+      }
+      it->chunks.insert(it->chunks.end(), f.chunks.begin(), f.chunks.end());
+      std::sort(it->chunks.begin(), it->chunks.end());
+    }
+    plan.unheld = std::move(q.unheld);
+  }
+  if (first) // no tiers: nothing is held, but the list is still cleaned up
+    plan = plan_repair(wanted, std::move(plan.unheld), {}, run);
+  return plan;
+}
+
 } // namespace cascade::core

@@ -38,4 +38,11 @@ struct repair_plan {
 repair_plan plan_repair(const file_record& wanted, std::vector<std::size_t> missing,
                         const std::vector<chunk_holder>& holders, std::size_t run = 8);
 
+// Tier by tier: what no holder of one tier has goes to the next (the transfer's tiers: peers
+// in good standing; then peers that sent bad bytes for this file before; then the announcer of
+// the version, presumed to hold it whole). A source in several tiers gets one fetch.
+repair_plan plan_repair_tiers(const file_record& wanted, std::vector<std::size_t> missing,
+                              const std::vector<std::vector<chunk_holder>>& tiers,
+                              std::size_t run = 8);
+
 } // namespace cascade::core

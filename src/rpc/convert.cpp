@@ -15,6 +15,41 @@ constexpr std::uint64_t max_inline_bytes = 64 * 1024;
 constexpr std::size_t max_target_bytes = 4095;
 } // namespace
 
+void to_wire(const core::version_vector& v, capnp::List<wire::Counter>::Builder out) {
+  auto& entries = v.entries();
+  for (unsigned i = 0; i < entries.size() && i < out.size(); ++i) {
+    out[i].setDevice(entries[i].first);
+    out[i].setValue(entries[i].second);
+  }
+}
+
+std::optional<core::version_vector> from_wire(capnp::List<wire::Counter>::Reader in) {
+  std::vector<core::version_vector::entry> entries;
+  for (auto c : in) {
+    if (c.getValue() == 0 || c.getValue() > max_counter)
+      return std::nullopt;
+    entries.emplace_back(c.getDevice(), c.getValue());
+  }
+  return core::version_vector(std::move(entries));
+}
+
+std::vector<std::uint8_t> pack_bits(const std::vector<bool>& bits) {
+  std::vector<std::uint8_t> out((bits.size() + 7) / 8, 0);
+  for (std::size_t i = 0; i < bits.size(); ++i)
+    if (bits[i])
+      out[i / 8] |= static_cast<std::uint8_t>(1u << (i % 8));
+  return out;
+}
+
+std::optional<std::vector<bool>> unpack_bits(kj::ArrayPtr<const kj::byte> bytes, std::size_t n) {
+  if (bytes.size() != (n + 7) / 8)
+    return std::nullopt;
+  std::vector<bool> out(n);
+  for (std::size_t i = 0; i < n; ++i)
+    out[i] = (bytes[i / 8] >> (i % 8)) & 1u;
+  return out;
+}
+
 void to_wire(const wire_entry& e, wire::Record::Builder out) {
   auto& r = e.record;
   out.setPath(r.path);
@@ -23,12 +58,7 @@ void to_wire(const wire_entry& e, wire::Record::Builder out) {
   out.setMtimeNs(r.mtime_ns);
   out.setMode(r.mode);
   out.setDeleted(r.deleted);
-  auto& entries = r.version.entries();
-  auto v = out.initVersion(static_cast<unsigned>(entries.size()));
-  for (unsigned i = 0; i < entries.size(); ++i) {
-    v[i].setDevice(entries[i].first);
-    v[i].setValue(entries[i].second);
-  }
+  to_wire(r.version, out.initVersion(static_cast<unsigned>(r.version.entries().size())));
   out.setSequence(r.sequence);
   out.setModifiedBy(r.modified_by);
   auto cl = out.initChunks(static_cast<unsigned>(r.chunks.size()));
@@ -63,15 +93,12 @@ std::optional<wire_entry> from_wire(wire::Record::Reader in, std::string& why) {
   r.mtime_ns = in.getMtimeNs();
   r.mode = in.getMode() & 0777; // never setuid, setgid or sticky bits from a peer
   r.deleted = in.getDeleted();
-  std::vector<core::version_vector::entry> ventries;
-  for (auto c : in.getVersion()) {
-    if (c.getValue() == 0 || c.getValue() > max_counter) {
-      why = "zero or absurd counter in the version of '" + core::printable(r.path) + "'";
-      return std::nullopt;
-    }
-    ventries.emplace_back(c.getDevice(), c.getValue());
+  auto version = from_wire(in.getVersion());
+  if (!version) {
+    why = "zero or absurd counter in the version of '" + core::printable(r.path) + "'";
+    return std::nullopt;
   }
-  r.version = core::version_vector(std::move(ventries));
+  r.version = std::move(*version);
   if (r.version.empty()) {
     why = "empty version for '" + core::printable(r.path) + "'";
     return std::nullopt;

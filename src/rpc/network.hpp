@@ -19,6 +19,9 @@
 namespace cascade::io {
 class folder;
 }
+namespace cascade::core {
+class partial_files;
+}
 
 namespace cascade::rpc {
 
@@ -66,6 +69,17 @@ public:
   virtual void on_offer(session_id s, call_id call, wire_entry entry,
                         std::vector<core::device_id> rest,
                         std::vector<core::device_id> visited) = 0;
+  // Pull repair: the peer asks what we hold of version `v` of `path`; answer with
+  // network::answer_have(s, call, ...).
+  virtual void on_have(session_id s, call_id call, std::string path, core::version_vector v) = 0;
+};
+
+// What a peer holds of one version of a file (Peer.have).
+struct have_answer {
+  bool ok = false;          // false: the peer did not answer (error in `error`)
+  bool complete = false;    // the whole file
+  std::vector<bool> chunks; // per chunk when partial; empty: none
+  std::string error;
 };
 
 // The sending side of a push: told whether the peer took the offer, and when each pushed frame
@@ -95,6 +109,7 @@ struct network_config {
   std::string group_key;          // proven in every hello, never sent
   std::uint64_t epoch = 0;        // of our index
   const io::folder* folder = nullptr; // where fetches are served from
+  const core::partial_files* partials = nullptr; // and the verified chunks of partial files
   std::size_t sink_credit = 8;    // frames a receiving sink holds before it stalls the sender
 };
 
@@ -122,8 +137,15 @@ public:
   void send_update(session_id s, std::vector<wire_entry> entries, std::uint64_t last,
                    std::function<void(bool)> done);
   void complete_update(session_id s, call_id call, bool ok);
+  // Pulls `ranges` of `path`; with a non-empty `version` the peer may serve them from its
+  // partial file of that version.
   fetch_id fetch(session_id s, std::string path, std::vector<core::byte_range> ranges,
-                 std::shared_ptr<chunk_receiver> receiver);
+                 std::shared_ptr<chunk_receiver> receiver, core::version_vector version = {});
+  // Asks the peer what it holds of version `v` of `path` (`chunks` chunks long); `done` runs
+  // on the KJ thread (it must only post the answer on) once, also on failure.
+  void have(session_id s, std::string path, core::version_vector v, std::size_t chunks,
+            std::function<void(have_answer)> done);
+  void answer_have(session_id s, call_id call, bool complete, std::vector<bool> chunks);
   void consumed(fetch_id f, std::size_t frames);
   void cancel_fetch(fetch_id f);
   void close_session(session_id s, std::string reason);

@@ -24,6 +24,7 @@ namespace cascade::rpc {
 inline constexpr std::size_t max_frame_bytes = 1024 * 1024; // pieces per write: 256 KiB - 1 MiB
 inline constexpr std::size_t max_entries_per_update = 10000;
 inline constexpr int max_concurrent_fetches = 16;     // served to one peer at once
+inline constexpr long max_pending_have = 64;          // unanswered have queries of one peer
 inline constexpr unsigned max_ranges_per_fetch = 65536;
 inline constexpr kj::Duration heartbeat_interval = 2 * kj::SECONDS;
 inline constexpr kj::Duration heartbeat_timeout = 6 * kj::SECONDS;
@@ -122,6 +123,11 @@ struct network::impl : kj::TaskSet::ErrorHandler {
   std::map<fetch_id, kj::Own<pending_fetch>> fetches;
   std::map<std::pair<session_id, call_id>, kj::Own<kj::PromiseFulfiller<void>>> update_calls;
   std::map<std::pair<session_id, call_id>, kj::Own<kj::PromiseFulfiller<fetch_id>>> offer_calls;
+  struct have_reply {
+    bool complete = false;
+    std::vector<bool> chunks;
+  };
+  std::map<std::pair<session_id, call_id>, kj::Own<kj::PromiseFulfiller<have_reply>>> have_calls;
   std::map<network::push_id, kj::Own<pending_push>> pushes;
   network::push_id next_push = 1; // written by other threads under `mutex`
   std::vector<kj::Own<dial_target>> targets;
@@ -176,9 +182,10 @@ struct network::impl : kj::TaskSet::ErrorHandler {
   std::string accept_hello(connection& c, wire::Hello::Reader h, wire::Peer::Client peer);
   void drop(session_id s, const std::string& reason);
 
+  // Streams ranges of `path` (of the partial file `partial` while it exists, if set).
   kj::Promise<void> serve_fetch(wire::ChunkSink::Client sink, std::string path,
-                                std::vector<core::byte_range> ranges, std::size_t idx,
-                                std::uint64_t pos);
+                                std::string partial, std::vector<core::byte_range> ranges,
+                                std::size_t idx, std::uint64_t pos);
   kj::Promise<void> on_update(session_id s, wire::Peer::UpdateParams::Reader p);
   void end_push(network::push_id p);
 };

@@ -1,7 +1,9 @@
 // The Cap'n Proto servers of a connection: the handshake, the peer service and chunk sinks.
+#include <fcntl.h>
 #include <openssl/crypto.h>
 #include <unistd.h>
 
+#include "core/partials.hpp"
 #include "core/path.hpp"
 #include "io/folder.hpp"
 #include "rpc/convert.hpp"
@@ -83,10 +85,20 @@ public:
     std::vector<core::byte_range> ranges;
     for (auto r : p.getRanges())
       ranges.push_back({r.getOffset(), r.getLength()});
+    // A repair asking for a version we are still receiving (or stopped receiving) is served
+    // from our partial file, if every byte asked for is verified there.
+    std::string partial;
+    if (p.hasVersion() && p.getVersion().size() > 0 && net_.cfg.partials != nullptr) {
+      auto v = from_wire(p.getVersion());
+      if (!v)
+        return KJ_EXCEPTION(FAILED, "bad version in fetch");
+      if (auto tmp = net_.cfg.partials->source_for(path, *v, ranges))
+        partial = std::move(*tmp);
+    }
     ++conn.serving;
     auto s = session_;
     auto* net = &net_;
-    return net_.serve_fetch(p.getSink(), std::move(path), std::move(ranges), 0, 0)
+    return net_.serve_fetch(p.getSink(), std::move(path), std::move(partial), std::move(ranges), 0, 0)
         .attach(kj::defer([net, s]() {
           if (auto i = net->conns.find(s); i != net->conns.end())
             --i->second->serving;
@@ -121,6 +133,35 @@ public:
     return paf.promise.then([ctx, n = &net_](fetch_id f) mutable {
       if (f != 0)
         ctx.getResults().setSink(n->make_sink(f));
+    });
+  }
+
+  kj::Promise<void> have(HaveContext ctx) override {
+    auto p = ctx.getParams();
+    std::string path(p.getPath().cStr());
+    auto v = from_wire(p.getVersion());
+    if (core::validate_path(path) != core::path_error::ok || !v || v->empty()) {
+      net_.events.on_log(3, "refused a malformed have query");
+      return KJ_EXCEPTION(FAILED, "bad have query");
+    }
+    auto mine = std::distance(net_.have_calls.lower_bound({session_, 0}),
+                              net_.have_calls.lower_bound({session_ + 1, 0}));
+    if (mine >= max_pending_have) {
+      net_.drop(session_, "peer broke the limit of " + std::to_string(max_pending_have) +
+                              " unanswered have queries");
+      return KJ_EXCEPTION(FAILED, "limit");
+    }
+    auto call = net_.next_call++;
+    auto paf = kj::newPromiseAndFulfiller<network::impl::have_reply>();
+    net_.have_calls.emplace(std::make_pair(session_, call), kj::mv(paf.fulfiller));
+    net_.events.on_have(session_, call, std::move(path), std::move(*v));
+    return paf.promise.then([ctx](network::impl::have_reply r) mutable {
+      auto res = ctx.getResults();
+      res.setComplete(r.complete);
+      if (!r.complete && !r.chunks.empty()) {
+        auto bytes = pack_bits(r.chunks);
+        res.setChunks(kj::arrayPtr(bytes.data(), bytes.size()));
+      }
     });
   }
 
@@ -268,6 +309,8 @@ void network::impl::drop(session_id s, const std::string& reason) {
     i = i->first.first == s ? update_calls.erase(i) : std::next(i);
   for (auto i = offer_calls.begin(); i != offer_calls.end();)
     i = i->first.first == s ? offer_calls.erase(i) : std::next(i);
+  for (auto i = have_calls.begin(); i != have_calls.end();)
+    i = i->first.first == s ? have_calls.erase(i) : std::next(i);
   for (auto& [id, p] : pushes)
     if (p->session == s) {
       p->fail("connection lost: " + reason);
@@ -318,6 +361,7 @@ kj::Promise<void> network::impl::on_update(session_id s, wire::Peer::UpdateParam
 
 
 kj::Promise<void> network::impl::serve_fetch(wire::ChunkSink::Client sink, std::string path,
+                                             std::string partial,
                                              std::vector<core::byte_range> ranges,
                                              std::size_t idx, std::uint64_t pos) {
   if (idx >= ranges.size()) {
@@ -326,7 +370,12 @@ kj::Promise<void> network::impl::serve_fetch(wire::ChunkSink::Client sink, std::
     return req.send().ignoreResult();
   }
   // TODO(perf): read on a worker thread instead of the KJ thread.
-  auto fd = cfg.folder->open_read(path);
+  // A partial file is renamed into place once complete: then the folder's file has the bytes.
+  io::unique_fd fd;
+  if (!partial.empty())
+    fd = io::unique_fd(::open(partial.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+  if (!fd)
+    fd = cfg.folder->open_read(path);
   auto req = sink.writeRequest();
   std::vector<std::pair<std::uint64_t, std::uint64_t>> parts; // (offset, length)
   std::size_t bytes = 0;
@@ -359,9 +408,9 @@ kj::Promise<void> network::impl::serve_fetch(wire::ChunkSink::Client sink, std::
       return done.send().ignoreResult();
     }
   }
-  return req.send().then([this, sink, path = kj::mv(path), ranges = kj::mv(ranges), idx,
-                          pos]() mutable {
-    return serve_fetch(kj::mv(sink), kj::mv(path), kj::mv(ranges), idx, pos);
+  return req.send().then([this, sink, path = kj::mv(path), partial = kj::mv(partial),
+                          ranges = kj::mv(ranges), idx, pos]() mutable {
+    return serve_fetch(kj::mv(sink), kj::mv(path), kj::mv(partial), kj::mv(ranges), idx, pos);
   });
 }
 

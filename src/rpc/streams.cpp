@@ -9,14 +9,14 @@
 namespace cascade::rpc {
 
 fetch_id network::fetch(session_id s, std::string path, std::vector<core::byte_range> ranges,
-                        std::shared_ptr<chunk_receiver> receiver) {
+                        std::shared_ptr<chunk_receiver> receiver, core::version_vector version) {
   fetch_id id;
   {
     std::lock_guard lock(impl_->mutex);
     id = impl_->next_fetch++;
   }
   impl_->post([i = impl_.get(), s, id, path = std::move(path), ranges = std::move(ranges),
-               receiver]() {
+               receiver, version = std::move(version)]() {
     auto f = kj::heap<pending_fetch>();
     f->session = s;
     f->receiver = receiver;
@@ -33,6 +33,8 @@ fetch_id network::fetch(session_id s, std::string path, std::vector<core::byte_r
       rl[k].setLength(ranges[k].length);
     }
     req.setSink(i->make_sink(id));
+    if (!version.empty())
+      to_wire(version, req.initVersion(static_cast<unsigned>(version.entries().size())));
     auto& ref = *f;
     i->fetches.emplace(id, kj::mv(f));
     ref.call = req.send().then([](auto&&) {}, [i, id](kj::Exception&& e) {
@@ -42,6 +44,48 @@ fetch_id network::fetch(session_id s, std::string path, std::vector<core::byte_r
     }).eagerlyEvaluate(nullptr);
   });
   return id;
+}
+
+void network::have(session_id s, std::string path, core::version_vector v, std::size_t chunks,
+                   std::function<void(have_answer)> done) {
+  impl_->post([i = impl_.get(), s, path = std::move(path), v = std::move(v), chunks, done]() {
+    auto* peer = i->peer_of(s);
+    if (peer == nullptr) {
+      done({false, false, {}, "peer not connected"});
+      return;
+    }
+    auto req = peer->haveRequest();
+    req.setPath(path);
+    to_wire(v, req.initVersion(static_cast<unsigned>(v.entries().size())));
+    i->tasks->add(req.send().then(
+        [done, chunks](capnp::Response<wire::Peer::HaveResults> r) {
+          have_answer a;
+          a.ok = true;
+          a.complete = r.getComplete();
+          if (!a.complete && r.hasChunks() && r.getChunks().size() > 0) {
+            auto bits = unpack_bits(r.getChunks(), chunks);
+            if (!bits) {
+              done({false, false, {}, "malformed chunk bitmap"});
+              return;
+            }
+            a.chunks = std::move(*bits);
+          }
+          done(std::move(a));
+        },
+        [done](kj::Exception&& e) {
+          done({false, false, {}, std::string("have failed: ") + e.getDescription().cStr()});
+        }));
+  });
+}
+
+void network::answer_have(session_id s, call_id call, bool complete, std::vector<bool> chunks) {
+  impl_->post([i = impl_.get(), s, call, complete, chunks = std::move(chunks)]() mutable {
+    auto it = i->have_calls.find({s, call});
+    if (it == i->have_calls.end())
+      return;
+    it->second->fulfill(impl::have_reply{complete, std::move(chunks)});
+    i->have_calls.erase(it);
+  });
 }
 
 void network::consumed(fetch_id f, std::size_t frames) {

@@ -282,3 +282,62 @@ int attack_bad_offer(ctx& c) {
 }
 
 } // namespace hostile
+
+namespace hostile {
+
+// Pull repair with a liar among the holders: we answer every have query "complete" and serve
+// every fetch with bytes of the right length but the wrong content, for --count seconds. The
+// node must not assemble them, and must not let us block its repairs: once a holder served
+// bad data it asks the others.
+int attack_have_liar(ctx& c) {
+  auto s = connect_with_key(c, c.o.key);
+  s->wait_subscribed(5);
+  // First our own have queries with what the node must refuse: a name out of the folder, an
+  // empty version, a zero counter; then a sound one (of a version it does not hold).
+  auto ask = [&](const std::string& path, std::vector<std::pair<std::uint64_t, std::uint64_t>> v) {
+    auto req = s->peer().haveRequest();
+    req.setPath(path);
+    auto list = req.initVersion(static_cast<unsigned>(v.size()));
+    for (unsigned i = 0; i < v.size(); ++i) {
+      list[i].setDevice(v[i].first);
+      list[i].setValue(v[i].second);
+    }
+    try {
+      auto r = s->wait(req.send(), 5, "have");
+      return std::string(r.getComplete() ? "complete" : "answered, ") +
+             (r.getComplete() ? "" : std::to_string(r.getChunks().size()) + " bitmap bytes");
+    } catch (const kj::Exception& e) {
+      return std::string("refused (") + e.getDescription().cStr() + ")";
+    }
+  };
+  result("have '../escape': " + ask("../escape", {{1, 1}}));
+  result("have with an empty version: " + ask("liar.bin", {}));
+  result("have with a zero counter: " + ask("liar.bin", {{1, 0}}));
+  result("have of an unknown version: " + ask("liar.bin", {{12345, 7}}));
+  say("subscribed; lying for " + std::to_string(c.o.count) + " s");
+  std::vector<std::shared_ptr<std::string>> outcomes;
+  s->log.on_have = [](have_context hc) -> kj::Promise<void> {
+    hc.getResults().setComplete(true);
+    return kj::READY_NOW;
+  };
+  s->log.on_fetch = [&](fetch_context fc) -> kj::Promise<void> {
+    auto p = fc.getParams();
+    auto pieces = std::make_shared<std::vector<std::pair<std::uint64_t, std::string>>>();
+    for (auto& rg : ranges_of(p))
+      for (std::uint64_t at = 0; at < rg.length; at += 65536)
+        pieces->push_back({rg.offset + at, std::string(std::min<std::uint64_t>(65536, rg.length - at), 'L')});
+    say("fetch of " + std::string(p.getPath().cStr()) + ": serving wrong bytes");
+    auto out = std::make_shared<std::string>();
+    outcomes.push_back(out);
+    return stream_pieces(p.getSink(), pieces, 0, out);
+  };
+  double end = now_s() + c.o.count;
+  while (now_s() < end)
+    if (s->wait_disconnected(0.05))
+      break;
+  result("have queries answered 'complete': " + std::to_string(s->log.haves) +
+         "; fetches served with wrong bytes: " + std::to_string(outcomes.size()));
+  return 0;
+}
+
+} // namespace hostile

@@ -5,7 +5,8 @@
 //   session.cpp            output helpers, TCP connect, TLS + hello, our Peer capability
 //   records.cpp            records and update batches, generated chunks, streaming into a sink
 //   attacks_update.cpp     bad-names, flood, oversized, max-counter
-//   attacks_transfer.cpp   big-pieces, bad-chunks, bad-offer (we serve or push bad bytes)
+//   attacks_transfer.cpp   big-pieces, bad-chunks, bad-offer, have-liar (we serve or push bad
+//                          bytes, or claim to hold what we do not)
 //   attacks_fetch.cpp      bad-fetch (we fetch what we must not get)
 //   attacks_handshake.cpp  stall-handshake, conn-flood, wrong-key, no-tls, hello
 //   main.cpp               command line, mode table
@@ -64,12 +65,14 @@ void fill_block(std::uint64_t seed, std::uint8_t* out, std::size_t n);
 kj::Own<kj::AsyncIoStream> tcp_connect(kj::AsyncIoContext& io, const options& o);
 
 using fetch_context = capnp::CallContext<wire::Peer::FetchParams, wire::Peer::FetchResults>;
+using have_context = capnp::CallContext<wire::Peer::HaveParams, wire::Peer::HaveResults>;
 
 // What the node did to our Peer capability.
 struct peer_log {
-  int subscribes = 0, updates = 0, fetches = 0, pings = 0;
+  int subscribes = 0, updates = 0, fetches = 0, pings = 0, haves = 0;
   std::size_t records_in = 0;
   std::function<kj::Promise<void>(fetch_context)> on_fetch;
+  std::function<kj::Promise<void>(have_context)> on_have;
 };
 
 class session {
@@ -195,6 +198,7 @@ int attack_max_counter(ctx& c);
 int attack_big_pieces(ctx& c);  // attacks_transfer.cpp
 int attack_bad_chunks(ctx& c);
 int attack_bad_offer(ctx& c);
+int attack_have_liar(ctx& c);
 int attack_bad_fetch(ctx& c);   // attacks_fetch.cpp
 int attack_stall(ctx& c);       // attacks_handshake.cpp
 int attack_conn_flood(ctx& c);

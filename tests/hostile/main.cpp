@@ -11,7 +11,8 @@
 // pushed bytes), stall-handshake (silent TCP; TLS and no hello), conn-flood (--count TLS
 // connections without hello), wrong-key (bad group proof, foreign device id, protocol 99),
 // no-tls (plain HTTP), bad-fetch (paths out of the folder, too many ranges, 17 stalled
-// fetches), max-counter (a deletion of --path at counter 2^64-1), hello (a correct hello).
+// fetches), have-liar (claims to hold every version whole for --count s, serves wrong bytes),
+// max-counter (a deletion of --path at counter 2^64-1), hello (a correct hello).
 //
 // It prints what happened, one line each ("hostile: ..."; verdict lines start with "RESULT "),
 // and exits 0 when the attack ran as planned: the exit code is no judgement of the node, the
@@ -40,7 +41,7 @@ namespace hostile {
                "hostile_peer: %s\nusage: hostile_peer MODE --port P --key K [--host H] [--src IP] "
                "[--dir D] [--count N] [--marker M] [--path NAME] [--wait S] [--deadline S]\nmodes: bad-names "
                "flood oversized big-pieces bad-chunks stall-handshake conn-flood wrong-key no-tls "
-               "bad-fetch bad-offer max-counter hello\n",
+               "bad-fetch bad-offer have-liar max-counter hello\n",
                why.c_str());
   std::exit(2);
 }
@@ -90,7 +91,7 @@ int main(int argc, char** argv) {
   std::map<std::string, int (*)(ctx&)> modes = {
       {"bad-names", attack_bad_names},   {"flood", attack_flood},
       {"oversized", attack_oversized},   {"big-pieces", attack_big_pieces},
-      {"bad-chunks", attack_bad_chunks}, {"stall-handshake", attack_stall},
+      {"bad-chunks", attack_bad_chunks}, {"have-liar", attack_have_liar}, {"stall-handshake", attack_stall},
       {"conn-flood", attack_conn_flood}, {"wrong-key", attack_wrong_key},
       {"no-tls", attack_no_tls},         {"bad-fetch", attack_bad_fetch},
       {"hello", attack_hello},           {"max-counter", attack_max_counter},

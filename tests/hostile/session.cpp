@@ -45,6 +45,12 @@ public:
     ++log_.pings;
     return kj::READY_NOW;
   }
+  kj::Promise<void> have(HaveContext ctx) override {
+    ++log_.haves;
+    if (log_.on_have)
+      return log_.on_have(ctx);
+    return kj::READY_NOW; // holds nothing
+  }
 
 private:
   peer_log& log_;

@@ -11,6 +11,13 @@ Scenarios (discovery only, no --peer):
           says "upstream <host 1>") is killed once its temp file is partly written; the others
           converge byte-identical with nothing left in .cascade/tmp; the killed one, started
           again, converges too.
+  partial `up 3 --rate 50mbit`: host 3 is stopped; a 40 MB file from host 1 is pushed to host
+          2; host 3, started while host 2 is still receiving, plans its pull from host 1 and
+          from host 2 as a partial holder ("repair part.bin: ... from <h2> (partial)"); host 1
+          is killed then. Nobody holds the file whole: hosts 2 and 3 complete each other from
+          their partial files until both keep the same verified chunks, and neither assembles
+          a file; host 1 started again, all three hold it byte-identical, fetching only the
+          chunks they still lacked.
   sources `up 3 --rate 200mbit`: hosts 1 and 2 each write a different 40 MB file at the same
           moment; both reach every host within 1.25x of one such file alone plus the second
           file's bytes through host 3's shaped link (measured in the same run).
@@ -103,6 +110,19 @@ def tmp_files(i):
         return sorted(os.listdir(d))
     except FileNotFoundError:
         return []
+
+
+def tmp_written(i, lo, hi):
+    """Bytes written so far into a temp file of host i, if one holds between lo and hi (temp
+    files are sized up front, sparse: their allocated blocks are what was written)."""
+    d = os.path.join(path(i), ".cascade", "tmp")
+    for n in tmp_files(i):
+        try:
+            st = os.stat(os.path.join(d, n))
+        except OSError:
+            continue
+        if lo <= st.st_blocks * 512 < hi:
+            return st.st_blocks * 512
 
 
 def arrival_times(hosts, names, size, t0, timeout):
@@ -240,18 +260,7 @@ def scenario_repair():
     r = wait_until(relay, 10, 0.02)
     assert r, "no host logged 'relay big.bin: upstream <host 1>'"
     print(f"    host {r} is host 1's first downstream", flush=True)
-    tmpdir = os.path.join(path(r), ".cascade", "tmp")
-
-    def partly_written():
-        # the temp file is sized up front (sparse): count its allocated blocks
-        for n in os.listdir(tmpdir):
-            try:
-                st = os.stat(os.path.join(tmpdir, n))
-            except OSError:
-                continue
-            if 4_000_000 <= st.st_blocks * 512 < len(data) - 4_000_000:
-                return st.st_blocks * 512
-    written = wait_until(partly_written, 10, 0.01)
+    written = wait_until(lambda: tmp_written(r, 4_000_000, len(data) - 4_000_000), 10, 0.01)
     cluster("kill", r)
     check(f"repair: host {r} killed with its temp file partly written "
           f"({(written or 0) / 1e6:.0f} of 60 MB)", written)
@@ -277,6 +286,75 @@ def scenario_repair():
     step(f"repair: host {r} holds the file byte-identical, nothing in its .cascade/tmp",
          lambda: (wait_same([r], "big.bin", data, 5) is True and not tmp_files(r))
          or (digest(r, "big.bin"), tmp_files(r)))
+
+
+def kept(i, t0):
+    """(chunks kept, of) from host i's last 'transfer of part.bin failed: ... kept N of M' line
+    logged at or after t0, else None."""
+    hits = grep(since(last_run(node_log(i)), t0), r"^transfer of part\.bin failed: .*; kept \d+ of \d+ ")
+    if not hits:
+        return None
+    m = re.search(r"; kept (\d+) of (\d+) ", hits[-1][2])
+    return int(m.group(1)), int(m.group(2))
+
+
+def scenario_partial():
+    cluster("up", 3, "--rate", "50mbit")
+    idmap = ids(3)
+    wait_connected(idmap, lambda i: [j for j in range(1, 4) if j != i])
+    x, y = 2, 3
+    cluster("kill", y)  # offline while host 1 pushes the file to host 2 alone
+    data = os.urandom(40_000_000)
+    t0 = time.time()
+    put(1, "part.bin", data)
+    check(f"partial: host {x} is receiving the file (its temp file passed 4 MB)",
+          wait_until(lambda: tmp_written(x, 4_000_000, 30_000_000), 15, 0.01))
+    cluster("start", y)
+    t_start = time.time()
+
+    def repair_line(t):
+        hits = grep(since(last_run(node_log(y)), t), r"^repair part\.bin: ")
+        return hits[0][2] if hits else None
+    line = wait_until(lambda: repair_line(t_start), 15, 0.01)
+    t_kill = time.time()
+    cluster("kill", 1)
+    measured["partial: host Y's first plan"] = line
+    step(f"partial: host {y}, started while host {x} was receiving, fetches from host 1 and "
+         f"from host {x} as a partial holder",
+         lambda: bool(line and re.search(rf"from {short(idmap, x)} \(partial\)", line)
+                      and re.search(rf"from {short(idmap, 1)}(,| |$)", line)) or line)
+
+    def same_kept():
+        kx, ky = kept(x, t_kill), kept(y, t_kill)
+        return kx and ky and kx == ky and kx
+    both = wait_until(same_kept, 40, 0.2)
+    measured["partial: chunks kept by hosts X and Y once host 1 died"] = both
+    step(f"partial: with host 1 gone, hosts {x} and {y} complete each other from their partial "
+         f"files and end with the same verified chunks, short of the whole file",
+         lambda: (both and both[0] < both[1]) or (kept(x, t_kill), kept(y, t_kill)))
+    step(f"partial: after host 1 died, host {y} repaired from host {x} (partial)",
+         lambda: bool(grep(since(last_run(node_log(y)), t_kill),
+                           rf"^repair part\.bin: .*from {short(idmap, x)} \(partial\)"))
+         or [m for _, _, m in grep(since(last_run(node_log(y)), t_kill), r"^repair part")])
+    step("partial: no file was assembled from part of the chunks",
+         lambda: not any(os.path.exists(os.path.join(path(i), "part.bin")) for i in (x, y)))
+    cluster("start", 1)
+    t1 = time.monotonic()
+    step("partial: host 1 started again: wait-sync over all 3",
+         lambda: cluster("wait-sync", "--timeout", 60).returncode == 0)
+    measured["partial: restart -> all in sync, s"] = time.monotonic() - t1
+    step("partial: every host holds the 40 MB file byte-identical, no temp file left",
+         lambda: (wait_same([1, 2, 3], "part.bin", data, 5) is True
+                  and not any(tmp_files(i) for i in (1, 2, 3)))
+         or {i: tmp_files(i) for i in (1, 2, 3)})
+
+    def fetched(i):
+        hit = grep(since(last_run(node_log(i)), t_kill), r"^received part\.bin \(\d+ bytes fetched")
+        return int(re.search(r"\((\d+) bytes", hit[-1][2]).group(1)) if hit else None
+    got = {i: fetched(i) for i in (x, y)}
+    measured["partial: bytes fetched by the last attempt, X and Y"] = got
+    step("partial: the last attempts fetched only what was still missing (kept chunks reused)",
+         lambda: all(v is not None and v < len(data) for v in got.values()) or got)
 
 
 def scenario_sources():
@@ -338,7 +416,7 @@ def report():
 
 def main():
     return run_main([("chain", scenario_chain), ("repair", scenario_repair),
-                     ("sources", scenario_sources)],
+                     ("partial", scenario_partial), ("sources", scenario_sources)],
                     280, "cascade-cascade-test-", report=report)
 
 

@@ -165,6 +165,52 @@ def bad_offer():
 
 
 @r.case
+def have_liar():
+    """Pull repair with a liar among the holders: the hostile peer claims to hold every version
+    whole and serves wrong bytes. H must not assemble them, and must finish the pull from T,
+    leaving the liar out of its next attempt."""
+    H, T = S["H"], S["T"]
+    tpath, hpath = os.path.join(T.dir, "liar.bin"), os.path.join(H.dir, "liar.bin")
+    base = os.urandom(8 << 20)
+    with open(tpath, "wb") as f:
+        f.write(base)
+    assert h.wait_until(lambda: h.sha256_file(hpath) == hashlib.sha256(base).hexdigest(), 10), \
+        "liar.bin did not reach H before the attack"
+    mark = H.log_size()
+    got = {}
+    attack = threading.Thread(target=lambda: got.setdefault("out", hostile("have-liar", "--count", "6")))
+    attack.start()
+    assert h.wait_until(lambda: "connected to" in H.log(mark), 5), "the liar did not connect"
+    time.sleep(0.5)  # and subscribed
+    # 3 MiB of new bytes in the middle: H holds most chunks, so it declines T's push and pulls
+    # the new ones, asking T and the liar what they hold.
+    edited = base[:3 << 20] + os.urandom(3 << 20) + base[6 << 20:]
+    want = hashlib.sha256(edited).hexdigest()
+    finish = watch_contents(hpath)
+    try:
+        with open(tpath, "wb") as f:
+            f.write(edited)
+        arrived = h.wait_until(lambda: h.sha256_file(hpath) == want, 15)
+    finally:
+        seen = finish()
+        attack.join(30)
+    res = results(got.get("out", ""))
+    wrong = seen - {hashlib.sha256(base).hexdigest(), want}
+    assert not wrong, f"liar.bin showed content that is neither version: {wrong}"
+    assert arrived, f"the edit of liar.bin did not reach H with the liar connected\n{H.tail(15)}"
+    for q in ("have '../escape'", "have with an empty version", "have with a zero counter"):
+        assert any(x.startswith(q + ": refused") for x in res), res
+    assert "have of an unknown version: answered, 0 bitmap bytes" in res, res
+    served = [int(m.group(1)) for x in res
+              for m in [re.search(r"fetches served with wrong bytes: (\d+)", x)] if m]
+    assert served and served[0] >= 1, f"the liar was never asked for bytes: {res}"
+    after_attack("have-liar", mark, [
+        r"refused a malformed have query",
+        r"transfer of liar\.bin failed: chunk at offset \d+ does not match its hash \(from \w{7}\)"])
+    os.remove(hpath)
+
+
+@r.case
 def bad_fetch():
     H = S["H"]
     mark = H.log_size()

@@ -112,6 +112,32 @@ TEST_CASE("repair: a holder's bitmap of the wrong size holds nothing beyond it")
   CHECK(p.unheld == idx{4});
 }
 
+TEST_CASE("repair tiers: later tiers only get what earlier ones cannot serve") {
+  auto r = chunks_of(6);
+  // A trusted partial holder of 0-2, a suspect claiming all, the announcer presumed whole.
+  std::vector<std::vector<chunk_holder>> tiers{
+      {partial(0, 6, {0, 1, 2})}, {complete(1)}, {complete(2)}};
+  auto p = plan_repair_tiers(r, {0, 1, 2, 3, 4, 5}, tiers);
+  REQUIRE(p.fetches.size() == 2);
+  CHECK(p.fetches[0].source == 0);
+  CHECK(p.fetches[0].chunks == idx{0, 1, 2});
+  CHECK(p.fetches[1].source == 1);
+  CHECK(p.fetches[1].chunks == idx{3, 4, 5});
+  CHECK(p.unheld.empty());
+}
+
+TEST_CASE("repair tiers: one fetch per source across tiers; leftovers stay unheld") {
+  auto r = chunks_of(6);
+  std::vector<std::vector<chunk_holder>> tiers{
+      {partial(7, 6, {4})}, {}, {partial(7, 6, {1, 4, 5})}};
+  auto p = plan_repair_tiers(r, {5, 4, 1, 0}, tiers);
+  REQUIRE(p.fetches.size() == 1);
+  CHECK(p.fetches[0].source == 7);
+  CHECK(p.fetches[0].chunks == idx{1, 4, 5});
+  CHECK(p.unheld == idx{0});
+  CHECK(plan_repair_tiers(r, {3, 3, 9}, {}).unheld == idx{3});
+}
+
 TEST_CASE("partial_files: chunks are served only once verified, and only for the version") {
   partial_files pf;
   auto r = chunks_of(4, 100, "A:2");
