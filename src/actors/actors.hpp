@@ -65,12 +65,12 @@ using have_atom = caf::atom_constant<caf::atom("have")>;           // repair: wh
 // What every actor of one node shares; immutable after start.
 struct node_context {
   io::folder* folder = nullptr;
-  std::string state_dir;   // absolute
-  std::string marker;      // absolute path whose absence halts the folder (DESIGN.md §2)
+  std::string state_dir; // absolute
+  std::string marker;    // absolute path whose absence halts the folder (DESIGN.md §2)
   core::device_id self{};
   core::short_id self_short = 0;
   rpc::network* net = nullptr;
-  const io::fs_watcher* fs = nullptr; // for its watch count (thread-safe)
+  const io::fs_watcher* fs = nullptr;      // for its watch count (thread-safe)
   core::partial_files* partials = nullptr; // temp files of transfers (thread-safe)
 };
 
@@ -206,7 +206,6 @@ caf::actor spawn_console(caf::actor_system& sys, const node_context& ctx, consol
 struct console_hooks {
   std::function<void(const core::device_id&)> deny;
 };
-std::unique_ptr<rpc::console_backend> make_console_backend(caf::actor console,
-                                                           console_hooks hooks);
+std::unique_ptr<rpc::console_backend> make_console_backend(caf::actor console, console_hooks hooks);
 
 } // namespace cascade::actors

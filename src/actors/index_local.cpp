@@ -28,7 +28,8 @@ bool matches(const io::stored_record& s, const io::local_stat& st) {
   return r.mtime_ns == st.mtime_ns && s.inode == st.inode; // symlink
 }
 
-void index_logic::commit_local(core::file_record r, std::uint64_t inode, const io::stored_record* old) {
+void index_logic::commit_local(core::file_record r, std::uint64_t inode,
+                               const io::stored_record* old) {
   if (old)
     r.version = old->record.version;
   r.version.bump(ctx_->self_short);
@@ -37,7 +38,7 @@ void index_logic::commit_local(core::file_record r, std::uint64_t inode, const i
   db().put(r, inode, 0);
   io::log_debug("local change " + r.path + (r.deleted ? " (deleted)" : ""));
   if (r.type == core::file_type::file && !r.deleted && r.size > inline_limit)
-    start_upload(r); // push it down the cascade at once
+    start_upload(r);      // push it down the cascade at once
   process_needed(r.path); // a remote record waiting for this path is now decided anew
 }
 
@@ -80,8 +81,7 @@ void index_logic::check_path(const std::string& path) {
       return;
     r.symlink_target = *target;
     if (stored && !stored->record.deleted && stored->record.type == r.type &&
-        stored->record.symlink_target == r.symlink_target &&
-        stored->record.mtime_ns == r.mtime_ns)
+        stored->record.symlink_target == r.symlink_target && stored->record.mtime_ns == r.mtime_ns)
       return;
     commit_local(std::move(r), lst->inode, old);
     return;
@@ -139,7 +139,7 @@ void index_logic::flush_deletes() {
 }
 
 void index_logic::commit_hashed(const std::string& path, const std::optional<io::hashed_file>& h,
-                   const io::stored_record* old) {
+                                const io::stored_record* old) {
   if (!h)
     return; // vanished or not a file any more: its own event follows
   auto now = ctx_->folder->stat(path);
@@ -198,8 +198,7 @@ void index_logic::rescan() {
     if (!seen.count(p))
       paths.push_back(p);
   scan(paths);
-  io::log_info("scanned " + ctx_->folder->root() + ": " + std::to_string(seen.size()) +
-               " entries");
+  io::log_info("scanned " + ctx_->folder->root() + ": " + std::to_string(seen.size()) + " entries");
 }
 
 void index_logic::notify_peers() {

@@ -15,9 +15,8 @@
 
 namespace cascade::actors::index_detail {
 
-
-constexpr std::uint64_t inline_limit = 64 * 1024;     // small files travel with their record
-constexpr std::uint64_t hash_inline_limit = 1 << 20;  // larger files go to the scanner
+constexpr std::uint64_t inline_limit = 64 * 1024;    // small files travel with their record
+constexpr std::uint64_t hash_inline_limit = 1 << 20; // larger files go to the scanner
 constexpr std::size_t max_transfers = 8;
 constexpr auto delete_quiet = std::chrono::milliseconds(100);
 constexpr auto pull_grace = std::chrono::milliseconds(300);
@@ -35,16 +34,16 @@ struct index_state {
   std::unique_ptr<io::applier> disk;
   bool halted = false;
   std::map<rpc::session_id, session_entry> sessions;
-  std::set<std::string> hashing;            // paths at the scanner
-  std::set<std::string> rescan_after_hash;  // changed again while being hashed
+  std::set<std::string> hashing;           // paths at the scanner
+  std::set<std::string> rescan_after_hash; // changed again while being hashed
   std::map<std::string, caf::actor> transfers;
   std::map<std::string, std::vector<std::string>> transfer_sources; // path -> copy sources
   std::map<std::string, int> source_refs; // paths running transfers copy from: not deleted yet
-  std::deque<std::string> waiting;          // needed paths without a transfer yet
+  std::deque<std::string> waiting;        // needed paths without a transfer yet
   // A file learnt from an index update is pulled only after a short grace: a push of it
   // (an offer along the cascade) usually arrives first and makes the pull unnecessary.
   std::map<std::string, std::chrono::steady_clock::time_point> pull_after;
-  std::map<std::string, int> failures;      // failed transfers in a row, for the backoff
+  std::map<std::string, int> failures; // failed transfers in a row, for the backoff
   // Peers that sent bad bytes for a path: its next pulls ask them only for what no one else has.
   std::map<std::string, std::set<core::device_id>> suspects;
   bool retry_scheduled = false;
@@ -143,6 +142,7 @@ public:
   void on_link_rates(const std::vector<core::peer_status>& rows);
   // Start-up: clean temp files of an earlier run, then retry what we still need.
   void start();
+
 private:
   self_ptr self_;
   const node_context* ctx_;

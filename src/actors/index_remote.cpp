@@ -18,7 +18,8 @@ std::optional<rpc::session_id> index_logic::session_of(const core::device_id& d)
   return std::nullopt;
 }
 
-bool index_logic::on_update(rpc::session_id s, std::vector<rpc::wire_entry>& entries, std::uint64_t last) {
+bool index_logic::on_update(rpc::session_id s, std::vector<rpc::wire_entry>& entries,
+                            std::uint64_t last) {
   auto it = st().sessions.find(s);
   if (it == st().sessions.end() || !check_marker())
     return false;
@@ -63,7 +64,6 @@ bool index_logic::on_update(rpc::session_id s, std::vector<rpc::wire_entry>& ent
   start_transfers();
   return true;
 }
-
 
 // Small files of one batch: written, synced once, renamed, committed.
 void index_logic::apply_inline(std::vector<std::pair<core::file_record, std::string>>& files) {
@@ -129,8 +129,7 @@ void index_logic::process_needed(const std::string& path) {
 bool index_logic::ready_to_apply(const core::file_record& remote) {
   auto local = db().get(remote.path);
   auto lst = ctx_->folder->stat(remote.path);
-  bool indexed = lst ? (local && matches(*local, *lst))
-                     : (!local || local->record.deleted);
+  bool indexed = lst ? (local && matches(*local, *lst)) : (!local || local->record.deleted);
   if (!indexed && lst && lst->type == core::file_type::dir && local &&
       local->record.type == core::file_type::dir)
     indexed = true; // a directory's mode change is not worth a rescan first
@@ -141,8 +140,7 @@ bool index_logic::ready_to_apply(const core::file_record& remote) {
   auto d = core::decide(local ? &local->record : nullptr, remote);
   if (d.what == core::verdict::take_conflict && local && !local->record.deleted &&
       local->record.type != core::file_type::dir) {
-    auto name = core::conflict_name(remote.path, local->record.mtime_ns,
-                                    local->record.modified_by);
+    auto name = core::conflict_name(remote.path, local->record.mtime_ns, local->record.modified_by);
     if (!ctx_->folder->rename(remote.path, name)) {
       io::log_error("conflict on " + remote.path + ": cannot move our copy aside");
       return false;
@@ -208,9 +206,8 @@ void index_logic::start_transfers() {
       still.push_back(path); // nobody is connected: waits for a peer
       continue;
     }
-    auto plan = core::plan_fetch(n->record, [&](const core::sha256_digest& h) {
-      return db().find_chunk(h);
-    });
+    auto plan = core::plan_fetch(n->record,
+                                 [&](const core::sha256_digest& h) { return db().find_chunk(h); });
     auto& sources = s.transfer_sources[path];
     for (auto& c : plan.copies)
       if (c.from.path != path &&
@@ -237,14 +234,15 @@ void index_logic::start_transfers() {
       job.tmp_path = next_tmp();
       ctx_->partials->put(n->record, job.tmp_path, {});
     }
-    s.transfers[path] = spawn_transfer(self_->system(), *ctx_, std::move(job),
-                                       caf::actor_cast<caf::actor>(self_));
+    s.transfers[path] =
+        spawn_transfer(self_->system(), *ctx_, std::move(job), caf::actor_cast<caf::actor>(self_));
   }
   s.waiting = std::move(still);
   if (wake)
-    self_->delayed_send(self_, std::max(*wake - now, std::chrono::steady_clock::duration(
-                                                         std::chrono::milliseconds(1))),
-                        retry_atom::value);
+    self_->delayed_send(
+        self_,
+        std::max(*wake - now, std::chrono::steady_clock::duration(std::chrono::milliseconds(1))),
+        retry_atom::value);
 }
 
 relay_plan index_logic::relay_for(std::vector<core::device_id> rest,
@@ -271,15 +269,17 @@ void index_logic::start_upload(const core::file_record& r) {
   auto now = std::chrono::steady_clock::now();
   if (now - st().last_snapshot > std::chrono::seconds(1)) {
     st().last_snapshot = now;
-    ctx_->net->snapshot([me = caf::actor_cast<caf::actor>(self_)](std::vector<core::peer_status> rows) {
-      caf::anon_send(me, netsnap_atom::value, std::move(rows));
-    });
+    ctx_->net->snapshot(
+        [me = caf::actor_cast<caf::actor>(self_)](std::vector<core::peer_status> rows) {
+          caf::anon_send(me, netsnap_atom::value, std::move(rows));
+        });
   }
   remember_relay(st(), spawn_upload(self_->system(), *ctx_, r, std::move(plan)));
 }
 
 void index_logic::on_offer(rpc::session_id s, rpc::call_id call, rpc::wire_entry& e,
-                           std::vector<core::device_id> rest, std::vector<core::device_id> visited) {
+                           std::vector<core::device_id> rest,
+                           std::vector<core::device_id> visited) {
   auto it = st().sessions.find(s);
   auto& r = e.record;
   auto decline = [&] { ctx_->net->decline_offer(s, call); };
@@ -329,8 +329,8 @@ void index_logic::on_offer(rpc::session_id s, rpc::call_id call, rpc::wire_entry
     job.tmp_path = next_tmp();
     ctx_->partials->put(r, job.tmp_path, {});
   }
-  st().transfers[r.path] = spawn_transfer(self_->system(), *ctx_, std::move(job),
-                                          caf::actor_cast<caf::actor>(self_));
+  st().transfers[r.path] =
+      spawn_transfer(self_->system(), *ctx_, std::move(job), caf::actor_cast<caf::actor>(self_));
   remember_relay(st(), st().transfers[r.path]); // it may relay on after its own file is done
 }
 
@@ -353,9 +353,8 @@ void index_logic::on_finished(transfer_result& r) {
       s.suspects[r.record.path].insert(*r.bad_source);
     auto wait = std::chrono::milliseconds(500) * (1 << std::min(tries, 4));
     io::log_warn("transfer of " + r.record.path + " failed: " + r.error + "; kept " +
-                 std::to_string(r.chunks_held) + " of " +
-                 std::to_string(r.record.chunks.size()) + " chunks; retrying in " +
-                 std::to_string(wait.count()) + " ms");
+                 std::to_string(r.chunks_held) + " of " + std::to_string(r.record.chunks.size()) +
+                 " chunks; retrying in " + std::to_string(wait.count()) + " ms");
     s.waiting.push_back(r.record.path);
     s.pull_after[r.record.path] = std::chrono::steady_clock::now() + wait;
   } else {

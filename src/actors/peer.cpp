@@ -83,20 +83,17 @@ caf::behavior peer(caf::stateful_actor<peer_state>* self, const node_context* ct
       [=](down_atom) { self->quit(); },
       [=](status_atom) {
         auto& st = self->state;
-        auto s = core::status_of("peer", core::format_device_id(st.info.device),
-                                 self->mailbox().size());
+        auto s =
+            core::status_of("peer", core::format_device_id(st.info.device), self->mailbox().size());
         s.state = "session " + std::to_string(st.info.id) + " " +
                   (st.info.outbound ? "to " : "from ") + st.info.address + ", " +
                   (st.subscribed ? "subscribed" : "not subscribed yet") + ", sent up to " +
                   std::to_string(st.sent_up_to) + (st.sending ? " (a batch in flight)" : "") +
                   ", batches in " + std::to_string(st.batches_in) + " out " +
                   std::to_string(st.batches_out);
-        s.counters = {{"session", st.info.id},
-                      {"subscribed", st.subscribed ? 1u : 0u},
-                      {"sending", st.sending ? 1u : 0u},
-                      {"sent_up_to", st.sent_up_to},
-                      {"batches_in", st.batches_in},
-                      {"batches_out", st.batches_out}};
+        s.counters = {{"session", st.info.id},           {"subscribed", st.subscribed ? 1u : 0u},
+                      {"sending", st.sending ? 1u : 0u}, {"sent_up_to", st.sent_up_to},
+                      {"batches_in", st.batches_in},     {"batches_out", st.batches_out}};
         return s;
       },
   };

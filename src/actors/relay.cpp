@@ -11,7 +11,9 @@ namespace {
 class observer final : public rpc::push_observer {
 public:
   explicit observer(caf::actor a) : actor_(std::move(a)) {}
-  void on_answer(bool accepted) override { caf::anon_send(actor_, ds_answer_atom::value, accepted); }
+  void on_answer(bool accepted) override {
+    caf::anon_send(actor_, ds_answer_atom::value, accepted);
+  }
   void on_sent(std::size_t frames) override { caf::anon_send(actor_, ds_sent_atom::value, frames); }
   void on_failed(const std::string& error) override {
     caf::anon_send(actor_, ds_failed_atom::value, error);
@@ -21,7 +23,9 @@ private:
   caf::actor actor_;
 };
 
-std::string short_name(const core::device_id& d) { return core::format_device_id(d).substr(0, 7); }
+std::string short_name(const core::device_id& d) {
+  return core::format_device_id(d).substr(0, 7);
+}
 
 } // namespace
 
@@ -50,7 +54,7 @@ bool downstream::start() {
   rpc::wire_entry e;
   e.record = record_;
   push_ = ctx_.net->offer(session, std::move(e), step.rest, std::move(visited),
-                         std::make_shared<observer>(owner_));
+                          std::make_shared<observer>(owner_));
   plan_.rest = step.rest; // what the peer continues, should it decline we try the next
   return true;
 }
@@ -77,7 +81,9 @@ void downstream::on_answer(bool accepted) {
   }
 }
 
-void downstream::on_sent(std::size_t frames) { in_flight_ -= std::min(frames, in_flight_); }
+void downstream::on_sent(std::size_t frames) {
+  in_flight_ -= std::min(frames, in_flight_);
+}
 
 void downstream::on_failed(const std::string& error) {
   if (state_ == state::done || state_ == state::idle)

@@ -15,11 +15,10 @@ namespace cascade::actors {
 
 class downstream {
 public:
-  static constexpr std::size_t window = 16;        // frames in flight to the peer
-  static constexpr std::size_t max_backlog = 64;   // frames held while an offer is pending
+  static constexpr std::size_t window = 16;      // frames in flight to the peer
+  static constexpr std::size_t max_backlog = 64; // frames held while an offer is pending
 
-  downstream(const node_context& ctx, core::file_record record, relay_plan plan,
-             caf::actor owner);
+  downstream(const node_context& ctx, core::file_record record, relay_plan plan, caf::actor owner);
 
   // Offers the file to the next peer of the plan; false if there is nobody left.
   bool start();

@@ -22,8 +22,8 @@ caf::behavior supervisor(caf::stateful_actor<supervisor_state>* self, const node
                          caf::actor index) {
   return {
       [=](up_atom, const rpc::session_info& info) {
-        io::log_info("connected to " + core::format_device_id(info.device) + " at " +
-                     info.address + (info.outbound ? " (dialed)" : " (accepted)"));
+        io::log_info("connected to " + core::format_device_id(info.device) + " at " + info.address +
+                     (info.outbound ? " (dialed)" : " (accepted)"));
         auto p = spawn_peer(self->system(), *ctx, info, index);
         self->state.peers[info.id] = p;
         self->state.devices[info.id] = info.device;
@@ -74,8 +74,8 @@ caf::behavior supervisor(caf::stateful_actor<supervisor_state>* self, const node
         return out;
       },
       [=](errors_atom) {
-        return std::vector<std::pair<core::device_id, std::string>>(
-            self->state.last_error.begin(), self->state.last_error.end());
+        return std::vector<std::pair<core::device_id, std::string>>(self->state.last_error.begin(),
+                                                                    self->state.last_error.end());
       },
   };
 }
@@ -98,8 +98,7 @@ public:
     caf::anon_send(sup_, update_atom::value, s, call, std::move(entries), last);
   }
   void on_offer(rpc::session_id s, rpc::call_id call, rpc::wire_entry entry,
-                std::vector<core::device_id> rest,
-                std::vector<core::device_id> visited) override {
+                std::vector<core::device_id> rest, std::vector<core::device_id> visited) override {
     caf::anon_send(sup_, offer_atom::value, s, call, std::move(entry), std::move(rest),
                    std::move(visited));
   }

@@ -40,7 +40,7 @@ struct transfer_state {
   static inline const char* name = "transfer";
   transfer_job job;
   io::unique_fd fd;
-  std::vector<bool> verified;      // per chunk
+  std::vector<bool> verified;       // per chunk
   std::vector<std::size_t> missing; // what is left after local copies and a resume
   std::vector<stream_state> streams;
   std::map<std::size_t, rpc::have_answer> answers; // by index into job.sources
@@ -50,7 +50,7 @@ struct transfer_state {
   transfer_result result;
   bool reported = false;
   std::optional<downstream> ds; // where verified chunks go next (push cascade)
-  core::rate_meter meter; // received bytes, for the console
+  core::rate_meter meter;       // received bytes, for the console
   std::int64_t started_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
                                 std::chrono::system_clock::now().time_since_epoch())
                                 .count();
@@ -92,9 +92,13 @@ std::size_t count(const std::vector<bool>& v) {
   return static_cast<std::size_t>(std::count(v.begin(), v.end(), true));
 }
 
-std::string short_of(const core::device_id& d) { return core::format_device_id(d).substr(0, 7); }
+std::string short_of(const core::device_id& d) {
+  return core::format_device_id(d).substr(0, 7);
+}
 
-std::string from(const stream_state& s) { return s.from.empty() ? "" : " (from " + s.from + ")"; }
+std::string from(const stream_state& s) {
+  return s.from.empty() ? "" : " (from " + s.from + ")";
+}
 
 class transfer_logic {
 public:
@@ -117,8 +121,9 @@ public:
     if (error.empty()) {
       if (::fchmod(s.fd.get(), r.mode & 07777) != 0 || ::fsync(s.fd.get()) != 0)
         error = std::string("cannot finish temp file: ") + std::strerror(errno);
-      timespec ts[2] = {{0, UTIME_OMIT},
-                        {static_cast<time_t>(r.mtime_ns / 1'000'000'000), r.mtime_ns % 1'000'000'000}};
+      timespec ts[2] = {
+          {0, UTIME_OMIT},
+          {static_cast<time_t>(r.mtime_ns / 1'000'000'000), r.mtime_ns % 1'000'000'000}};
       if (error.empty() && ::futimens(s.fd.get(), ts) != 0)
         error = std::string("cannot set mtime: ") + std::strerror(errno);
     }
@@ -191,9 +196,9 @@ public:
       }
     str.chunks = s.job.missing; // the upstream streams the whole file, in order
     s.streams.push_back(std::move(str));
-    s.streams[0].fetch = ctx_->net->accept_offer(
-        s.job.session, *s.job.offer_call,
-        std::make_shared<receiver>(caf::actor_cast<caf::actor>(self_), 0));
+    s.streams[0].fetch =
+        ctx_->net->accept_offer(s.job.session, *s.job.offer_call,
+                                std::make_shared<receiver>(caf::actor_cast<caf::actor>(self_), 0));
     s.ds.emplace(*ctx_, s.job.record, s.job.relay, caf::actor_cast<caf::actor>(self_));
     s.ds->start();
   }
@@ -250,9 +255,8 @@ public:
     bool partial_used = false;
     for (auto& f : p.fetches) {
       auto& [device, session] = s.job.sources[f.source];
-      bool partial = std::any_of(holders.begin(), holders.end(), [&](auto& h) {
-        return h.source == f.source && !h.complete;
-      });
+      bool partial = std::any_of(holders.begin(), holders.end(),
+                                 [&](auto& h) { return h.source == f.source && !h.complete; });
       partial_used = partial_used || partial;
       s.plan_text += (s.plan_text.empty() ? "" : ", ") + std::to_string(f.chunks.size()) +
                      " from " + short_of(device) + (partial ? " (partial)" : "");
@@ -346,8 +350,7 @@ public:
     if (!error.empty())
       return finish(error + from(str));
     if (std::all_of(s.streams.begin(), s.streams.end(), [](auto& x) { return x.done; }))
-      finish(s.unheld > 0 ? std::to_string(s.unheld) + " of " +
-                                std::to_string(s.verified.size()) +
+      finish(s.unheld > 0 ? std::to_string(s.unheld) + " of " + std::to_string(s.verified.size()) +
                                 " chunks are held by no connected peer"
                           : "");
   }
@@ -363,10 +366,10 @@ public:
     t.rate = s.meter.rate();
     t.upstream_session = s.streams.empty() ? s.job.session : s.streams[0].session;
     t.started_ns = s.started_ns;
-    a.state = std::to_string(t.fetched) + " fetched + " + std::to_string(t.copied) +
-              " copied of " + std::to_string(t.size) + " bytes, " +
-              std::to_string(count(s.verified)) + " of " + std::to_string(s.verified.size()) +
-              " chunks verified" + (s.plan_text.empty() ? "" : " (" + s.plan_text + ")") +
+    a.state = std::to_string(t.fetched) + " fetched + " + std::to_string(t.copied) + " copied of " +
+              std::to_string(t.size) + " bytes, " + std::to_string(count(s.verified)) + " of " +
+              std::to_string(s.verified.size()) + " chunks verified" +
+              (s.plan_text.empty() ? "" : " (" + s.plan_text + ")") +
               (s.job.offer_call || s.planned ? "" : ", asking who holds it") +
               (s.ds ? ", " + s.ds->describe() : "");
     if (s.ds && s.ds->peer())

@@ -53,7 +53,7 @@ caf::behavior upload(caf::stateful_actor<upload_state>* self, const node_context
         auto n = ::pread(st.fd.get(), buf->data(), c.length, static_cast<off_t>(c.offset));
         // Every receiver checks each chunk's hash; here a cheap check that the file is still
         // the one that was hashed spares a second SHA-256 pass over it.
-        struct ::stat now{};
+        struct ::stat now {};
         bool same = ::fstat(st.fd.get(), &now) == 0 &&
                     io::to_local_stat(now).mtime_ns == st.record.mtime_ns &&
                     static_cast<std::uint64_t>(now.st_size) == st.record.size;

@@ -18,33 +18,40 @@ struct host_port {
 };
 
 struct run_options {
-  std::string dir;                      // --dir (required)
-  std::uint16_t port = 50051;           // --port N (0: pick a free one)
-  std::string listen = "0.0.0.0";       // --listen ADDR
-  std::vector<host_port> peers;         // --peer HOST:PORT, repeatable
-  bool discovery = true;                // --no-discovery turns it off
-  std::optional<std::string> key;       // --key KEY
-  std::optional<std::string> key_file;  // --key-file FILE
-  std::optional<std::string> state;     // --state DIR (default DIR/.cascade)
-  log_level level = log_level::info;    // --log-level
-  std::vector<std::string> deny;        // --deny ID, repeatable: record and exit
+  std::string dir;                     // --dir (required)
+  std::uint16_t port = 50051;          // --port N (0: pick a free one)
+  std::string listen = "0.0.0.0";      // --listen ADDR
+  std::vector<host_port> peers;        // --peer HOST:PORT, repeatable
+  bool discovery = true;               // --no-discovery turns it off
+  std::optional<std::string> key;      // --key KEY
+  std::optional<std::string> key_file; // --key-file FILE
+  std::optional<std::string> state;    // --state DIR (default DIR/.cascade)
+  log_level level = log_level::info;   // --log-level
+  std::vector<std::string> deny;       // --deny ID, repeatable: record and exit
 };
 
 struct keygen_command {};
-struct id_command { std::string dir; std::optional<std::string> state; };
+struct id_command {
+  std::string dir;
+  std::optional<std::string> state;
+};
 struct console_command {
   std::string dir;
   std::optional<std::string> state; // --state DIR, as given to the node
   bool json = false;
   std::vector<std::string> words; // the command to run once; empty: interactive
 };
-struct help_command { std::string text; };
+struct help_command {
+  std::string text;
+};
 
 // A usage error: exit code 2 and this message (it names the offending flag or value).
-struct usage_error { std::string message; };
+struct usage_error {
+  std::string message;
+};
 
-using command = std::variant<run_options, keygen_command, id_command, console_command,
-                             help_command, usage_error>;
+using command = std::variant<run_options, keygen_command, id_command, console_command, help_command,
+                             usage_error>;
 
 // args excludes argv[0]. Accepts "--flag value" and "--flag=value".
 command parse_command_line(const std::vector<std::string>& args);

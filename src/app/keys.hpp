@@ -19,8 +19,8 @@ bool valid_group_key(const std::string& key);
 std::string group_tag(const std::string& key);
 
 struct identity {
-  core::device_id id{};     // SHA-256 of the Ed25519 public key
-  std::string private_pem;  // PKCS#8
+  core::device_id id{};    // SHA-256 of the Ed25519 public key
+  std::string private_pem; // PKCS#8
 };
 
 // Loads `state/identity` (an Ed25519 private key), creating it (0600) on first use.

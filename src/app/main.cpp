@@ -2,12 +2,12 @@
 #include <sys/stat.h>
 #include <uv.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <climits>
 #include <cstdlib>
 #include <cstring>
 #include <iostream>
-#include <algorithm>
 
 #include "actors/actors.hpp"
 #include "app/cli.hpp"
@@ -35,7 +35,7 @@ bool make_dirs(const std::string& path) {
         return false;
     }
   }
-  struct stat st{};
+  struct stat st {};
   return ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
 }
 
@@ -65,8 +65,8 @@ paths prepare(const std::string& dir, const std::optional<std::string>& state) {
   }
   p.state = state ? *state : p.marker;
   if (!make_dirs(p.state) || !make_dirs(p.state + "/tmp")) {
-    std::cerr << "node: cannot create state directory " << p.state << ": "
-              << std::strerror(errno) << "\n";
+    std::cerr << "node: cannot create state directory " << p.state << ": " << std::strerror(errno)
+              << "\n";
     std::exit(2);
   }
   p.state = absolute(p.state);
@@ -221,7 +221,9 @@ int run_node(const run_options& o) {
     cb.removed = [discovery](const std::string& name) {
       caf::anon_send(discovery, actors::lost_atom::value, name);
     };
-    cb.log = [](int level, const std::string& line) { io::log(static_cast<io::level>(level), line); };
+    cb.log = [](int level, const std::string& line) {
+      io::log(static_cast<io::level>(level), line);
+    };
     mdns = std::make_unique<io::mdns>(
         "_cascade._tcp", "cascade-" + id.substr(0, 7), port,
         std::vector<std::string>{"id=" + id, "g=" + group_tag(key), "v=1"}, std::move(cb));
@@ -322,4 +324,6 @@ int main(int argc, char** argv) {
 
 } // namespace cascade::app
 
-int main(int argc, char** argv) { return cascade::app::main(argc, argv); }
+int main(int argc, char** argv) {
+  return cascade::app::main(argc, argv);
+}

@@ -19,10 +19,10 @@ namespace cascade::core {
 enum class fs_event { created, modified, closed_write, removed, moved, attrib };
 
 struct coalescer_params {
-  std::int64_t settle_ns = 2'000'000;           // 2 ms
-  std::int64_t quiet_ns = 2'000'000'000;        // 2 s
-  std::int64_t max_hold_ns = 10'000'000'000;    // 10 s
-  std::int64_t min_interval_ns = 500'000'000;   // 0.5 s
+  std::int64_t settle_ns = 2'000'000;         // 2 ms
+  std::int64_t quiet_ns = 2'000'000'000;      // 2 s
+  std::int64_t max_hold_ns = 10'000'000'000;  // 10 s
+  std::int64_t min_interval_ns = 500'000'000; // 0.5 s
 };
 
 class coalescer {
@@ -41,9 +41,9 @@ public:
 
 private:
   struct entry {
-    std::int64_t first_ns = 0;     // first event since the last publication
-    std::int64_t last_ns = 0;      // last event
-    bool closed = false;           // a close/create/remove/move/attrib was seen since
+    std::int64_t first_ns = 0; // first event since the last publication
+    std::int64_t last_ns = 0;  // last event
+    bool closed = false;       // a close/create/remove/move/attrib was seen since
   };
   std::int64_t due_at(const std::string& path, const entry& e) const;
 

@@ -13,7 +13,7 @@
 namespace cascade::core {
 
 struct local_source {
-  std::string path;          // a file of the folder (or a partial file) that holds the bytes
+  std::string path; // a file of the folder (or a partial file) that holds the bytes
   std::uint64_t offset = 0;
 };
 

@@ -11,14 +11,14 @@ namespace cascade::core {
 // Why a path was rejected; ok means it is a canonical relative path inside the folder.
 enum class path_error {
   ok,
-  empty,           // "" or a path with an empty component ("a//b", "a/", "/a")
-  absolute,        // starts with '/'
-  dot_component,   // "." or ".." anywhere
-  control_char,    // NUL or any byte < 0x20 or 0x7f
-  backslash,       // '\\' anywhere (ambiguous on other systems)
-  not_utf8,        // invalid or overlong UTF-8
-  internal,        // ".cascade" as the first component (our state, never synced)
-  too_long,        // a component over 255 bytes or a path over 4095 bytes
+  empty,         // "" or a path with an empty component ("a//b", "a/", "/a")
+  absolute,      // starts with '/'
+  dot_component, // "." or ".." anywhere
+  control_char,  // NUL or any byte < 0x20 or 0x7f
+  backslash,     // '\\' anywhere (ambiguous on other systems)
+  not_utf8,      // invalid or overlong UTF-8
+  internal,      // ".cascade" as the first component (our state, never synced)
+  too_long,      // a component over 255 bytes or a path over 4095 bytes
 };
 
 // A name as it may appear in a log line: control characters, backslashes and bytes that are

@@ -22,17 +22,17 @@ struct chunk {
 enum class file_type : std::uint8_t { file = 0, dir = 1, symlink = 2 };
 
 struct file_record {
-  std::string path;                 // validated, canonical, relative
+  std::string path; // validated, canonical, relative
   file_type type = file_type::file;
   std::uint64_t size = 0;
   std::int64_t mtime_ns = 0;
-  std::uint32_t mode = 0;           // permission bits only (07777)
+  std::uint32_t mode = 0; // permission bits only (07777)
   bool deleted = false;
   version_vector version;
-  std::uint64_t sequence = 0;       // local sequence number of the node that holds the record
-  short_id modified_by = 0;         // device whose change made this version
-  std::vector<chunk> chunks;        // files only; empty for dirs, symlinks and deletions
-  std::string symlink_target;       // symlinks only
+  std::uint64_t sequence = 0; // local sequence number of the node that holds the record
+  short_id modified_by = 0;   // device whose change made this version
+  std::vector<chunk> chunks;  // files only; empty for dirs, symlinks and deletions
+  std::string symlink_target; // symlinks only
   // Wall-clock time (ns) the source's watcher saw the change; carried unchanged by relays, so
   // every receiver can measure propagation latency. 0: unknown (an older peer, a rescan).
   std::int64_t changed_at_ns = 0;

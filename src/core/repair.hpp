@@ -12,12 +12,10 @@ namespace cascade::core {
 
 // What one peer said it holds of the wanted version.
 struct chunk_holder {
-  std::size_t source = 0;  // the caller's index for the peer
-  bool complete = false;   // the whole file (then `has` is ignored)
-  std::vector<bool> has;   // per chunk of the record, for a partial holder
-  bool holds(std::size_t chunk) const {
-    return complete || (chunk < has.size() && has[chunk]);
-  }
+  std::size_t source = 0; // the caller's index for the peer
+  bool complete = false;  // the whole file (then `has` is ignored)
+  std::vector<bool> has;  // per chunk of the record, for a partial holder
+  bool holds(std::size_t chunk) const { return complete || (chunk < has.size() && has[chunk]); }
 };
 
 struct repair_assignment {

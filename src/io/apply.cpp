@@ -15,8 +15,8 @@ namespace cascade::io {
 
 applier::applier(folder& f, std::string tmp_dir) : folder_(f), tmp_dir_(std::move(tmp_dir)) {}
 
-bool applier::write_tmp(const std::string& tmp, const core::file_record& r,
-                        const std::string& data, bool sync) {
+bool applier::write_tmp(const std::string& tmp, const core::file_record& r, const std::string& data,
+                        bool sync) {
   unique_fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
   if (!fd) {
     log_error("cannot create " + tmp + ": " + std::strerror(errno));

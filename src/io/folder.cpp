@@ -73,7 +73,7 @@ unique_fd folder::open_parent(std::string_view rel, std::string_view& leaf) cons
 }
 
 std::optional<local_stat> folder::stat(std::string_view rel) const {
-  struct ::stat st{};
+  struct ::stat st {};
   if (rel.empty()) {
     if (::fstat(root_fd_.get(), &st) != 0)
       return std::nullopt;
@@ -93,14 +93,15 @@ unique_fd folder::open_read(std::string_view rel) const {
   return unique_fd(open_beneath(root_fd_.get(), rel, O_RDONLY | O_NOFOLLOW));
 }
 
-bool folder::read_at(std::string_view rel, std::uint64_t offset, std::span<std::uint8_t> out) const {
+bool folder::read_at(std::string_view rel, std::uint64_t offset,
+                     std::span<std::uint8_t> out) const {
   auto fd = open_read(rel);
   if (!fd)
     return false;
   std::size_t done = 0;
   while (done < out.size()) {
-    auto n = ::pread(fd.get(), out.data() + done, out.size() - done,
-                     static_cast<off_t>(offset + done));
+    auto n =
+        ::pread(fd.get(), out.data() + done, out.size() - done, static_cast<off_t>(offset + done));
     if (n < 0 && errno == EINTR)
       continue;
     if (n <= 0)

@@ -35,8 +35,13 @@ public:
   unique_fd& operator=(unique_fd&& o) noexcept;
   ~unique_fd();
   int get() const { return fd_; }
-  int release() { int f = fd_; fd_ = -1; return f; }
+  int release() {
+    int f = fd_;
+    fd_ = -1;
+    return f;
+  }
   explicit operator bool() const { return fd_ >= 0; }
+
 private:
   int fd_ = -1;
 };

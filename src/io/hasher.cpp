@@ -39,7 +39,7 @@ std::optional<hashed_file> hash_file(const folder& f, std::string_view rel) {
   auto fd = f.open_read(rel);
   if (!fd)
     return std::nullopt;
-  struct ::stat st{};
+  struct ::stat st {};
   if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode))
     return std::nullopt;
   hashed_file out;

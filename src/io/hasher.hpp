@@ -15,7 +15,7 @@ namespace cascade::io {
 core::sha256_digest sha256(std::span<const std::uint8_t> data);
 
 struct hashed_file {
-  local_stat before;                // stat when hashing began
+  local_stat before; // stat when hashing began
   std::vector<core::chunk> chunks;
 };
 

@@ -16,9 +16,13 @@ std::mutex out_mutex;
 const char* names[] = {"TRACE", "DEBUG", "INFO", "WARN", "ERROR"};
 } // namespace
 
-void set_log_level(level l) { current = static_cast<int>(l); }
+void set_log_level(level l) {
+  current = static_cast<int>(l);
+}
 
-level log_level() { return static_cast<level>(current.load()); }
+level log_level() {
+  return static_cast<level>(current.load());
+}
 
 const char* level_name(level l) {
   static const char* lower[] = {"trace", "debug", "info", "warn", "error"};
@@ -30,8 +34,9 @@ bool parse_level(const std::string& name, level& out) {
   for (int i = 0; i <= 4; ++i) {
     std::string want = level_name(static_cast<level>(i));
     if (name.size() == want.size() &&
-        std::equal(name.begin(), name.end(), want.begin(),
-                   [](char a, char b) { return std::tolower(static_cast<unsigned char>(a)) == b; })) {
+        std::equal(name.begin(), name.end(), want.begin(), [](char a, char b) {
+          return std::tolower(static_cast<unsigned char>(a)) == b;
+        })) {
       out = static_cast<level>(i);
       return true;
     }
@@ -39,7 +44,9 @@ bool parse_level(const std::string& name, level& out) {
   return false;
 }
 
-bool log_enabled(level l) { return static_cast<int>(l) >= current.load(); }
+bool log_enabled(level l) {
+  return static_cast<int>(l) >= current.load();
+}
 
 void log(level l, const std::string& line) {
   if (!log_enabled(l))

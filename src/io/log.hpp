@@ -15,9 +15,17 @@ bool parse_level(const std::string& name, level& out);
 bool log_enabled(level l);
 void log(level l, const std::string& line);
 
-inline void log_info(const std::string& s) { log(level::info, s); }
-inline void log_warn(const std::string& s) { log(level::warn, s); }
-inline void log_error(const std::string& s) { log(level::error, s); }
-inline void log_debug(const std::string& s) { log(level::debug, s); }
+inline void log_info(const std::string& s) {
+  log(level::info, s);
+}
+inline void log_warn(const std::string& s) {
+  log(level::warn, s);
+}
+inline void log_error(const std::string& s) {
+  log(level::error, s);
+}
+inline void log_debug(const std::string& s) {
+  log(level::debug, s);
+}
 
 } // namespace cascade::io

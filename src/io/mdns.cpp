@@ -31,8 +31,8 @@ struct mdns::impl {
   // node picks Avahi up when the daemon (and its bus) appear later.
   void make_client() {
     int err = 0;
-    client = avahi_client_new(avahi_threaded_poll_get(poll), AVAHI_CLIENT_NO_FAIL,
-                              &impl::on_client, this, &err);
+    client = avahi_client_new(avahi_threaded_poll_get(poll), AVAHI_CLIENT_NO_FAIL, &impl::on_client,
+                              this, &err);
     if (client)
       return;
     warn_absent(std::string(avahi_strerror(err)));

@@ -21,8 +21,8 @@ struct mdns_service {
 };
 
 struct mdns_callbacks {
-  std::function<void(const mdns_service&)> found;   // resolved (again) on some interface
-  std::function<void(const std::string&)> removed;  // the service went away on an interface
+  std::function<void(const mdns_service&)> found;  // resolved (again) on some interface
+  std::function<void(const std::string&)> removed; // the service went away on an interface
   std::function<void(int level, const std::string&)> log;
 };
 

@@ -238,8 +238,12 @@ void store::add_column(const char* table, const char* column, const char* decl) 
     exec((std::string("ALTER TABLE ") + table + " ADD COLUMN " + column + " " + decl).c_str());
 }
 
-void store::begin() { exec("BEGIN IMMEDIATE"); }
-void store::commit() { exec("COMMIT"); }
+void store::begin() {
+  exec("BEGIN IMMEDIATE");
+}
+void store::commit() {
+  exec("COMMIT");
+}
 
 namespace {
 
@@ -269,7 +273,8 @@ stored_record read_row(sqlite3_stmt* s) {
 } // namespace
 
 std::optional<stored_record> store::get(std::string_view path) {
-  static const std::string sql = std::string("SELECT ") + select_cols + " FROM files WHERE path = ?";
+  static const std::string sql =
+      std::string("SELECT ") + select_cols + " FROM files WHERE path = ?";
   auto* s = prepare(sql.c_str());
   stmt_guard g{s};
   bind_text(s, 1, path);
@@ -281,9 +286,10 @@ std::optional<stored_record> store::get(std::string_view path) {
 void store::put(core::file_record& r, std::uint64_t inode, core::short_id received_from) {
   r.sequence = ++last_seq_;
   {
-    auto* s = prepare("INSERT OR REPLACE INTO files (path, type, size, mtime_ns, mode, deleted, "
-                      "version, seq, modified_by, chunks, target, inode, received_from, changed_at) "
-                      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+    auto* s =
+        prepare("INSERT OR REPLACE INTO files (path, type, size, mtime_ns, mode, deleted, "
+                "version, seq, modified_by, chunks, target, inode, received_from, changed_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
     stmt_guard g{s};
     bind_text(s, 1, r.path);
     sqlite3_bind_int(s, 2, static_cast<int>(r.type));
@@ -363,7 +369,8 @@ std::optional<core::local_source> store::find_chunk(const core::sha256_digest& h
   bind_blob(s, 1, hash.data(), hash.size());
   if (sqlite3_step(s) != SQLITE_ROW)
     return std::nullopt;
-  return core::local_source{column_text(s, 0), static_cast<std::uint64_t>(sqlite3_column_int64(s, 1))};
+  return core::local_source{column_text(s, 0),
+                            static_cast<std::uint64_t>(sqlite3_column_int64(s, 1))};
 }
 
 void store::put_needed(const core::file_record& r, const core::device_id& from) {
@@ -439,8 +446,8 @@ void store::set_peer_progress(const core::device_id& peer, std::uint64_t epoch, 
 namespace cascade::io {
 
 std::vector<stored_record> store::matching(const std::string& glob, std::size_t limit) {
-  static const std::string sql = std::string("SELECT ") + select_cols +
-                                 " FROM files WHERE path GLOB ? ORDER BY path LIMIT ?";
+  static const std::string sql =
+      std::string("SELECT ") + select_cols + " FROM files WHERE path GLOB ? ORDER BY path LIMIT ?";
   auto* s = prepare(sql.c_str());
   stmt_guard g{s};
   bind_text(s, 1, glob);

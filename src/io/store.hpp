@@ -20,7 +20,7 @@ namespace cascade::io {
 
 struct stored_record {
   core::file_record record;
-  std::uint64_t inode = 0;        // of the file on disk when indexed
+  std::uint64_t inode = 0;          // of the file on disk when indexed
   core::short_id received_from = 0; // the peer it came from; 0 for a local change
 };
 

@@ -40,7 +40,9 @@ fs_watcher::fs_watcher(uv_loop_t* loop, const folder& root, sink on_events,
     : loop_(loop), root_(root), on_events_(std::move(on_events)),
       on_overflow_(std::move(on_overflow)) {}
 
-fs_watcher::~fs_watcher() { stop(); }
+fs_watcher::~fs_watcher() {
+  stop();
+}
 
 bool fs_watcher::start(std::string& error) {
   fd_ = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);

@@ -29,7 +29,8 @@ public:
 
   // `on_events` gets batches of events; `on_overflow` is called when the kernel queue
   // overflowed (events were lost: rescan everything).
-  fs_watcher(uv_loop_t* loop, const folder& root, sink on_events, std::function<void()> on_overflow);
+  fs_watcher(uv_loop_t* loop, const folder& root, sink on_events,
+             std::function<void()> on_overflow);
   ~fs_watcher();
 
   // Adds watches for the whole tree. Returns false and an error (e.g. the watch limit) if not.

@@ -128,8 +128,8 @@ std::optional<wire_entry> from_wire(wire::Record::Reader in, std::string& why) {
   r.symlink_target.assign(target.begin(), target.size());
   bool live_link = r.type == core::file_type::symlink && !r.deleted;
   if (r.symlink_target.size() > max_target_bytes ||
-      r.symlink_target.find('\0') != std::string::npos ||
-      (live_link && r.symlink_target.empty()) || (!live_link && !r.symlink_target.empty())) {
+      r.symlink_target.find('\0') != std::string::npos || (live_link && r.symlink_target.empty()) ||
+      (!live_link && !r.symlink_target.empty())) {
     why = "bad symlink target for '" + core::printable(r.path) + "'";
     return std::nullopt;
   }

@@ -15,7 +15,9 @@
 namespace cascade::rpc {
 
 namespace {
-std::string t_host_of(const std::string& addr) { return addr.substr(0, addr.rfind(':')); }
+std::string t_host_of(const std::string& addr) {
+  return addr.substr(0, addr.rfind(':'));
+}
 } // namespace
 
 kj::Promise<void> network::impl::drain_queue(kj::AsyncInputStream& in, std::uint64_t& scratch) {
@@ -35,7 +37,7 @@ kj::Promise<void> network::impl::accept_loop() {
   return receiver->accept().then([this](kj::Own<kj::AsyncIoStream> s) {
     std::string ip = "?", addr = "?";
     try {
-      struct sockaddr_storage sa{};
+      struct sockaddr_storage sa {};
       kj::uint len = sizeof sa;
       s->getpeername(reinterpret_cast<struct sockaddr*>(&sa), &len);
       char host[64] = "?";
@@ -54,7 +56,7 @@ kj::Promise<void> network::impl::accept_loop() {
 
 // TLS first, within the handshake timeout; an address that keeps failing waits longer.
 kj::Promise<connection*> network::impl::secure(kj::Own<kj::AsyncIoStream> s, bool outbound,
-                                                std::string addr, std::string ip) {
+                                               std::string addr, std::string ip) {
   auto& timer = KJ_ASSERT_NONNULL(io).provider->getTimer();
   kj::Duration delay = 0 * kj::MILLISECONDS;
   if (!outbound) {
@@ -72,34 +74,32 @@ kj::Promise<connection*> network::impl::secure(kj::Own<kj::AsyncIoStream> s, boo
   auto tls = tls_ctx->wrap(kj::heap<counting_stream>(kj::mv(s), counters), outbound);
   auto& ref = *tls;
   // The slowdown comes before the timeout starts, so a slowed address can still get in.
-  auto hs = timer.afterDelay(delay).then([&timer, &ref]() {
-    return timer.timeoutAfter(handshake_timeout, ref.handshake());
-  });
+  auto hs = timer.afterDelay(delay).then(
+      [&timer, &ref]() { return timer.timeoutAfter(handshake_timeout, ref.handshake()); });
   return hs.then(
-          [this, tls = kj::mv(tls), outbound, addr, &timer, counters]() mutable -> connection* {
-            auto* t = tls.get();
-            auto& c = add_connection(kj::mv(tls), outbound, addr);
-            c.tls = t;
-            c.counters = counters;
-            c.since_ns = std::chrono::steady_clock::now().time_since_epoch().count();
-            // The hello must follow within the same limit, or the connection goes.
-            auto id = c.id;
-            tasks->add(timer.afterDelay(handshake_timeout).then([this, id]() {
-              auto it = conns.find(id);
-              if (it != conns.end() && !it->second->up)
-                drop(id, "no hello within the handshake timeout");
-            }));
-            return &c;
-          },
-          [this, outbound, addr, ip](kj::Exception&& e) -> connection* {
-            if (!outbound)
-              note_failure(ip);
-            else
-              note_dial_error(addr, e.getDescription().cStr());
-            events.on_log(outbound ? 1 : 3, "refused " + addr + ": " +
-                                                 e.getDescription().cStr());
-            return nullptr;
-          });
+      [this, tls = kj::mv(tls), outbound, addr, &timer, counters]() mutable -> connection* {
+        auto* t = tls.get();
+        auto& c = add_connection(kj::mv(tls), outbound, addr);
+        c.tls = t;
+        c.counters = counters;
+        c.since_ns = std::chrono::steady_clock::now().time_since_epoch().count();
+        // The hello must follow within the same limit, or the connection goes.
+        auto id = c.id;
+        tasks->add(timer.afterDelay(handshake_timeout).then([this, id]() {
+          auto it = conns.find(id);
+          if (it != conns.end() && !it->second->up)
+            drop(id, "no hello within the handshake timeout");
+        }));
+        return &c;
+      },
+      [this, outbound, addr, ip](kj::Exception&& e) -> connection* {
+        if (!outbound)
+          note_failure(ip);
+        else
+          note_dial_error(addr, e.getDescription().cStr());
+        events.on_log(outbound ? 1 : 3, "refused " + addr + ": " + e.getDescription().cStr());
+        return nullptr;
+      });
 }
 
 void network::impl::note_failure(const std::string& ip) {
@@ -165,10 +165,11 @@ kj::Promise<void> network::impl::dial_loop(dial_target& t) {
               return it->second->client->onDisconnect().then([]() {}, [](kj::Exception&&) {});
             });
       })
-      .then([]() {}, [this, addr](kj::Exception&& e) {
-        note_dial_error(addr, e.getDescription().cStr());
-        events.on_log(1, "dial " + addr + ": " + e.getDescription().cStr());
-      })
+      .then([]() {},
+            [this, addr](kj::Exception&& e) {
+              note_dial_error(addr, e.getDescription().cStr());
+              events.on_log(1, "dial " + addr + ": " + e.getDescription().cStr());
+            })
       .then([this, &t, &timer]() {
         // Backoff: 0.2 s, 0.4 s, ... up to 5 s while the peer stays away.
         auto delay = std::min<int>(5000, 200 << std::min(t.failures, 5));
@@ -190,13 +191,14 @@ void network::impl::run(std::promise<std::uint16_t>& bound) {
   }
   tasks = kj::heap<kj::TaskSet>(*this);
   try {
-    auto addr = ctx.provider->getNetwork().parseAddress(cfg.listen_addr, cfg.port).wait(ctx.waitScope);
+    auto addr =
+        ctx.provider->getNetwork().parseAddress(cfg.listen_addr, cfg.port).wait(ctx.waitScope);
     receiver = addr->listen();
     bound.set_value(static_cast<std::uint16_t>(receiver->getPort()));
   } catch (kj::Exception& e) {
-    bound.set_exception(std::make_exception_ptr(std::runtime_error(
-        "cannot listen on " + cfg.listen_addr + ":" + std::to_string(cfg.port) + ": " +
-        e.getDescription().cStr())));
+    bound.set_exception(std::make_exception_ptr(
+        std::runtime_error("cannot listen on " + cfg.listen_addr + ":" + std::to_string(cfg.port) +
+                           ": " + e.getDescription().cStr())));
     return;
   }
   auto paf = kj::newPromiseAndFulfiller<void>();
@@ -223,7 +225,8 @@ void network::impl::run(std::promise<std::uint16_t>& bound) {
   io = nullptr;
 }
 
-network::network(network_config cfg, listener& l) : impl_(std::make_unique<impl>(std::move(cfg), l)) {
+network::network(network_config cfg, listener& l)
+    : impl_(std::make_unique<impl>(std::move(cfg), l)) {
   impl_->efd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 }
 
@@ -304,18 +307,21 @@ kj::Promise<void> network::impl::heartbeat(session_id s) {
     if (it == conns.end())
       return kj::READY_NOW;
     wire::Peer::Client* peer = nullptr;
-    KJ_IF_MAYBE (p, it->second->remote_peer) { peer = p; }
+    KJ_IF_MAYBE (p, it->second->remote_peer) {
+      peer = p;
+    }
     if (peer == nullptr)
       return kj::READY_NOW;
     auto sent = std::chrono::steady_clock::now();
     return timer.timeoutAfter(heartbeat_timeout, peer->pingRequest().send().ignoreResult())
-        .then([this, s, sent]() {
-                note_rtt(s, (std::chrono::steady_clock::now() - sent).count());
-                return heartbeat(s);
-              },
-              [this, s](kj::Exception&& e) {
-                drop(s, std::string("peer stopped answering (") + e.getDescription().cStr() + ")");
-              });
+        .then(
+            [this, s, sent]() {
+              note_rtt(s, (std::chrono::steady_clock::now() - sent).count());
+              return heartbeat(s);
+            },
+            [this, s](kj::Exception&& e) {
+              drop(s, std::string("peer stopped answering (") + e.getDescription().cStr() + ")");
+            });
   });
 }
 
@@ -347,8 +353,8 @@ void network::send_update(session_id s, std::vector<wire_entry> entries, std::ui
     for (unsigned k = 0; k < shared->size(); ++k)
       to_wire((*shared)[k], list[k]);
     req.setLast(last);
-    i->tasks->add(req.send().then([done](auto&&) { done(true); },
-                                  [done](kj::Exception&&) { done(false); }));
+    i->tasks->add(
+        req.send().then([done](auto&&) { done(true); }, [done](kj::Exception&&) { done(false); }));
   });
 }
 

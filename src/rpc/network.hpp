@@ -47,8 +47,8 @@ struct piece {
 struct session_info {
   session_id id = 0;
   core::device_id device{};
-  std::uint64_t epoch = 0;   // of the peer's index
-  std::string address;       // "host:port"
+  std::uint64_t epoch = 0; // of the peer's index
+  std::string address;     // "host:port"
   bool outbound = false;
 };
 
@@ -104,13 +104,13 @@ public:
 struct network_config {
   std::string listen_addr = "0.0.0.0";
   std::uint16_t port = 0;
-  core::device_id self{};         // the device id of private_key_pem
-  std::string private_key_pem;    // our Ed25519 identity (TLS)
-  std::string group_key;          // proven in every hello, never sent
-  std::uint64_t epoch = 0;        // of our index
-  const io::folder* folder = nullptr; // where fetches are served from
+  core::device_id self{};                        // the device id of private_key_pem
+  std::string private_key_pem;                   // our Ed25519 identity (TLS)
+  std::string group_key;                         // proven in every hello, never sent
+  std::uint64_t epoch = 0;                       // of our index
+  const io::folder* folder = nullptr;            // where fetches are served from
   const core::partial_files* partials = nullptr; // and the verified chunks of partial files
-  std::size_t sink_credit = 8;    // frames a receiving sink holds before it stalls the sender
+  std::size_t sink_credit = 8; // frames a receiving sink holds before it stalls the sender
 };
 
 class network {

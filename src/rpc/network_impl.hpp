@@ -23,8 +23,8 @@ namespace cascade::rpc {
 
 inline constexpr std::size_t max_frame_bytes = 1024 * 1024; // pieces per write: 256 KiB - 1 MiB
 inline constexpr std::size_t max_entries_per_update = 10000;
-inline constexpr int max_concurrent_fetches = 16;     // served to one peer at once
-inline constexpr long max_pending_have = 64;          // unanswered have queries of one peer
+inline constexpr int max_concurrent_fetches = 16; // served to one peer at once
+inline constexpr long max_pending_have = 64;      // unanswered have queries of one peer
 inline constexpr unsigned max_ranges_per_fetch = 65536;
 inline constexpr kj::Duration heartbeat_interval = 2 * kj::SECONDS;
 inline constexpr kj::Duration heartbeat_timeout = 6 * kj::SECONDS;
@@ -162,7 +162,9 @@ struct network::impl : kj::TaskSet::ErrorHandler {
     auto it = conns.find(s);
     if (it == conns.end())
       return nullptr;
-    KJ_IF_MAYBE (p, it->second->remote_peer) { return p; }
+    KJ_IF_MAYBE (p, it->second->remote_peer) {
+      return p;
+    }
     return nullptr;
   }
   kj::Promise<void> heartbeat(session_id s);
@@ -183,12 +185,11 @@ struct network::impl : kj::TaskSet::ErrorHandler {
   void drop(session_id s, const std::string& reason);
 
   // Streams ranges of `path` (of the partial file `partial` while it exists, if set).
-  kj::Promise<void> serve_fetch(wire::ChunkSink::Client sink, std::string path,
-                                std::string partial, std::vector<core::byte_range> ranges,
-                                std::size_t idx, std::uint64_t pos);
+  kj::Promise<void> serve_fetch(wire::ChunkSink::Client sink, std::string path, std::string partial,
+                                std::vector<core::byte_range> ranges, std::size_t idx,
+                                std::uint64_t pos);
   kj::Promise<void> on_update(session_id s, wire::Peer::UpdateParams::Reader p);
   void end_push(network::push_id p);
 };
-
 
 } // namespace cascade::rpc

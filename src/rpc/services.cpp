@@ -17,7 +17,6 @@ std::array<std::uint8_t, 32> exporter_of(const connection& c) {
 }
 } // namespace
 
-
 // The bootstrap capability: the first call on every connection.
 class handshake_impl final : public wire::Handshake::Server {
 public:
@@ -39,9 +38,10 @@ public:
     if (!err.empty()) {
       // Answer first, so the dialer learns who we are and stops redialing; then close.
       auto& timer = KJ_ASSERT_NONNULL(net_.io).provider->getTimer();
-      net_.tasks->add(timer.afterDelay(100 * kj::MILLISECONDS).then([n = &net_, s = session_, err]() {
-        n->drop(s, err);
-      }));
+      net_.tasks->add(
+          timer.afterDelay(100 * kj::MILLISECONDS).then([n = &net_, s = session_, err]() {
+            n->drop(s, err);
+          }));
     }
     return kj::READY_NOW;
   }
@@ -98,7 +98,8 @@ public:
     ++conn.serving;
     auto s = session_;
     auto* net = &net_;
-    return net_.serve_fetch(p.getSink(), std::move(path), std::move(partial), std::move(ranges), 0, 0)
+    return net_
+        .serve_fetch(p.getSink(), std::move(path), std::move(partial), std::move(ranges), 0, 0)
         .attach(kj::defer([net, s]() {
           if (auto i = net->conns.find(s); i != net->conns.end())
             --i->second->serving;
@@ -183,8 +184,8 @@ public:
     std::vector<piece> out;
     for (auto p : ctx.getParams().getPieces()) {
       auto d = p.getData();
-      out.push_back({p.getOffset(),
-                     std::make_shared<const std::vector<std::uint8_t>>(d.begin(), d.end())});
+      out.push_back(
+          {p.getOffset(), std::make_shared<const std::vector<std::uint8_t>>(d.begin(), d.end())});
     }
     ++f.outstanding;
     f.receiver->on_pieces(std::move(out));
@@ -207,20 +208,21 @@ private:
   fetch_id fetch_;
 };
 
-
-
 void network::impl::fill_hello(wire::Hello::Builder h, connection& c) const {
   h.setDeviceId(kj::arrayPtr(tls_ctx->self().data(), tls_ctx->self().size()));
-  auto proof = group_proof(cfg.group_key, c.outbound ? "client" : "server",
-                           exporter_of(c));
+  auto proof = group_proof(cfg.group_key, c.outbound ? "client" : "server", exporter_of(c));
   h.setGroup(kj::arrayPtr(proof.data(), proof.size()));
   h.setProtocol(wire::PROTOCOL_VERSION);
   h.setIndexEpoch(cfg.epoch);
 }
 
-wire::Peer::Client network::impl::make_peer(session_id s) { return kj::heap<peer_impl>(*this, s); }
+wire::Peer::Client network::impl::make_peer(session_id s) {
+  return kj::heap<peer_impl>(*this, s);
+}
 
-wire::ChunkSink::Client network::impl::make_sink(fetch_id f) { return kj::heap<sink_impl>(*this, f); }
+wire::ChunkSink::Client network::impl::make_sink(fetch_id f) {
+  return kj::heap<sink_impl>(*this, f);
+}
 
 bool network::impl::device_connected(const core::device_id& d) const {
   for (auto& [id, c] : conns)
@@ -235,8 +237,7 @@ std::string network::impl::accept_hello(connection& c, wire::Hello::Reader h,
   auto dev = h.getDeviceId();
   if (h.getProtocol() != wire::PROTOCOL_VERSION)
     return "protocol version " + std::to_string(h.getProtocol()) + " is not ours";
-  auto expect = group_proof(cfg.group_key, c.outbound ? "server" : "client",
-                            exporter_of(c));
+  auto expect = group_proof(cfg.group_key, c.outbound ? "server" : "client", exporter_of(c));
   if (group.size() != expect.size() ||
       CRYPTO_memcmp(group.begin(), expect.data(), expect.size()) != 0) {
     if (!c.outbound)
@@ -283,13 +284,13 @@ connection& network::impl::add_connection(kj::Own<kj::AsyncIoStream> stream, boo
   c->outbound = outbound;
   c->address = std::move(addr);
   c->stream = kj::mv(stream);
-  c->client = kj::heap<capnp::TwoPartyClient>(
-      *c->stream, kj::heap<handshake_impl>(*this, c->id),
-      outbound ? capnp::rpc::twoparty::Side::CLIENT : capnp::rpc::twoparty::Side::SERVER);
+  c->client = kj::heap<capnp::TwoPartyClient>(*c->stream, kj::heap<handshake_impl>(*this, c->id),
+                                              outbound ? capnp::rpc::twoparty::Side::CLIENT
+                                                       : capnp::rpc::twoparty::Side::SERVER);
   auto id = c->id;
-  c->watch = c->client->onDisconnect().then(
-      [this, id]() { drop(id, "connection closed"); },
-      [this, id](kj::Exception&& e) { drop(id, e.getDescription().cStr()); })
+  c->watch = c->client->onDisconnect()
+                 .then([this, id]() { drop(id, "connection closed"); },
+                       [this, id](kj::Exception&& e) { drop(id, e.getDescription().cStr()); })
                  .eagerlyEvaluate(nullptr);
   auto& ref = *c;
   conns.emplace(id, kj::mv(c));
@@ -359,11 +360,10 @@ kj::Promise<void> network::impl::on_update(session_id s, wire::Peer::UpdateParam
   return kj::mv(paf.promise);
 }
 
-
 kj::Promise<void> network::impl::serve_fetch(wire::ChunkSink::Client sink, std::string path,
                                              std::string partial,
-                                             std::vector<core::byte_range> ranges,
-                                             std::size_t idx, std::uint64_t pos) {
+                                             std::vector<core::byte_range> ranges, std::size_t idx,
+                                             std::uint64_t pos) {
   if (idx >= ranges.size()) {
     auto req = sink.doneRequest();
     req.setError("");
@@ -413,6 +413,5 @@ kj::Promise<void> network::impl::serve_fetch(wire::ChunkSink::Client sink, std::
     return serve_fetch(kj::mv(sink), kj::mv(path), kj::mv(partial), kj::mv(ranges), idx, pos);
   });
 }
-
 
 } // namespace cascade::rpc

@@ -15,8 +15,8 @@ fetch_id network::fetch(session_id s, std::string path, std::vector<core::byte_r
     std::lock_guard lock(impl_->mutex);
     id = impl_->next_fetch++;
   }
-  impl_->post([i = impl_.get(), s, id, path = std::move(path), ranges = std::move(ranges),
-               receiver, version = std::move(version)]() {
+  impl_->post([i = impl_.get(), s, id, path = std::move(path), ranges = std::move(ranges), receiver,
+               version = std::move(version)]() {
     auto f = kj::heap<pending_fetch>();
     f->session = s;
     f->receiver = receiver;
@@ -37,11 +37,15 @@ fetch_id network::fetch(session_id s, std::string path, std::vector<core::byte_r
       to_wire(version, req.initVersion(static_cast<unsigned>(version.entries().size())));
     auto& ref = *f;
     i->fetches.emplace(id, kj::mv(f));
-    ref.call = req.send().then([](auto&&) {}, [i, id](kj::Exception&& e) {
-      auto it = i->fetches.find(id);
-      if (it != i->fetches.end())
-        it->second->finish(std::string("fetch failed: ") + e.getDescription().cStr());
-    }).eagerlyEvaluate(nullptr);
+    ref.call =
+        req.send()
+            .then([](auto&&) {},
+                  [i, id](kj::Exception&& e) {
+                    auto it = i->fetches.find(id);
+                    if (it != i->fetches.end())
+                      it->second->finish(std::string("fetch failed: ") + e.getDescription().cStr());
+                  })
+            .eagerlyEvaluate(nullptr);
   });
   return id;
 }
@@ -120,7 +124,7 @@ void network::cancel_fetch(fetch_id f) {
 }
 
 fetch_id network::accept_offer(session_id s, call_id call,
-                                std::shared_ptr<chunk_receiver> receiver) {
+                               std::shared_ptr<chunk_receiver> receiver) {
   fetch_id id;
   {
     std::lock_guard lock(impl_->mutex);
@@ -213,9 +217,13 @@ void network::push(push_id p, std::vector<piece> pieces) {
       return;
     auto& push = *it->second;
     wire::ChunkSink::Client* sink = nullptr;
-    KJ_IF_MAYBE (c, push.sink) { sink = c; }
+    KJ_IF_MAYBE (c, push.sink) {
+      sink = c;
+    }
     kj::ForkedPromise<void>* tail = nullptr;
-    KJ_IF_MAYBE (t, push.tail) { tail = t; }
+    KJ_IF_MAYBE (t, push.tail) {
+      tail = t;
+    }
     if (sink == nullptr || tail == nullptr)
       return;
     // The bytes are copied into the message: a streaming send() resolves when the window has
@@ -230,18 +238,18 @@ void network::push(push_id p, std::vector<piece> pieces) {
       list[k].setData(kj::arrayPtr(buf.data(), buf.size()));
     }
     pieces.clear();
-    auto next = tail->addBranch()
-                    .then([req = kj::mv(req)]() mutable { return req.send(); })
-                    .then(
-                        [i, p]() {
-                          if (auto it = i->pushes.find(p); it != i->pushes.end())
-                            it->second->observer->on_sent(1);
-                        },
-                        [i, p](kj::Exception&& e) {
-                          if (auto it = i->pushes.find(p); it != i->pushes.end())
-                            it->second->fail(std::string("push failed: ") +
-                                             e.getDescription().cStr());
-                        });
+    auto next =
+        tail->addBranch()
+            .then([req = kj::mv(req)]() mutable { return req.send(); })
+            .then(
+                [i, p]() {
+                  if (auto it = i->pushes.find(p); it != i->pushes.end())
+                    it->second->observer->on_sent(1);
+                },
+                [i, p](kj::Exception&& e) {
+                  if (auto it = i->pushes.find(p); it != i->pushes.end())
+                    it->second->fail(std::string("push failed: ") + e.getDescription().cStr());
+                });
     push.tail = next.fork();
   });
 }
@@ -253,9 +261,13 @@ void network::finish_push(push_id p, std::string error) {
       return;
     auto& push = *it->second;
     wire::ChunkSink::Client* sink = nullptr;
-    KJ_IF_MAYBE (c, push.sink) { sink = c; }
+    KJ_IF_MAYBE (c, push.sink) {
+      sink = c;
+    }
     kj::ForkedPromise<void>* tail = nullptr;
-    KJ_IF_MAYBE (t, push.tail) { tail = t; }
+    KJ_IF_MAYBE (t, push.tail) {
+      tail = t;
+    }
     if (sink == nullptr || tail == nullptr || push.failed) {
       i->pushes.erase(it);
       return;

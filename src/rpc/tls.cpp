@@ -37,8 +37,8 @@ struct pkey_free {
 using pkey_ptr = std::unique_ptr<EVP_PKEY, pkey_free>;
 
 pkey_ptr read_key(const std::string& pem) {
-  std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())),
-                                                &BIO_free);
+  std::unique_ptr<BIO, decltype(&BIO_free)> bio(
+      BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())), &BIO_free);
   pkey_ptr key(PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr));
   if (!key || EVP_PKEY_id(key.get()) != EVP_PKEY_ED25519)
     throw std::runtime_error("the identity is not an Ed25519 private key");
@@ -82,7 +82,9 @@ X509* make_certificate(EVP_PKEY* key, const std::string& cn) {
   return x;
 }
 
-int accept_any(int, X509_STORE_CTX*) { return 1; } // checked after the handshake instead
+int accept_any(int, X509_STORE_CTX*) {
+  return 1;
+} // checked after the handshake instead
 
 } // namespace
 
@@ -137,7 +139,9 @@ tls_context::tls_context(const std::string& private_key_pem) {
   SSL_CTX_set_session_cache_mode(ctx_, SSL_SESS_CACHE_OFF);
 }
 
-tls_context::~tls_context() { SSL_CTX_free(ctx_); }
+tls_context::~tls_context() {
+  SSL_CTX_free(ctx_);
+}
 
 kj::Own<tls_stream> tls_context::wrap(kj::Own<kj::AsyncIoStream> s, bool client) {
   SSL* ssl = SSL_new(ctx_);
@@ -157,7 +161,9 @@ tls_stream::tls_stream(kj::Own<kj::AsyncIoStream> inner, SSL* ssl)
   SSL_set_bio(ssl_, rbio_, wbio_); // ssl_ owns both BIOs now
 }
 
-tls_stream::~tls_stream() noexcept(false) { SSL_free(ssl_); }
+tls_stream::~tls_stream() noexcept(false) {
+  SSL_free(ssl_);
+}
 
 kj::Promise<void> tls_stream::flush() {
   auto n = BIO_ctrl_pending(wbio_);
@@ -205,8 +211,8 @@ kj::Promise<void> tls_stream::handshake() {
 
 std::array<std::uint8_t, 32> tls_stream::exporter(const std::string& label) const {
   std::array<std::uint8_t, 32> out{};
-  SSL_export_keying_material(ssl_, out.data(), out.size(), label.data(), label.size(), nullptr,
-                             0, 0);
+  SSL_export_keying_material(ssl_, out.data(), out.size(), label.data(), label.size(), nullptr, 0,
+                             0);
   return out;
 }
 

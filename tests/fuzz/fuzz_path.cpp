@@ -32,7 +32,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   std::size_t start = 0;
   while (true) {
     auto slash = p.find('/', start);
-    auto c = p.substr(start, slash == std::string_view::npos ? std::string_view::npos : slash - start);
+    auto c =
+        p.substr(start, slash == std::string_view::npos ? std::string_view::npos : slash - start);
     FUZZ_CHECK(!c.empty() && c != "." && c != ".." && c.size() <= 255);
     for (unsigned char ch : c)
       FUZZ_CHECK(ch >= 0x20 && ch != 0x7f);

@@ -121,8 +121,11 @@ int main(int argc, char** argv) {
     q.setLast(1);
     put("fuzz_update", "update-one", flat(one));
   }
-  const char* paths[] = {"a", "docs/readme.txt", "a/b/c/d.txt", "Ünïcødé/文件.txt", "a/.cascade",
-                         ".cascade/x", "../x", "a//b", "a\\b", "/abs"};
+  const char* paths[] = {"a",           "docs/readme.txt",
+                         "a/b/c/d.txt", "Ünïcødé/文件.txt",
+                         "a/.cascade",  ".cascade/x",
+                         "../x",        "a//b",
+                         "a\\b",        "/abs"};
   for (std::size_t i = 0; i < sizeof paths / sizeof *paths; ++i)
     put("fuzz_path", "path-" + std::to_string(i), paths[i]);
   const char* versions[] = {"", "0000000000000001:1", "1122334455667788:3,000000000000002a:1",

@@ -18,7 +18,8 @@ namespace fuzz {
 
 inline bool strict() {
   // Strict unless FUZZ_STRICT=0: the known bugs below are fixed and must stay fixed.
-  static const bool s = !(std::getenv("FUZZ_STRICT") && std::string(std::getenv("FUZZ_STRICT")) == "0");
+  static const bool s =
+      !(std::getenv("FUZZ_STRICT") && std::string(std::getenv("FUZZ_STRICT")) == "0");
   return s;
 }
 

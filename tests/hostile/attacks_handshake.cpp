@@ -46,7 +46,7 @@ read_outcome read_until_closed(kj::AsyncIoContext& io, kj::AsyncInputStream& in,
       r.bytes += n;
     } catch (kj::Exception& e) {
       if (e.getType() == kj::Exception::Type::OVERLOADED && now_s() - t0 >= secs - 0.01)
-        break; // our own timeout
+        break;         // our own timeout
       r.closed = true; // reset by the node
       break;
     }
@@ -65,8 +65,8 @@ kj::Promise<void> drain(kj::AsyncInputStream& s, kj::byte* buf) {
 
 // Waits at most `secs` for the node to close each stream; returns for each the seconds until
 // it was closed (EOF or reset), or -1 if it was still open.
-std::vector<double> close_times(kj::AsyncIoContext& io, const std::vector<kj::AsyncInputStream*>& ss,
-                                double secs) {
+std::vector<double> close_times(kj::AsyncIoContext& io,
+                                const std::vector<kj::AsyncInputStream*>& ss, double secs) {
   auto when = std::make_shared<std::vector<double>>(ss.size(), -1.0);
   auto bufs = std::make_shared<std::vector<std::array<kj::byte, 4096>>>(ss.size());
   double t0 = now_s();
@@ -112,8 +112,8 @@ int attack_stall(ctx& c) {
     try {
       c.io.provider->getTimer().timeoutAfter(15 * kj::SECONDS, t->handshake()).wait(c.io.waitScope);
     } catch (kj::Exception& e) {
-      say(std::string("TLS handshake ") + std::to_string(i) + " failed: " +
-          e.getDescription().cStr());
+      say(std::string("TLS handshake ") + std::to_string(i) +
+          " failed: " + e.getDescription().cStr());
     }
     tls.push_back(kj::mv(t));
   }

@@ -29,10 +29,9 @@ kj::Promise<void> big_step(std::shared_ptr<big_gen> g) {
   if (g->idx >= g->rs.size()) {
     auto d = g->sink.doneRequest();
     d.setError("");
-    return d.send().ignoreResult().then([g]() { *g->done = "served"; },
-                                        [g](kj::Exception&& e) {
-                                          *g->done = e.getDescription().cStr();
-                                        });
+    return d.send().ignoreResult().then(
+        [g]() { *g->done = "served"; },
+        [g](kj::Exception&& e) { *g->done = e.getDescription().cStr(); });
   }
   auto& rg = g->rs[g->idx];
   auto n = std::min<std::uint64_t>(rg.length - g->pos, g->piece_bytes);
@@ -86,13 +85,13 @@ int attack_big_pieces(ctx& c) {
     return big_step(g);
   };
   auto e = send_update_retry(*s, w, {r});
-  say("announced " + r.path + " (" + std::to_string(size >> 20) + " MiB): " +
-      (e.empty() ? "acknowledged" : e));
+  say("announced " + r.path + " (" + std::to_string(size >> 20) +
+      " MiB): " + (e.empty() ? "acknowledged" : e));
   double end = now_s() + 60;
   while (done->empty() && now_s() < end && !s->wait_disconnected(0.1)) {
   }
-  result("big pieces of " + std::to_string(piece_mib) + " MiB: " +
-         (done->empty() ? std::string("unfinished") : *done) + ", " +
+  result("big pieces of " + std::to_string(piece_mib) +
+         " MiB: " + (done->empty() ? std::string("unfinished") : *done) + ", " +
          std::to_string(bytes_sent >> 20) + " MiB sent");
   s->sleep(1.0);
   return 0;
@@ -155,7 +154,8 @@ int attack_bad_chunks(ctx& c) {
       if (!pieces->empty()) {
         auto& [off, b] = (*pieces)[0];
         auto half = b.size() / 2;
-        std::pair<std::uint64_t, std::string> a{off, b.substr(0, half)}, z{off + half, b.substr(half)};
+        std::pair<std::uint64_t, std::string> a{off, b.substr(0, half)},
+            z{off + half, b.substr(half)};
         (*pieces)[0] = z;
         pieces->insert(pieces->begin() + 1, a);
       }
@@ -182,11 +182,12 @@ int attack_bad_chunks(ctx& c) {
     });
   };
   auto e = send_update_retry(*s, w, {r});
-  say("announced " + r.path + " (" + std::to_string(size) + " bytes): " +
-      (e.empty() ? "acknowledged" : e));
+  say("announced " + r.path + " (" + std::to_string(size) +
+      " bytes): " + (e.empty() ? "acknowledged" : e));
   double end = now_s() + 30;
-  while (now_s() < end && (round <= bad_rounds || outcomes.size() <= static_cast<std::size_t>(bad_rounds) ||
-                           outcomes.back()->empty()))
+  while (now_s() < end &&
+         (round <= bad_rounds || outcomes.size() <= static_cast<std::size_t>(bad_rounds) ||
+          outcomes.back()->empty()))
     if (s->wait_disconnected(0.05))
       break;
   s->sleep(1.0);
@@ -252,8 +253,8 @@ int attack_bad_offer(ctx& c) {
     auto pieces = std::make_shared<std::vector<std::pair<std::uint64_t, std::string>>>();
     for (auto& rg : ranges_of(p))
       for (std::uint64_t o = 0; o < rg.length; o += 16384)
-        pieces->push_back({rg.offset + o, good.substr(rg.offset + o,
-                                                      std::min<std::uint64_t>(16384, rg.length - o))});
+        pieces->push_back({rg.offset + o, good.substr(rg.offset + o, std::min<std::uint64_t>(
+                                                                         16384, rg.length - o))});
     say("fetch of " + std::string(p.getPath().cStr()) + ": serving correct bytes");
     return stream_pieces(p.getSink(), pieces, 0, fetched);
   };
@@ -325,7 +326,8 @@ int attack_have_liar(ctx& c) {
     auto pieces = std::make_shared<std::vector<std::pair<std::uint64_t, std::string>>>();
     for (auto& rg : ranges_of(p))
       for (std::uint64_t at = 0; at < rg.length; at += 65536)
-        pieces->push_back({rg.offset + at, std::string(std::min<std::uint64_t>(65536, rg.length - at), 'L')});
+        pieces->push_back(
+            {rg.offset + at, std::string(std::min<std::uint64_t>(65536, rg.length - at), 'L')});
     say("fetch of " + std::string(p.getPath().cStr()) + ": serving wrong bytes");
     auto out = std::make_shared<std::string>();
     outcomes.push_back(out);

@@ -102,8 +102,8 @@ int attack_bad_names(ctx& c) {
     if (!e.empty())
       ++refused;
   }
-  say("single-record batches sent: " + std::to_string(bad.size()) + ", " +
-      std::to_string(refused) + " refused by RPC error");
+  say("single-record batches sent: " + std::to_string(bad.size()) + ", " + std::to_string(refused) +
+      " refused by RPC error");
   bool dropped = s->wait_disconnected(0.5);
   result(dropped ? "disconnected" : "still connected");
   return 0;
@@ -191,8 +191,8 @@ int attack_max_counter(ctx& c) {
   del.counter = UINT64_MAX;
   auto e = send_update_retry(*s, w, {del});
   bool dropped = s->wait_disconnected(2);
-  result("deletion of " + c.o.path + " at counter 2^64-1: " +
-         (e.empty() ? std::string("acknowledged") : e) + "; " +
+  result("deletion of " + c.o.path +
+         " at counter 2^64-1: " + (e.empty() ? std::string("acknowledged") : e) + "; " +
          (dropped ? "disconnected" : "still connected"));
   return 0;
 }

@@ -148,9 +148,9 @@ struct rec {
   std::vector<core::chunk> chunks;
   std::string target;
   bool has_data = false;
-  std::string data;        // when has_data
+  std::string data;          // when has_data
   std::size_t fake_data = 0; // > 0: carry this many bytes of data instead of `data`
-  std::uint64_t counter = 0;  // > 0: our version counter for this record (else the next one)
+  std::uint64_t counter = 0; // > 0: our version counter for this record (else the next one)
 };
 
 rec file_inline(std::string path, std::string content, std::uint32_t mode = 0644);
@@ -185,22 +185,23 @@ std::vector<range> ranges_of(wire::Peer::FetchParams::Reader p);
 
 // Streams `pieces` (offset, bytes) into the sink in order, then done(""). Stops quietly at the
 // first failed write (the node cancelled the fetch).
-kj::Promise<void> stream_pieces(wire::ChunkSink::Client sink,
-                                std::shared_ptr<std::vector<std::pair<std::uint64_t, std::string>>> pieces,
-                                std::size_t idx, std::shared_ptr<std::string> outcome);
+kj::Promise<void>
+stream_pieces(wire::ChunkSink::Client sink,
+              std::shared_ptr<std::vector<std::pair<std::uint64_t, std::string>>> pieces,
+              std::size_t idx, std::shared_ptr<std::string> outcome);
 
 // ------------------------------------------------------------------ attacks (one per mode)
 
-int attack_bad_names(ctx& c);   // attacks_update.cpp
+int attack_bad_names(ctx& c); // attacks_update.cpp
 int attack_flood(ctx& c);
 int attack_oversized(ctx& c);
 int attack_max_counter(ctx& c);
-int attack_big_pieces(ctx& c);  // attacks_transfer.cpp
+int attack_big_pieces(ctx& c); // attacks_transfer.cpp
 int attack_bad_chunks(ctx& c);
 int attack_bad_offer(ctx& c);
 int attack_have_liar(ctx& c);
-int attack_bad_fetch(ctx& c);   // attacks_fetch.cpp
-int attack_stall(ctx& c);       // attacks_handshake.cpp
+int attack_bad_fetch(ctx& c); // attacks_fetch.cpp
+int attack_stall(ctx& c);     // attacks_handshake.cpp
 int attack_conn_flood(ctx& c);
 int attack_wrong_key(ctx& c);
 int attack_no_tls(ctx& c);

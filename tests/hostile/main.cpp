@@ -39,7 +39,8 @@ namespace hostile {
 [[noreturn]] void usage(const std::string& why) {
   std::fprintf(stderr,
                "hostile_peer: %s\nusage: hostile_peer MODE --port P --key K [--host H] [--src IP] "
-               "[--dir D] [--count N] [--marker M] [--path NAME] [--wait S] [--deadline S]\nmodes: bad-names "
+               "[--dir D] [--count N] [--marker M] [--path NAME] [--wait S] [--deadline S]\nmodes: "
+               "bad-names "
                "flood oversized big-pieces bad-chunks stall-handshake conn-flood wrong-key no-tls "
                "bad-fetch bad-offer have-liar max-counter hello\n",
                why.c_str());
@@ -89,13 +90,13 @@ int main(int argc, char** argv) {
     usage("--port is required");
   ::alarm(static_cast<unsigned>(o.deadline));
   std::map<std::string, int (*)(ctx&)> modes = {
-      {"bad-names", attack_bad_names},   {"flood", attack_flood},
-      {"oversized", attack_oversized},   {"big-pieces", attack_big_pieces},
-      {"bad-chunks", attack_bad_chunks}, {"have-liar", attack_have_liar}, {"stall-handshake", attack_stall},
-      {"conn-flood", attack_conn_flood}, {"wrong-key", attack_wrong_key},
-      {"no-tls", attack_no_tls},         {"bad-fetch", attack_bad_fetch},
-      {"hello", attack_hello},           {"max-counter", attack_max_counter},
-      {"bad-offer", attack_bad_offer},
+      {"bad-names", attack_bad_names},     {"flood", attack_flood},
+      {"oversized", attack_oversized},     {"big-pieces", attack_big_pieces},
+      {"bad-chunks", attack_bad_chunks},   {"have-liar", attack_have_liar},
+      {"stall-handshake", attack_stall},   {"conn-flood", attack_conn_flood},
+      {"wrong-key", attack_wrong_key},     {"no-tls", attack_no_tls},
+      {"bad-fetch", attack_bad_fetch},     {"hello", attack_hello},
+      {"max-counter", attack_max_counter}, {"bad-offer", attack_bad_offer},
   };
   auto it = modes.find(o.mode);
   if (it == modes.end())

@@ -119,17 +119,18 @@ std::vector<range> ranges_of(wire::Peer::FetchParams::Reader p) {
 
 // Streams `pieces` (offset, bytes) into the sink in order, then done(""). Stops quietly at the
 // first failed write (the node cancelled the fetch).
-kj::Promise<void> stream_pieces(wire::ChunkSink::Client sink,
-                                std::shared_ptr<std::vector<std::pair<std::uint64_t, std::string>>> pieces,
-                                std::size_t idx, std::shared_ptr<std::string> outcome) {
+kj::Promise<void>
+stream_pieces(wire::ChunkSink::Client sink,
+              std::shared_ptr<std::vector<std::pair<std::uint64_t, std::string>>> pieces,
+              std::size_t idx, std::shared_ptr<std::string> outcome) {
   if (idx >= pieces->size()) {
     auto d = sink.doneRequest();
     d.setError("");
     return d.send().ignoreResult().then([outcome]() { *outcome = "done acknowledged"; },
-                                         [outcome](kj::Exception&& e) {
-                                           *outcome = std::string("done failed: ") +
-                                                      e.getDescription().cStr();
-                                         });
+                                        [outcome](kj::Exception&& e) {
+                                          *outcome = std::string("done failed: ") +
+                                                     e.getDescription().cStr();
+                                        });
   }
   auto req = sink.writeRequest();
   auto list = req.initPieces(1);

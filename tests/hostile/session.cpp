@@ -89,8 +89,8 @@ std::string fmt_s(double s) {
 }
 
 core::sha256_digest sha(const std::string& s) {
-  return io::sha256(std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(s.data()),
-                                                  s.size()));
+  return io::sha256(
+      std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(s.data()), s.size()));
 }
 
 // Deterministic bytes for chunk `i` of a generated file (so both ends can recompute them).
@@ -187,12 +187,13 @@ bool session::wait_disconnected(double secs) {
     return false;
   if (disconnected_)
     return true;
-  auto p = network_->onDisconnect().then([]() { return true; },
-                                        [](kj::Exception&&) { return true; });
+  auto p =
+      network_->onDisconnect().then([]() { return true; }, [](kj::Exception&&) { return true; });
   return timer()
-      .timeoutAfter(static_cast<int64_t>(secs * 1000) * kj::MILLISECONDS, kj::mv(p))
-      .then([](bool b) { return b; }, [](kj::Exception&&) { return false; })
-      .wait(ws()) && (disconnected_ = true);
+             .timeoutAfter(static_cast<int64_t>(secs * 1000) * kj::MILLISECONDS, kj::mv(p))
+             .then([](bool b) { return b; }, [](kj::Exception&&) { return false; })
+             .wait(ws()) &&
+         (disconnected_ = true);
 }
 
 void session::sleep(double secs) {

@@ -71,8 +71,14 @@ TEST_CASE("the upstream and known holders are never offered the file") {
 TEST_CASE("every connected peer is covered exactly once along a full-mesh chain") {
   // Simulate the cascade over a full mesh of S + 8 peers: each node passes the rest on.
   std::string all = "SABCDEFGH";
-  auto plan = plan_chain({{d('H'), 0}, {d('B'), 0}, {d('A'), 0}, {d('G'), 0}, {d('C'), 0},
-                          {d('D'), 0}, {d('E'), 0}, {d('F'), 0}});
+  auto plan = plan_chain({{d('H'), 0},
+                          {d('B'), 0},
+                          {d('A'), 0},
+                          {d('G'), 0},
+                          {d('C'), 0},
+                          {d('D'), 0},
+                          {d('E'), 0},
+                          {d('F'), 0}});
   std::string received;
   auto step = next_hop(plan, ids(all), ids("S"));
   while (step.next) {

@@ -24,7 +24,9 @@ file_record chunks_of(std::size_t n, std::uint32_t len = 100, const char* versio
   return r;
 }
 
-chunk_holder complete(std::size_t source) { return {source, true, {}}; }
+chunk_holder complete(std::size_t source) {
+  return {source, true, {}};
+}
 
 chunk_holder partial(std::size_t source, std::size_t n, idx held) {
   chunk_holder h{source, false, std::vector<bool>(n, false)};
@@ -148,15 +150,15 @@ TEST_CASE("partial_files: chunks are served only once verified, and only for the
   CHECK_FALSE(pf.source_for(r.path, vv("A:2"), {{0, 100}}));
   pf.mark(r.path, vv("A:2"), 0);
   pf.mark(r.path, vv("A:2"), 1);
-  pf.mark(r.path, vv("A:1"), 3); // another version: ignored
+  pf.mark(r.path, vv("A:1"), 3);  // another version: ignored
   pf.mark(r.path, vv("A:2"), 99); // out of range: ignored
   CHECK(pf.have(r.path, vv("A:2")) == std::vector<bool>{true, true, false, false});
   CHECK(pf.source_for(r.path, vv("A:2"), {{0, 200}}) == "/s/tmp/1");
   CHECK(pf.source_for(r.path, vv("A:2"), {{150, 20}, {10, 5}}) == "/s/tmp/1");
   CHECK(pf.source_for(r.path, vv("A:2"), {{0, 0}}) == "/s/tmp/1");
-  CHECK_FALSE(pf.source_for(r.path, vv("A:2"), {{150, 51}}));  // reaches chunk 2
-  CHECK_FALSE(pf.source_for(r.path, vv("A:2"), {{390, 20}}));  // past the end
-  CHECK_FALSE(pf.source_for(r.path, vv("A:1"), {{0, 100}}));   // another version
+  CHECK_FALSE(pf.source_for(r.path, vv("A:2"), {{150, 51}})); // reaches chunk 2
+  CHECK_FALSE(pf.source_for(r.path, vv("A:2"), {{390, 20}})); // past the end
+  CHECK_FALSE(pf.source_for(r.path, vv("A:1"), {{0, 100}}));  // another version
   CHECK_FALSE(pf.source_for(r.path, vv("A:2"), {{0, 100}, {200, 1}}));
 }
 
