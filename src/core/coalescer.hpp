@@ -9,9 +9,12 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace cascade::core {
@@ -31,10 +34,11 @@ public:
 
   void on_event(const std::string& path, fs_event e, std::int64_t now_ns);
 
-  // Paths due at `now_ns`, removed from the pending set and marked published at now_ns.
+  // Paths due at `now_ns` (sorted), removed from the pending set and marked published at
+  // now_ns. O(k log n) for k due paths: a burst of 10,000 new files costs no rescans of the rest.
   std::vector<std::string> take_due(std::int64_t now_ns);
 
-  // The earliest time a pending path becomes due, if any path is pending.
+  // The earliest time a pending path becomes due, if any path is pending. O(1).
   std::optional<std::int64_t> next_due() const;
 
   std::size_t pending() const { return pending_.size(); }
@@ -44,12 +48,16 @@ private:
     std::int64_t first_ns = 0; // first event since the last publication
     std::int64_t last_ns = 0;  // last event
     bool closed = false;       // a close/create/remove/move/attrib was seen since
+    std::int64_t due_ns = 0;   // due_at() when last computed; its key in by_due_
   };
   std::int64_t due_at(const std::string& path, const entry& e) const;
+  void check_invariants(const std::string& path, const entry& e) const;
 
   coalescer_params p_;
   std::map<std::string, entry> pending_;
-  std::map<std::string, std::int64_t> last_published_; // pruned once older than min_interval
+  std::set<std::pair<std::int64_t, std::string>> by_due_; // (due_ns, path) of every pending path
+  std::map<std::string, std::int64_t> last_published_;    // pruned once older than min_interval
+  std::deque<std::pair<std::int64_t, std::string>> published_order_; // for the pruning
 };
 
 } // namespace cascade::core

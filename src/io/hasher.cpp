@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <memory>
@@ -45,8 +46,15 @@ std::optional<hashed_file> hash_file(const folder& f, std::string_view rel) {
   hashed_file out;
   out.before = to_local_stat(st);
   const core::cdc_params params;
-  // A window of at least max_size bytes past the current chunk start, refilled as we go.
-  std::vector<std::uint8_t> buf(4 * 1024 * 1024);
+  // A window of at least max_size bytes past the current chunk start, refilled as we go: a file
+  // up to 4 MiB is read whole in the first fill (so its end is known), a larger one through a
+  // 4 MiB window. The buffer is kept per thread: a fresh zeroed 4 MiB per file cost more than
+  // hashing a small file (a memset and page faults per file, measured on 10,000 files of 4 KiB).
+  thread_local std::vector<std::uint8_t> buf;
+  const auto want = std::clamp<std::uint64_t>(static_cast<std::uint64_t>(st.st_size) + 1, 64 * 1024,
+                                              4 * 1024 * 1024);
+  if (buf.size() < want)
+    buf.resize(want);
   std::size_t begin = 0, end = 0;
   std::uint64_t offset = 0;
   bool eof = false;

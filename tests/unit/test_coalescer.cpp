@@ -1,5 +1,7 @@
 #include <doctest/doctest.h>
 
+#include <algorithm>
+
 #include <cstdint>
 #include <random>
 #include <string>
@@ -214,4 +216,31 @@ TEST_CASE("coalescer: next_due agrees with take_due under random traffic") {
   }
   drain(now + 20 * s);
   CHECK(c.pending() == 0);
+}
+
+TEST_CASE("coalescer: a burst of 10,000 new files comes out once each, sorted, as each is due") {
+  coalescer c;
+  std::vector<std::string> want;
+  for (int i = 0; i < 10000; ++i) {
+    auto p = "m/" + std::to_string(i % 100) + "/f" + std::to_string(i);
+    c.on_event(p, fs_event::created, i * 1000); // one every microsecond
+    c.on_event(p, fs_event::closed_write, i * 1000 + 500);
+    want.push_back(p);
+  }
+  std::sort(want.begin(), want.end());
+  CHECK(c.pending() == 10000);
+  CHECK(c.next_due() == 500 + 2'000'000); // the first file's close + settle
+  auto first = c.take_due(5'000'000);     // due: closed before 3 ms
+  CHECK(first.size() == 3000);
+  CHECK(std::is_sorted(first.begin(), first.end()));
+  auto rest = c.take_due(20'000'000);
+  CHECK(rest.size() == 7000);
+  CHECK(c.pending() == 0);
+  CHECK_FALSE(c.next_due());
+  first.insert(first.end(), rest.begin(), rest.end());
+  std::sort(first.begin(), first.end());
+  CHECK(first == want);
+  // Published just now: a new event on one of them waits for min_interval.
+  c.on_event(want[0], fs_event::closed_write, 21'000'000);
+  CHECK(c.next_due() == 5'000'000 + 500'000'000);
 }
