@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <cstring>
+#include <span>
 
 #include "actors/actors.hpp"
 #include "actors/relay.hpp"
@@ -307,25 +308,41 @@ public:
         if (off != ch.offset + str.current.size())
           return bad_data(str, "peer sent bytes out of order");
         auto take = std::min<std::size_t>(bytes.size() - pos, ch.length - str.current.size());
-        str.current.insert(str.current.end(), bytes.begin() + pos, bytes.begin() + pos + take);
+        // A chunk that lies whole in this piece is hashed and written from it (no copy); one
+        // split across pieces is assembled in str.current first.
+        std::span<const std::uint8_t> whole;
+        rpc::buffer shared; // the chunk as a buffer of its own, when the piece is exactly it
+        if (str.current.empty() && take == ch.length) {
+          whole = {bytes.data() + pos, take};
+          if (pos == 0 && take == bytes.size())
+            shared = p.data;
+        } else {
+          str.current.insert(str.current.end(), bytes.begin() + pos, bytes.begin() + pos + take);
+          whole = str.current;
+        }
         pos += take;
         off += take;
-        if (str.current.size() < ch.length)
+        if (whole.size() < ch.length)
           continue;
-        if (io::sha256(str.current) != ch.hash)
+        if (io::sha256(whole) != ch.hash)
           return bad_data(str, "chunk at offset " + std::to_string(ch.offset) +
                                    " does not match its hash");
-        auto buf = std::make_shared<const std::vector<std::uint8_t>>(std::move(str.current));
-        str.current = {};
         ++str.next;
         if (!s.verified[idx]) { // a push resends what we may hold: forwarded, not rewritten
-          if (!write_all(s.fd.get(), buf->data(), buf->size(), ch.offset))
+          if (!write_all(s.fd.get(), whole.data(), whole.size(), ch.offset))
             return finish(std::string("cannot write temp file: ") + std::strerror(errno));
           mark(idx);
           s.result.bytes_fetched += ch.length;
         }
-        if (s.ds)
-          verified.push_back({ch.offset, std::move(buf)});
+        const bool forward = s.ds && s.ds->active();
+        if (forward && !shared) // the downstream needs the chunk as a buffer of its own
+          shared =
+              whole.data() == str.current.data()
+                  ? std::make_shared<const std::vector<std::uint8_t>>(std::move(str.current))
+                  : std::make_shared<const std::vector<std::uint8_t>>(whole.begin(), whole.end());
+        str.current.clear();
+        if (forward)
+          verified.push_back({ch.offset, std::move(shared)});
       }
     }
     if (s.ds)
