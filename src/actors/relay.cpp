@@ -71,9 +71,8 @@ void downstream::on_answer(bool accepted) {
   state_ = state::streaming;
   io::log_info("relay " + record_.path + ": downstream " + short_name(*peer_));
   while (!backlog_.empty()) {
-    ctx_.net->push(push_, std::move(backlog_.front()));
+    send(std::move(backlog_.front()));
     backlog_.pop_front();
-    ++in_flight_;
   }
   if (finish_error_) {
     ctx_.net->finish_push(push_, *finish_error_);
@@ -82,7 +81,21 @@ void downstream::on_answer(bool accepted) {
 }
 
 void downstream::on_sent(std::size_t frames) {
-  in_flight_ -= std::min(frames, in_flight_);
+  for (; frames > 0 && !frame_bytes_.empty(); --frames) {
+    bytes_in_flight_ -= frame_bytes_.front();
+    frame_bytes_.pop_front();
+    --in_flight_;
+  }
+}
+
+void downstream::send(std::vector<rpc::piece> pieces) {
+  std::size_t bytes = 0;
+  for (auto& p : pieces)
+    bytes += p.data->size();
+  ctx_.net->push(push_, std::move(pieces));
+  ++in_flight_;
+  bytes_in_flight_ += bytes;
+  frame_bytes_.push_back(bytes);
 }
 
 void downstream::on_failed(const std::string& error) {
@@ -92,6 +105,8 @@ void downstream::on_failed(const std::string& error) {
                " stopped: " + error + " (it repairs from the index)");
   state_ = state::done;
   backlog_.clear();
+  frame_bytes_.clear();
+  in_flight_ = bytes_in_flight_ = 0;
 }
 
 void downstream::drop(const std::string& why) {
@@ -101,6 +116,8 @@ void downstream::drop(const std::string& why) {
                "; it repairs from the index");
   state_ = state::done;
   backlog_.clear();
+  frame_bytes_.clear();
+  in_flight_ = bytes_in_flight_ = 0;
 }
 
 void downstream::forward(std::vector<rpc::piece> pieces) {
@@ -111,10 +128,9 @@ void downstream::forward(std::vector<rpc::piece> pieces) {
       return drop("did not answer the offer in time");
     backlog_.push_back(std::move(pieces));
   } else if (state_ == state::streaming) {
-    if (in_flight_ >= 4 * window)
+    if (in_flight_ >= 4 * window || bytes_in_flight_ >= max_lag_bytes)
       return drop("fell far behind");
-    ctx_.net->push(push_, std::move(pieces));
-    ++in_flight_;
+    send(std::move(pieces));
   }
 }
 
@@ -134,7 +150,8 @@ std::string downstream::describe() const {
     return "no downstream";
   const char* names[] = {"idle", "offering", "streaming", "done"};
   return "downstream " + short_name(*peer_) + " " + names[static_cast<int>(state_)] + ", " +
-         std::to_string(in_flight_) + " frames in flight";
+         std::to_string(in_flight_) + " frames (" + std::to_string(bytes_in_flight_) +
+         " bytes) in flight";
 }
 
 } // namespace cascade::actors

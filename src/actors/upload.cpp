@@ -73,6 +73,8 @@ caf::behavior upload(caf::stateful_actor<upload_state>* self, const node_context
     if (st.next_chunk == chunks.size() && st.ds->has_room()) {
       st.ds->finish("");
       self->quit();
+    } else if (!st.ds->active()) {
+      self->quit(); // the peer was dropped or failed: it repairs from the index
     }
   };
   return {

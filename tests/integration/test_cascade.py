@@ -18,6 +18,10 @@ Scenarios (discovery only, no --peer):
           their partial files until both keep the same verified chunks, and neither assembles
           a file; host 1 started again, all three hold it byte-identical, fetching only the
           chunks they still lacked.
+  slow    `up 3 --rate 200mbit`: a 20 MB file from host 1; once host 1's first downstream X is
+          known, the other host Y is slowed to 20 Mbit/s. X is not held to Y's pace: it logs
+          that Y fell far behind and handed it to repair, and has the file long before Y's link
+          could carry it (limit: half of 8 s); Y completes by repair, byte-identical.
   sources `up 3 --rate 200mbit`: hosts 1 and 2 each write a different 40 MB file at the same
           moment; both reach every host within 1.25x of one such file alone plus the second
           file's bytes through host 3's shaped link (measured in the same run).
@@ -357,6 +361,42 @@ def scenario_partial():
          lambda: all(v is not None and v < len(data) for v in got.values()) or got)
 
 
+def scenario_slow():
+    cluster("up", 3, "--rate", "200mbit")
+    idmap = ids(3)
+    wait_connected(idmap, lambda i: [j for j in range(1, 4) if j != i])
+    data = os.urandom(20_000_000)
+    t0 = time.time()
+    m0 = time.monotonic()
+    put(1, "slow.bin", data)
+
+    def relay():
+        for i in (2, 3):
+            if grep(since(last_run(node_log(i)), t0 - 1), rf"^relay slow\.bin: upstream {short(idmap, 1)}$"):
+                return i
+    x = wait_until(relay, 10, 0.01)
+    assert x, "no host logged 'relay slow.bin: upstream <host 1>'"
+    y = 5 - x
+    cluster("rate", y, "20mbit")
+    print(f"    host {x} is host 1's first downstream; host {y} slowed to 20 Mbit/s", flush=True)
+    got = arrival_times([x], ["slow.bin"], len(data), m0, 30)
+    t_x = got.get(("slow.bin", x))
+    measured["slow: host X has the file after, s"] = t_x
+    # Y's link alone needs 20 MB * 8 / 20 Mbit/s = 8 s: X held to Y's pace would take as long.
+    step(f"slow: host {x} has the file in under 4 s, not held to host {y}'s 20 Mbit/s (8 s)",
+         lambda: (t_x is not None and t_x < 4) or t_x)
+    step(f"slow: host {x} handed host {y} to repair ('fell far behind')",
+         lambda: bool(grep(since(last_run(node_log(x)), t0),
+                           rf"^relay slow\.bin: {short(idmap, y)} fell far behind")) or
+         [m for _, _, m in grep(since(last_run(node_log(x)), t0), r"^relay slow")])
+    step(f"slow: host {y} completes by repair, byte-identical",
+         lambda: wait_same([y], "slow.bin", data, 40))
+    measured["slow: host Y has the file after, s"] = time.monotonic() - m0
+    down = cluster("down")
+    step("slow: every node stops cleanly on SIGTERM afterwards (no relay or upload left behind)",
+         lambda: "SIGKILL" not in down.stdout + down.stderr or (down.stdout + down.stderr))
+
+
 def scenario_sources():
     cluster("up", 3, "--rate", "200mbit")
     idmap = ids(3)
@@ -416,7 +456,8 @@ def report():
 
 def main():
     return run_main([("chain", scenario_chain), ("repair", scenario_repair),
-                     ("partial", scenario_partial), ("sources", scenario_sources)],
+                     ("partial", scenario_partial), ("slow", scenario_slow),
+                     ("sources", scenario_sources)],
                     280, "cascade-cascade-test-", report=report)
 
 
