@@ -249,19 +249,27 @@ def scenario_chain():
     step("chain: wait-sync", lambda: cluster("wait-sync", "--timeout", 30).returncode == 0)
 
 
+def switch_up(n, rate):
+    """`up n --rate rate` (a switch), every node connected to every other; returns the ids."""
+    cluster("up", n, "--rate", rate)
+    idmap = ids(n)
+    wait_connected(idmap, lambda i: [j for j in range(1, n + 1) if j != i])
+    return idmap
+
+
+def first_relay(idmap, rel, t0, interval=0.02):
+    """The host that logged 'relay REL: upstream <host 1>' since t0 (host 1's first downstream)."""
+    pattern = rf"^relay {re.escape(rel)}: upstream {short(idmap, 1)}$"
+    return wait_until(lambda: next((i for i in idmap if i != 1 and grep(
+        since(last_run(node_log(i)), t0 - 1), pattern)), None), 10, interval)
+
+
 def scenario_repair():
-    cluster("up", 4, "--rate", "200mbit")
-    idmap = ids(4)
-    wait_connected(idmap, lambda i: [j for j in range(1, 5) if j != i])
+    idmap = switch_up(4, "200mbit")
     data = os.urandom(60_000_000)
     t0 = time.time()
     put(1, "big.bin", data)
-
-    def relay():
-        for i in range(2, 5):
-            if grep(since(last_run(node_log(i)), t0 - 1), rf"^relay big\.bin: upstream {short(idmap, 1)}$"):
-                return i
-    r = wait_until(relay, 10, 0.02)
+    r = first_relay(idmap, "big.bin", t0)
     assert r, "no host logged 'relay big.bin: upstream <host 1>'"
     print(f"    host {r} is host 1's first downstream", flush=True)
     written = wait_until(lambda: tmp_written(r, 4_000_000, len(data) - 4_000_000), 10, 0.01)
@@ -303,9 +311,7 @@ def kept(i, t0):
 
 
 def scenario_partial():
-    cluster("up", 3, "--rate", "50mbit")
-    idmap = ids(3)
-    wait_connected(idmap, lambda i: [j for j in range(1, 4) if j != i])
+    idmap = switch_up(3, "50mbit")
     x, y = 2, 3
     cluster("kill", y)  # offline while host 1 pushes the file to host 2 alone
     data = os.urandom(40_000_000)
@@ -362,19 +368,12 @@ def scenario_partial():
 
 
 def scenario_slow():
-    cluster("up", 3, "--rate", "200mbit")
-    idmap = ids(3)
-    wait_connected(idmap, lambda i: [j for j in range(1, 4) if j != i])
+    idmap = switch_up(3, "200mbit")
     data = os.urandom(20_000_000)
     t0 = time.time()
     m0 = time.monotonic()
     put(1, "slow.bin", data)
-
-    def relay():
-        for i in (2, 3):
-            if grep(since(last_run(node_log(i)), t0 - 1), rf"^relay slow\.bin: upstream {short(idmap, 1)}$"):
-                return i
-    x = wait_until(relay, 10, 0.01)
+    x = first_relay(idmap, "slow.bin", t0, 0.01)
     assert x, "no host logged 'relay slow.bin: upstream <host 1>'"
     y = 5 - x
     cluster("rate", y, "20mbit")
@@ -398,9 +397,7 @@ def scenario_slow():
 
 
 def scenario_sources():
-    cluster("up", 3, "--rate", "200mbit")
-    idmap = ids(3)
-    wait_connected(idmap, lambda i: [j for j in range(1, 4) if j != i])
+    switch_up(3, "200mbit")
     size = 40_000_000
     hosts = [1, 2, 3]
 
