@@ -284,9 +284,15 @@ public:
     else
       io::log_debug(line);
     if (s.streams.empty())
-      finish(s.unheld > 0 ? std::to_string(s.unheld) + " of " + std::to_string(s.verified.size()) +
-                                " chunks are held by no connected peer"
-                          : "");
+      finish(unheld_error());
+  }
+
+  // How the pull ends once every stream is done: "" or why chunks are still missing.
+  std::string unheld_error() {
+    auto& s = st();
+    return s.unheld == 0 ? ""
+                         : std::to_string(s.unheld) + " of " + std::to_string(s.verified.size()) +
+                               " chunks are held by no connected peer";
   }
 
   void on_pieces(std::size_t k, std::vector<rpc::piece>& pieces) {
@@ -367,9 +373,7 @@ public:
     if (!error.empty())
       return finish(error + from(str));
     if (std::all_of(s.streams.begin(), s.streams.end(), [](auto& x) { return x.done; }))
-      finish(s.unheld > 0 ? std::to_string(s.unheld) + " of " + std::to_string(s.verified.size()) +
-                                " chunks are held by no connected peer"
-                          : "");
+      finish(unheld_error());
   }
 
   core::actor_status status() {
