@@ -4,7 +4,8 @@
 using Cxx = import "/capnp/c++.capnp";
 $Cxx.namespace("cascade::wire");
 
-const protocolVersion :UInt32 = 1;
+# 2: the dialer hands over its Peer only in `ready`, after it has checked the listener's proof.
+const protocolVersion :UInt32 = 2;
 
 struct Counter {
   device @0 :UInt64;   # short device id
@@ -42,7 +43,7 @@ struct Record {
 
 struct Hello {
   deviceId @0 :Data;       # 32 bytes
-  group @1 :Data;          # proof of the group key (until TLS lands: a keyed hash)
+  group @1 :Data;          # proof of the group key: HMAC over this TLS session's exporter
   protocol @2 :UInt32;
   indexEpoch @3 :UInt64;   # identifies the sender's index database; sequences restart with it
 }
@@ -57,9 +58,16 @@ struct Piece {
   data @1 :Data;
 }
 
-# Offered by every listener and dialer as its bootstrap capability.
+# The listener's bootstrap capability. No capability of a node goes to a peer before that
+# peer's proof has checked out:
+#   1. the dialer calls hello (its `peer` stays null; a listener ignores one);
+#   2. the listener checks the dialer's proof and only then answers with its hello and Peer;
+#   3. the dialer checks the listener's proof and only then calls ready with its own Peer.
+# The session is up on the listener once ready arrives; a listener's Peer refuses every call
+# (and drops the connection) before that. A dialer's bootstrap refuses both methods.
 interface Handshake {
   hello @0 (hello :Hello, peer :Peer) -> (hello :Hello, peer :Peer);
+  ready @1 (peer :Peer) -> ();
 }
 
 # One per session, in each direction.

@@ -83,6 +83,10 @@ kj::Promise<connection*> network::impl::secure(kj::Own<kj::AsyncIoStream> s, boo
         c.tls = t;
         c.counters = counters;
         c.since_ns = std::chrono::steady_clock::now().time_since_epoch().count();
+        if (!outbound && denied(t->peer_device())) {
+          drop(c.id, "device " + core::format_device_id(t->peer_device()) + " is denied");
+          return nullptr;
+        }
         // The hello must follow within the same limit, or the connection goes.
         auto id = c.id;
         tasks->add(timer.afterDelay(handshake_timeout).then([this, id]() {
@@ -117,9 +121,11 @@ kj::Promise<void> network::impl::dial_loop(dial_target& t) {
   }
   bool skip = false;
   KJ_IF_MAYBE (d, t.device) {
-    skip = device_connected(*d);
+    // Connected through another session (perhaps the peer dialed us), or denied: a denied
+    // device's address is never dialed again while it stays denied.
+    skip = device_connected(*d) || denied(*d);
   }
-  if (skip) // connected through another session (perhaps the peer dialed us): check later
+  if (skip) // check later
     return timer.afterDelay(1 * kj::SECONDS).then([this, &t]() { return dial_loop(t); });
   auto addr = t.host + ":" + std::to_string(t.port);
   return ctx.provider->getNetwork()
@@ -142,27 +148,47 @@ kj::Promise<void> network::impl::dial_loop(dial_target& t) {
             return kj::READY_NOW;
           }
         }
+        if (c.tls && denied(c.tls->peer_device())) {
+          t.device = c.tls->peer_device(); // never dialed again while it stays denied
+          drop(id, "device " + core::format_device_id(c.tls->peer_device()) + " is denied");
+          return kj::READY_NOW;
+        }
+        // Our hello carries no capability: our Peer goes out only in ready, once the
+        // listener's proof has checked out.
         auto req = c.client->bootstrap().castAs<wire::Handshake>().helloRequest();
         fill_hello(req.initHello(), c);
-        req.setPeer(make_peer(id));
         return req.send().then(
             [this, &t, id](capnp::Response<wire::Handshake::HelloResults> r) -> kj::Promise<void> {
               auto it = conns.find(id);
               if (it == conns.end())
                 return kj::READY_NOW;
-              auto err = accept_hello(*it->second, r.getHello(), r.getPeer());
-              if (it->second->remote != core::device_id{})
-                t.device = it->second->remote; // known even for a duplicate: no redial
+              auto& c = *it->second;
+              auto err = check_hello(c, r.getHello());
+              if (c.remote != core::device_id{})
+                t.device = c.remote; // known even for a duplicate: no redial
+              if (err.empty() && loses_duplicate(c))
+                err = duplicate_connection;
+              if (err.empty() && !r.getHello().hasDeviceId())
+                err = "malformed hello";
               if (!err.empty()) {
                 if (err != duplicate_connection)
                   t.last_error = err;
                 drop(id, err);
                 return kj::READY_NOW;
               }
+              c.verified = true;
+              auto ready = c.client->bootstrap().castAs<wire::Handshake>().readyRequest();
+              ready.setPeer(make_peer(id));
+              tasks->add(ready.send().then([](auto&&) {}, [](kj::Exception&&) {}));
+              err = go_up(c, r.getPeer(), r.getHello().getIndexEpoch());
+              if (!err.empty()) {
+                drop(id, err);
+                return kj::READY_NOW;
+              }
               t.failures = 0;
               t.last_error.clear();
               // Wait while this session lives.
-              return it->second->client->onDisconnect().then([]() {}, [](kj::Exception&&) {});
+              return c.client->onDisconnect().then([]() {}, [](kj::Exception&&) {});
             });
       })
       .then([]() {},

@@ -39,7 +39,10 @@ class peer_impl;
 struct connection {
   session_id id = 0;
   bool outbound = false;
-  bool up = false;
+  bool verified = false; // the peer's hello checked out (its proof, id, deny list)
+  bool up = false;       // verified, and the peer has our Peer: the session runs
+  bool closing = false;  // the losing duplicate, closed shortly after its hello
+  std::uint64_t remote_epoch = 0;
   std::string address;
   core::device_id remote{};
   kj::Own<kj::AsyncIoStream> stream;
@@ -180,8 +183,13 @@ struct network::impl : kj::TaskSet::ErrorHandler {
   kj::Promise<connection*> secure(kj::Own<kj::AsyncIoStream> s, bool outbound, std::string addr,
                                   std::string ip);
   void note_failure(const std::string& ip);
-  // Checks the peer's hello; on success marks the session up. Returns an error text or "".
-  std::string accept_hello(connection& c, wire::Hello::Reader h, wire::Peer::Client peer);
+  // Checks the peer's hello (protocol, group proof, device id, deny list); sets c.remote.
+  // Returns an error text or "".
+  std::string check_hello(connection& c, wire::Hello::Reader h);
+  // True if another session with the same device wins over `c` (else that one is dropped).
+  bool loses_duplicate(connection& c);
+  // Marks a verified session up with the peer's capability. Returns an error text or "".
+  std::string go_up(connection& c, wire::Peer::Client peer, std::uint64_t epoch);
   void drop(session_id s, const std::string& reason);
 
   // Streams ranges of `path` (of the partial file `partial` while it exists, if set).

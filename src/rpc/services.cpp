@@ -17,55 +17,105 @@ std::array<std::uint8_t, 32> exporter_of(const connection& c) {
 }
 } // namespace
 
-// The bootstrap capability: the first call on every connection.
+// The listener's bootstrap capability (the dialer's refuses both methods). See the Handshake
+// interface in cascade.capnp for the order: nothing of ours is handed over before the peer's
+// proof has checked out.
 class handshake_impl final : public wire::Handshake::Server {
 public:
   handshake_impl(network::impl& n, session_id s) : net_(n), session_(s) {}
 
   kj::Promise<void> hello(HelloContext ctx) override {
-    auto it = net_.conns.find(session_);
-    if (it == net_.conns.end())
-      return kj::READY_NOW;
+    auto* c = connection_of("hello");
+    if (c == nullptr)
+      return KJ_EXCEPTION(DISCONNECTED, "refused");
+    if (c->verified) {
+      net_.drop(session_, "it sent a second hello");
+      return KJ_EXCEPTION(DISCONNECTED, "refused");
+    }
     auto params = ctx.getParams();
-    auto err = net_.accept_hello(*it->second, params.getHello(), params.getPeer());
-    if (!err.empty() && err != duplicate_connection) {
+    auto err = net_.check_hello(*c, params.getHello());
+    if (!err.empty()) {
       net_.drop(session_, err);
       return KJ_EXCEPTION(DISCONNECTED, err);
     }
+    // The dialer is a member of the group: it may have our Peer now. Our session is up once it
+    // has checked our proof in turn and called ready.
+    c->verified = true;
+    c->remote_epoch = params.getHello().getIndexEpoch();
     auto res = ctx.getResults();
-    net_.fill_hello(res.initHello(), *it->second);
+    net_.fill_hello(res.initHello(), *c);
     res.setPeer(net_.make_peer(session_));
-    if (!err.empty()) {
+    if (net_.loses_duplicate(*c)) {
       // Answer first, so the dialer learns who we are and stops redialing; then close.
+      c->closing = true;
       auto& timer = KJ_ASSERT_NONNULL(net_.io).provider->getTimer();
-      net_.tasks->add(
-          timer.afterDelay(100 * kj::MILLISECONDS).then([n = &net_, s = session_, err]() {
-            n->drop(s, err);
-          }));
+      net_.tasks->add(timer.afterDelay(100 * kj::MILLISECONDS).then([n = &net_, s = session_]() {
+        n->drop(s, duplicate_connection);
+      }));
+    }
+    return kj::READY_NOW;
+  }
+
+  kj::Promise<void> ready(ReadyContext ctx) override {
+    auto* c = connection_of("ready");
+    if (c == nullptr)
+      return KJ_EXCEPTION(DISCONNECTED, "refused");
+    if (!c->verified || c->up) {
+      net_.drop(session_, c->up ? "it sent a second ready" : "it sent ready before its hello");
+      return KJ_EXCEPTION(DISCONNECTED, "refused");
+    }
+    if (c->closing)
+      return kj::READY_NOW;
+    auto err = net_.go_up(*c, ctx.getParams().getPeer(), c->remote_epoch);
+    if (!err.empty()) {
+      net_.drop(session_, err);
+      return KJ_EXCEPTION(DISCONNECTED, err);
     }
     return kj::READY_NOW;
   }
 
 private:
+  // The connection if this bootstrap may be called on it; otherwise drops it (a dialed peer
+  // never calls the dialer's bootstrap) and returns null.
+  connection* connection_of(const char* method) {
+    auto it = net_.conns.find(session_);
+    if (it == net_.conns.end())
+      return nullptr;
+    if (it->second->outbound) {
+      net_.drop(session_, std::string("the peer we dialed called our ") + method);
+      return nullptr;
+    }
+    return it->second.get();
+  }
+
   network::impl& net_;
   session_id session_;
 };
 
+// Our side of a session. It reaches a peer only after that peer's proof checked out, and every
+// method still refuses (and drops the connection) unless the session is up: defence in depth,
+// so that no path, record or byte leaves before both proofs are done.
 class peer_impl final : public wire::Peer::Server {
 public:
   peer_impl(network::impl& n, session_id s) : net_(n), session_(s) {}
 
   kj::Promise<void> subscribe(SubscribeContext ctx) override {
+    if (!up("subscribe"))
+      return refused();
     auto p = ctx.getParams();
     net_.events.on_subscribe(session_, p.getEpoch(), p.getFrom());
     return kj::READY_NOW;
   }
 
   kj::Promise<void> update(UpdateContext ctx) override {
+    if (!up("update"))
+      return refused();
     return net_.on_update(session_, ctx.getParams());
   }
 
   kj::Promise<void> fetch(FetchContext ctx) override {
+    if (!up("fetch"))
+      return refused();
     auto p = ctx.getParams();
     std::string path(p.getPath().cStr());
     auto it = net_.conns.find(session_);
@@ -106,9 +156,15 @@ public:
         }));
   }
 
-  kj::Promise<void> ping(PingContext) override { return kj::READY_NOW; }
+  kj::Promise<void> ping(PingContext) override {
+    if (!up("ping"))
+      return refused();
+    return kj::READY_NOW;
+  }
 
   kj::Promise<void> offer(OfferContext ctx) override {
+    if (!up("offer"))
+      return refused();
     auto p = ctx.getParams();
     std::string why;
     auto entry = from_wire(p.getRecord(), why);
@@ -138,6 +194,8 @@ public:
   }
 
   kj::Promise<void> have(HaveContext ctx) override {
+    if (!up("have"))
+      return refused();
     auto p = ctx.getParams();
     std::string path(p.getPath().cStr());
     auto v = from_wire(p.getVersion());
@@ -167,6 +225,18 @@ public:
   }
 
 private:
+  // True if the session is up; otherwise the connection is dropped, naming the method.
+  bool up(const char* method) {
+    auto it = net_.conns.find(session_);
+    if (it == net_.conns.end())
+      return false;
+    if (it->second->up)
+      return true;
+    net_.drop(session_, std::string("it called Peer.") + method + " before the session was up");
+    return false;
+  }
+  static kj::Promise<void> refused() { return KJ_EXCEPTION(DISCONNECTED, "session not up"); }
+
   network::impl& net_;
   session_id session_;
 };
@@ -231,8 +301,7 @@ bool network::impl::device_connected(const core::device_id& d) const {
   return false;
 }
 
-std::string network::impl::accept_hello(connection& c, wire::Hello::Reader h,
-                                        wire::Peer::Client peer) {
+std::string network::impl::check_hello(connection& c, wire::Hello::Reader h) {
   auto group = h.getGroup();
   auto dev = h.getDeviceId();
   if (h.getProtocol() != wire::PROTOCOL_VERSION)
@@ -256,24 +325,34 @@ std::string network::impl::accept_hello(connection& c, wire::Hello::Reader h,
     return "device " + core::format_device_id(c.remote) + " is denied";
   if (c.remote == cfg.self)
     return "connected to ourselves";
-  // Two connections to one device (both dialed at once): keep the one dialed by the smaller id,
-  // a rule both sides apply alike.
+  return "";
+}
+
+// Two connections to one device (both dialed at once): keep the one dialed by the smaller id,
+// a rule both sides apply alike.
+bool network::impl::loses_duplicate(connection& c) {
   for (auto& [id, other] : conns) {
     if (id == c.id || !other->up || other->remote != c.remote)
       continue;
     auto dialer_of = [&](const connection& x) { return x.outbound ? cfg.self : x.remote; };
     if (dialer_of(c) < dialer_of(*other)) {
       drop(id, duplicate_connection);
-      break;
+      return false;
     }
-    return duplicate_connection;
+    return true;
   }
+  return false;
+}
+
+std::string network::impl::go_up(connection& c, wire::Peer::Client peer, std::uint64_t epoch) {
+  if (loses_duplicate(c))
+    return duplicate_connection;
   c.remote_peer = kj::mv(peer);
   c.up = true;
   if (!c.outbound)
     failures_by_ip.erase(c.address.substr(0, c.address.rfind(':')));
   tasks->add(heartbeat(c.id));
-  events.on_session_up({c.id, c.remote, h.getIndexEpoch(), c.address, c.outbound});
+  events.on_session_up({c.id, c.remote, epoch, c.address, c.outbound});
   return "";
 }
 
@@ -320,7 +399,7 @@ void network::impl::drop(session_id s, const std::string& reason) {
   if (own->up)
     events.on_session_down(s, reason);
   else
-    events.on_log(reason == duplicate_connection ? 1 : 2,
+    events.on_log(reason == duplicate_connection || reason == "shutting down" ? 1 : 3,
                   "connection " + own->address + " closed before handshake: " + reason);
   // Destroying the RPC system from inside its own callbacks is unsafe: defer it.
   tasks->add(kj::evalLater([c = kj::mv(own)]() mutable { c = nullptr; }));

@@ -160,7 +160,6 @@ wire::Peer::Client session::hello(const std::string& key, std::optional<core::de
   h.setGroup(kj::arrayPtr(proof.data(), proof.size()));
   h.setProtocol(protocol);
   h.setIndexEpoch(0x5EED0000ULL + static_cast<std::uint64_t>(::getpid()));
-  req.setPeer(kj::heap<our_peer>(log));
   auto resp = wait(req.send(), 15, "hello");
   auto theirs = resp.getHello();
   if (theirs.getDeviceId().size() != 32 ||
@@ -172,6 +171,10 @@ wire::Peer::Client session::hello(const std::string& key, std::optional<core::de
   if (g.size() != 32 || !std::equal(g.begin(), g.end(), expect.begin()))
     say("warning: the node's group proof does not match our key");
   peer_ = resp.getPeer();
+  // Our Peer goes to the node in ready, after its hello (protocol 2).
+  auto ready = rpc_->bootstrap(host).castAs<wire::Handshake>().readyRequest();
+  ready.setPeer(kj::heap<our_peer>(log));
+  wait(ready.send(), 15, "ready");
   return KJ_ASSERT_NONNULL(peer_);
 }
 
