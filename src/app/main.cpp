@@ -179,6 +179,7 @@ int run_node(const run_options& o) {
   ncfg.group_key = key;
   ncfg.folder = &folder;
   ncfg.partials = &partials;
+  ncfg.denied = read_denied(p.state);
   rpc::network net(ncfg, *listener);
   ctx.net = &net;
   auto watcher_actor = actors::spawn_watcher(sys, index, &ctx);
@@ -247,11 +248,11 @@ int run_node(const run_options& o) {
   if (!watcher.start(err))
     io::log_warn(err + "; changes are found by rescans only");
   caf::anon_send(index, actors::rescan_atom::value);
-  for (auto& peer : o.peers)
-    net.dial(peer.host, peer.port);
-
+  // The deny list first: its devices are refused before any dial or accept can reach them.
   deny_watch denials{p.state, &net};
   denials.check();
+  for (auto& peer : o.peers)
+    net.dial(peer.host, peer.port);
   uv_timer_init(&loop, &denials.timer);
   denials.timer.data = &denials;
   uv_timer_start(

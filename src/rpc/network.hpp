@@ -110,7 +110,8 @@ struct network_config {
   std::uint64_t epoch = 0;                       // of our index
   const io::folder* folder = nullptr;            // where fetches are served from
   const core::partial_files* partials = nullptr; // and the verified chunks of partial files
-  std::size_t sink_credit = 8; // frames a receiving sink holds before it stalls the sender
+  std::size_t sink_credit = 8;         // frames a receiving sink holds before it stalls the sender
+  std::vector<core::device_id> denied; // refused from the start (see deny())
 };
 
 class network {

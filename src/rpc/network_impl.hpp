@@ -138,7 +138,8 @@ struct network::impl : kj::TaskSet::ErrorHandler {
   call_id next_call = 1;
   fetch_id next_fetch = 1; // written by other threads under `mutex`
 
-  impl(network_config c, listener& l) : cfg(std::move(c)), events(l) {}
+  impl(network_config c, listener& l)
+      : cfg(std::move(c)), events(l), denied_devices(cfg.denied.begin(), cfg.denied.end()) {}
 
   void taskFailed(kj::Exception&& e) override {
     events.on_log(3, std::string("network task failed: ") + e.getDescription().cStr());

@@ -9,6 +9,7 @@
 //                          bytes, or claim to hold what we do not)
 //   attacks_fetch.cpp      bad-fetch (we fetch what we must not get)
 //   attacks_handshake.cpp  stall-handshake, conn-flood, wrong-key, no-tls, hello
+//   attacks_server.cpp     serve (we are the server the node dials)
 //   main.cpp               command line, mode table
 #pragma once
 
@@ -44,6 +45,8 @@ struct options {
   std::string dir;
   std::string marker;
   std::string path;
+  std::string variant = "no-key"; // serve: the proof we answer with
+  std::string identity;           // a PEM file for our key (made if missing); else a fresh key
   int count = 1;
   int deadline = 90;
   double wait = 25; // stall-handshake, conn-flood: how long to wait for the node to close
@@ -74,6 +77,9 @@ struct peer_log {
   std::function<kj::Promise<void>(fetch_context)> on_fetch;
   std::function<kj::Promise<void>(have_context)> on_have;
 };
+
+// A Peer capability of ours that counts what the node does with it.
+wire::Peer::Client make_our_peer(peer_log& log);
 
 class session {
 public:
@@ -206,5 +212,6 @@ int attack_conn_flood(ctx& c);
 int attack_wrong_key(ctx& c);
 int attack_no_tls(ctx& c);
 int attack_hello(ctx& c);
+int attack_serve(ctx& c); // attacks_server.cpp
 
 } // namespace hostile

@@ -12,7 +12,11 @@
 // connections without hello), wrong-key (bad group proof, foreign device id, protocol 99),
 // no-tls (plain HTTP), bad-fetch (paths out of the folder, too many ranges, 17 stalled
 // fetches), have-liar (claims to hold every version whole for --count s, serves wrong bytes),
-// max-counter (a deletion of --path at counter 2^64-1), hello (a correct hello).
+// max-counter (a deletion of --path at counter 2^64-1), hello (a correct hello), serve (we
+// listen on --host:--port and the node dials us; --variant no-key|wrong-key|replay|member|denied,
+// see attacks_server.cpp).
+//
+// --identity FILE keeps our Ed25519 key in FILE (made if missing), so a test can deny it.
 //
 // It prints what happened, one line each ("hostile: ..."; verdict lines start with "RESULT "),
 // and exits 0 when the attack ran as planned: the exit code is no judgement of the node, the
@@ -26,10 +30,13 @@
 // The parts: see hostile_peer.hpp. This file: the command line and the table of modes.
 #include <unistd.h>
 
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
+#include <fstream>
 #include <map>
+#include <sstream>
 #include <string>
 
 #include "hostile_peer.hpp"
@@ -39,10 +46,11 @@ namespace hostile {
 [[noreturn]] void usage(const std::string& why) {
   std::fprintf(stderr,
                "hostile_peer: %s\nusage: hostile_peer MODE --port P --key K [--host H] [--src IP] "
-               "[--dir D] [--count N] [--marker M] [--path NAME] [--wait S] [--deadline S]\nmodes: "
+               "[--dir D] [--count N] [--marker M] [--path NAME] [--wait S] [--deadline S] "
+               "[--variant V] [--identity FILE]\nmodes: "
                "bad-names "
                "flood oversized big-pieces bad-chunks stall-handshake conn-flood wrong-key no-tls "
-               "bad-fetch bad-offer have-liar max-counter hello\n",
+               "bad-fetch bad-offer have-liar max-counter hello serve\n",
                why.c_str());
   std::exit(2);
 }
@@ -50,6 +58,21 @@ namespace hostile {
 } // namespace hostile
 
 using namespace hostile;
+
+namespace {
+std::string load_or_make_key(const std::string& file) {
+  if (file.empty())
+    return rpc::generate_private_key();
+  if (std::ifstream in(file); in) {
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+  }
+  auto pem = rpc::generate_private_key();
+  std::ofstream(file) << pem;
+  return pem;
+}
+} // namespace
 
 int main(int argc, char** argv) {
   options o;
@@ -81,6 +104,10 @@ int main(int argc, char** argv) {
       o.path = val();
     else if (a == "--wait")
       o.wait = std::stod(val());
+    else if (a == "--variant")
+      o.variant = val();
+    else if (a == "--identity")
+      o.identity = val();
     else if (a == "--deadline")
       o.deadline = std::stoi(val());
     else
@@ -89,25 +116,35 @@ int main(int argc, char** argv) {
   if (o.port == 0)
     usage("--port is required");
   ::alarm(static_cast<unsigned>(o.deadline));
+  ::signal(SIGPIPE, SIG_IGN); // a node that closes on us is an outcome, not a crash
   std::map<std::string, int (*)(ctx&)> modes = {
-      {"bad-names", attack_bad_names},     {"flood", attack_flood},
-      {"oversized", attack_oversized},     {"big-pieces", attack_big_pieces},
-      {"bad-chunks", attack_bad_chunks},   {"have-liar", attack_have_liar},
-      {"stall-handshake", attack_stall},   {"conn-flood", attack_conn_flood},
-      {"wrong-key", attack_wrong_key},     {"no-tls", attack_no_tls},
-      {"bad-fetch", attack_bad_fetch},     {"hello", attack_hello},
-      {"max-counter", attack_max_counter}, {"bad-offer", attack_bad_offer},
+      {"bad-names", attack_bad_names},
+      {"flood", attack_flood},
+      {"oversized", attack_oversized},
+      {"big-pieces", attack_big_pieces},
+      {"bad-chunks", attack_bad_chunks},
+      {"have-liar", attack_have_liar},
+      {"stall-handshake", attack_stall},
+      {"conn-flood", attack_conn_flood},
+      {"wrong-key", attack_wrong_key},
+      {"no-tls", attack_no_tls},
+      {"bad-fetch", attack_bad_fetch},
+      {"hello", attack_hello},
+      {"max-counter", attack_max_counter},
+      {"bad-offer", attack_bad_offer},
+      {"serve", attack_serve},
   };
   auto it = modes.find(o.mode);
   if (it == modes.end())
     usage("unknown mode " + o.mode);
   bool needs_key = o.mode != "stall-handshake" && o.mode != "conn-flood" && o.mode != "no-tls" &&
-                   o.mode != "wrong-key";
+                   o.mode != "wrong-key" &&
+                   !(o.mode == "serve" && (o.variant == "no-key" || o.variant == "replay"));
   if (needs_key && o.key.empty())
     usage(o.mode + " needs --key");
   try {
     auto io = kj::setupAsyncIo();
-    rpc::tls_context tls(rpc::generate_private_key());
+    rpc::tls_context tls(load_or_make_key(o.identity));
     say("device " + core::format_device_id(tls.self()) + ", mode " + o.mode);
     ctx c{io, o, tls};
     return it->second(c);

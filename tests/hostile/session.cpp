@@ -65,6 +65,10 @@ class no_handshake final : public wire::Handshake::Server {
 
 } // namespace
 
+wire::Peer::Client make_our_peer(peer_log& log) {
+  return kj::heap<our_peer>(log);
+}
+
 // ------------------------------------------------------------------ output and small helpers
 
 void say(const std::string& s) {

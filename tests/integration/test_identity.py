@@ -4,6 +4,7 @@ a denied device loses its connections within 5 s and cannot come back."""
 import os
 import stat
 import subprocess
+import sys
 import time
 
 import harness as h
@@ -55,4 +56,5 @@ def denied_device_is_dropped_and_stays_out():
     assert len(refusals) >= 2, refusals  # the drop, then at least one refused redial
 
 
-r.run()
+if __name__ == "__main__":
+    sys.exit(r.run())
