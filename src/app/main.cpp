@@ -227,7 +227,7 @@ int run_node(const run_options& o) {
     };
     mdns = std::make_unique<io::mdns>(
         "_cascade._tcp", "cascade-" + id.substr(0, 7), port,
-        std::vector<std::string>{"id=" + id, "g=" + group_tag(key), "v=1"}, std::move(cb));
+        std::vector<std::string>{"id=" + id, "g=" + group_tag(key), "v=2"}, std::move(cb));
     mdns->start();
   }
   ctx.fs = &watcher;

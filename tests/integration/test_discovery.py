@@ -113,7 +113,7 @@ def scenario_lan():
          lambda: not [m for i in range(1, 6) for m in closed_since(i, 0)]
          or {i: closed_since(i, 0) for i in range(1, 6)})
 
-    # a. a real DNS-SD client sees every other node with address, port and TXT id=, g=, v=1
+    # a. a real DNS-SD client sees every other node with address, port and TXT id=, g=, v=2
     recs = browse(1, [addr(j) for j in range(2, 6)])
 
     def check_browse():
@@ -132,7 +132,7 @@ def scenario_lan():
                     bad.append(f"host {j}: TXT {r['txt']}, want exactly id=, g=, v=")
                 if txt.get("id") != idmap[j]:
                     bad.append(f"host {j}: id={txt.get('id')}, its node says {idmap[j]}")
-                if txt.get("v") != "1":
+                if txt.get("v") != "2":
                     bad.append(f"host {j}: v={txt.get('v')}")
                 if not re.fullmatch(r"[0-9a-f]{8,64}", txt.get("g", "")):
                     bad.append(f"host {j}: g={txt.get('g')!r} is not a hex tag")
@@ -144,7 +144,7 @@ def scenario_lan():
             bad.append(f"one group, but g values {gs}")
         return not bad or "; ".join(bad) + "\n" + "\n".join(r["line"] for r in recs)
     step("a: avahi-browse -rpt _cascade._tcp on host 1 lists hosts 2-5: address, port 50051, "
-         "TXT id=<their id> g=<tag> v=1, never the key", check_browse)
+         "TXT id=<their id> g=<tag> v=2, never the key", check_browse)
 
     # --no-discovery: a second node inside host 3 (same key, own folder, port 50052)
     nd_dir = os.path.join(os.environ["CASCADE_CLUSTER_DIR"], "nodisc")
