@@ -243,6 +243,42 @@ int attack_conn_flood(ctx& c) {
   return 0;
 }
 
+// A member that breaks the handshake's order: calls on the node's Peer before its ready, a
+// second ready, and (on a fresh connection) ready before hello. Each must be refused and end
+// the connection; none of the early calls may be answered.
+int attack_early_calls(ctx& c) {
+  {
+    session s(c.io, c.o, c.tls);
+    s.open();
+    auto peer = s.hello(c.o.key, {}, wire::PROTOCOL_VERSION, {}, false);
+    probe_tally t;
+    s.wait(try_everything(c, t, peer, "before ready"), 10, "calls");
+    bool dropped = s.wait_disconnected(3);
+    result("calls before ready: answered " + std::to_string(t.answered) + ", refused " +
+           std::to_string(t.refused) + ", bytes " + std::to_string(t.bytes) + "; " +
+           (dropped ? "disconnected" : "NOT disconnected"));
+  }
+  {
+    session s(c.io, c.o, c.tls);
+    s.open();
+    s.hello(c.o.key);
+    auto err = s.send_ready();
+    bool dropped = s.wait_disconnected(3);
+    result("second ready: " + (err.empty() ? std::string("ACCEPTED") : "refused") + "; " +
+           (dropped ? "disconnected" : "NOT disconnected"));
+  }
+  {
+    session s(c.io, c.o, c.tls);
+    s.open();
+    auto err = s.send_ready();
+    bool dropped = s.wait_disconnected(3);
+    result("ready before hello: " + (err.empty() ? std::string("ACCEPTED") : "refused") + "; " +
+           (dropped ? "disconnected" : "NOT disconnected") + ", records " +
+           std::to_string(s.log.records_in) + ", subscribes " + std::to_string(s.log.subscribes));
+  }
+  return 0;
+}
+
 int attack_hello(ctx& c) {
   try {
     auto s = connect_with_key(c, c.o.key);

@@ -24,20 +24,20 @@ namespace hostile {
 
 namespace {
 
-struct tally {
+struct tally : probe_tally {
   int connections = 0;
-  int node_peers = 0; // capabilities of the node's Peer that reached us
-  int answered = 0;   // calls on them the node answered
-  int refused = 0;
-  std::size_t bytes = 0; // file bytes the node streamed to us
   std::vector<std::array<std::uint8_t, 32>> node_proofs;
   peer_log log; // what the node did to our Peer
 };
 
+} // namespace
+
+namespace {
+
 // Counts what the node writes into our sink.
 class counting_sink final : public wire::ChunkSink::Server {
 public:
-  explicit counting_sink(tally& t) : t_(t) {}
+  explicit counting_sink(probe_tally& t) : t_(t) {}
   kj::Promise<void> write(WriteContext ctx) override {
     for (auto p : ctx.getParams().getPieces())
       t_.bytes += p.getData().size();
@@ -46,11 +46,13 @@ public:
   kj::Promise<void> done(DoneContext) override { return kj::READY_NOW; }
 
 private:
-  tally& t_;
+  probe_tally& t_;
 };
 
+} // namespace
+
 // One call, bounded; counted as answered or refused.
-kj::Promise<void> attempt(ctx& c, tally& t, const std::string& stage, const std::string& method,
+kj::Promise<void> attempt(ctx& c, probe_tally& t, const std::string& stage, const std::string& method,
                           kj::Promise<void> call) {
   return c.io.provider->getTimer()
       .timeoutAfter(3 * kj::SECONDS, kj::mv(call))
@@ -65,8 +67,8 @@ kj::Promise<void> attempt(ctx& c, tally& t, const std::string& stage, const std:
           });
 }
 
-// Every method of the node's Peer, one after the other.
-kj::Promise<void> try_everything(ctx& c, tally& t, wire::Peer::Client peer, std::string stage) {
+kj::Promise<void> try_everything(ctx& c, probe_tally& t, wire::Peer::Client peer,
+                                 std::string stage) {
   ++t.node_peers;
   auto path = c.o.path.empty() ? std::string("secret.txt") : c.o.path;
   writer w{core::short_of(c.tls.self())};
@@ -112,6 +114,8 @@ kj::Promise<void> try_everything(ctx& c, tally& t, wire::Peer::Client peer, std:
   calls.add(attempt(c, t, stage, "ping", ping.send().ignoreResult()));
   return kj::joinPromises(calls.releaseAsArray()).attach(kj::mv(peer));
 }
+
+namespace {
 
 // Our bootstrap, as the node's dial target.
 class rogue_handshake final : public wire::Handshake::Server {

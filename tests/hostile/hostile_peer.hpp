@@ -102,9 +102,15 @@ public:
   // Sends our hello (proof made with `key`, role "client"); returns the node's Peer.
   // Throws kj::Exception if the node refuses.
   // `proof`, if given, is sent instead of the proof for this session (a replay).
+  // `ready`: also hand over our Peer (the last step of the handshake).
   wire::Peer::Client hello(const std::string& key, std::optional<core::device_id> claim = {},
                            std::uint32_t protocol = wire::PROTOCOL_VERSION,
-                           std::optional<std::array<std::uint8_t, 32>> proof = {});
+                           std::optional<std::array<std::uint8_t, 32>> proof = {},
+                           bool ready = true);
+  // The RPC system over the TLS stream (hello does it too).
+  void start_rpc();
+  // Calls the node's Handshake.ready with our Peer; "" if it answered, else the error.
+  std::string send_ready(double secs = 5);
   std::array<std::uint8_t, 32> sent_proof{}; // the proof of the last hello
 
   wire::Peer::Client& peer() { return KJ_ASSERT_NONNULL(peer_); }
@@ -196,6 +202,24 @@ stream_pieces(wire::ChunkSink::Client sink,
               std::shared_ptr<std::vector<std::pair<std::uint64_t, std::string>>> pieces,
               std::size_t idx, std::shared_ptr<std::string> outcome);
 
+// ------------------------------------------------------------------ probing a node's Peer
+
+// What calls on a node's Peer capability got (attacks_server.cpp).
+struct probe_tally {
+  int node_peers = 0; // capabilities of the node's Peer that reached us
+  int answered = 0;   // calls on them the node answered
+  int refused = 0;
+  std::size_t bytes = 0; // file bytes the node streamed to us
+};
+
+// One call, bounded (3 s), counted as answered or refused and said.
+kj::Promise<void> attempt(ctx& c, probe_tally& t, const std::string& stage,
+                          const std::string& method, kj::Promise<void> call);
+// Every method of the node's Peer at once (fetch and have of --path, subscribe, an update, an
+// offer, ping), each counted.
+kj::Promise<void> try_everything(ctx& c, probe_tally& t, wire::Peer::Client peer,
+                                 std::string stage);
+
 // ------------------------------------------------------------------ attacks (one per mode)
 
 int attack_bad_names(ctx& c); // attacks_update.cpp
@@ -212,6 +236,7 @@ int attack_conn_flood(ctx& c);
 int attack_wrong_key(ctx& c);
 int attack_no_tls(ctx& c);
 int attack_hello(ctx& c);
+int attack_early_calls(ctx& c);
 int attack_serve(ctx& c); // attacks_server.cpp
 
 } // namespace hostile

@@ -144,14 +144,9 @@ void session::open() {
 
 wire::Peer::Client session::hello(const std::string& key, std::optional<core::device_id> claim,
                                   std::uint32_t protocol,
-                                  std::optional<std::array<std::uint8_t, 32>> replay) {
-  // Our own receive limit is raised so that capnp lets us *send* messages above the
-  // node's 64 MiB limit (it refuses to send what it would not accept itself).
-  capnp::ReaderOptions opts;
-  opts.traversalLimitInWords = 32u << 20; // 256 MiB
-  network_ = kj::heap<capnp::TwoPartyVatNetwork>(*tls_, capnp::rpc::twoparty::Side::CLIENT, opts);
-  rpc_ = kj::heap<capnp::RpcSystem<capnp::rpc::twoparty::VatId>>(
-      capnp::makeRpcServer(*network_, capnp::Capability::Client(kj::heap<no_handshake>())));
+                                  std::optional<std::array<std::uint8_t, 32>> replay,
+                                  bool ready) {
+  start_rpc();
   capnp::MallocMessageBuilder vat;
   auto host = vat.getRoot<capnp::rpc::twoparty::VatId>();
   host.setSide(capnp::rpc::twoparty::Side::SERVER);
@@ -176,10 +171,39 @@ wire::Peer::Client session::hello(const std::string& key, std::optional<core::de
     say("warning: the node's group proof does not match our key");
   peer_ = resp.getPeer();
   // Our Peer goes to the node in ready, after its hello (protocol 2).
-  auto ready = rpc_->bootstrap(host).castAs<wire::Handshake>().readyRequest();
-  ready.setPeer(kj::heap<our_peer>(log));
-  wait(ready.send(), 15, "ready");
+  if (ready) {
+    auto err = send_ready(15);
+    if (!err.empty())
+      throw KJ_EXCEPTION(DISCONNECTED, "ready refused: " + err);
+  }
   return KJ_ASSERT_NONNULL(peer_);
+}
+
+void session::start_rpc() {
+  if (rpc_)
+    return;
+  // Our own receive limit is raised so that capnp lets us *send* messages above the
+  // node's 64 MiB limit (it refuses to send what it would not accept itself).
+  capnp::ReaderOptions opts;
+  opts.traversalLimitInWords = 32u << 20; // 256 MiB
+  network_ = kj::heap<capnp::TwoPartyVatNetwork>(*tls_, capnp::rpc::twoparty::Side::CLIENT, opts);
+  rpc_ = kj::heap<capnp::RpcSystem<capnp::rpc::twoparty::VatId>>(
+      capnp::makeRpcServer(*network_, capnp::Capability::Client(kj::heap<no_handshake>())));
+}
+
+std::string session::send_ready(double secs) {
+  start_rpc();
+  capnp::MallocMessageBuilder vat;
+  auto host = vat.getRoot<capnp::rpc::twoparty::VatId>();
+  host.setSide(capnp::rpc::twoparty::Side::SERVER);
+  auto req = rpc_->bootstrap(host).castAs<wire::Handshake>().readyRequest();
+  req.setPeer(kj::heap<our_peer>(log));
+  try {
+    wait(req.send().ignoreResult(), secs, "ready");
+    return "";
+  } catch (kj::Exception& e) {
+    return e.getDescription().cStr();
+  }
 }
 
 bool session::wait_subscribed(double secs) {

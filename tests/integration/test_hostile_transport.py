@@ -90,6 +90,26 @@ def wrong_key():
 
 
 @r.case
+def handshake_order():
+    """A member that calls H's Peer before its ready, sends ready twice, or ready first: each is
+    refused and disconnected, and none of the early calls is answered."""
+    H = S["H"]
+    mark = H.log_size()
+    src = next_src()
+    res = results(hostile("early-calls", src=src))
+    assert len(res) == 3, res
+    assert re.match(r"calls before ready: answered 0, refused \d+, bytes 0; disconnected$",
+                    res[0]), res[0]
+    assert res[1] == "second ready: refused; disconnected", res[1]
+    assert res[2] == "ready before hello: refused; disconnected, records 0, subscribes 0", res[2]
+    esc = re.escape(src)
+    after_attack("early-calls", mark, [
+        esc + r":\d+ closed before handshake: it called Peer\.\w+ before the session was up",
+        esc + r":\d+ closed before handshake: it sent ready before its hello",
+    ])
+
+
+@r.case
 def no_tls():
     H = S["H"]
     mark = H.log_size()
