@@ -13,6 +13,21 @@
 
 namespace cascade::io {
 
+namespace {
+
+// One line per change the folder refused. ELOOP (a symlink at the name or above it, refused by
+// RESOLVE_NO_SYMLINKS and O_NOFOLLOW) and EXDEV (a path leading outside) are what a local user
+// swapping names for symlinks causes: said plainly, with the path, and nothing is touched.
+void log_failed(const std::string& what, const std::string& path, int err) {
+  if (err == ELOOP || err == EXDEV)
+    log_error("refused to apply " + path + ": a symlink appeared in its place or above it (" +
+              std::strerror(err) + ")");
+  else
+    log_error("cannot " + what + " " + path + ": " + std::strerror(err));
+}
+
+} // namespace
+
 applier::applier(folder& f, std::string tmp_dir) : folder_(f), tmp_dir_(std::move(tmp_dir)) {}
 
 bool applier::write_tmp(const std::string& tmp, const core::file_record& r, const std::string& data,
@@ -57,7 +72,7 @@ void applier::sync_tmp() {
 std::optional<std::uint64_t> applier::install(const std::string& tmp, const core::file_record& r) {
   auto parent = core::parent_of(r.path);
   if (!parent.empty() && !folder_.make_dirs(parent, 0755)) {
-    log_error("cannot create the directory of " + r.path + ": " + std::strerror(errno));
+    log_failed("create the directory of", r.path, errno);
     ::unlink(tmp.c_str());
     return std::nullopt;
   }
@@ -68,7 +83,7 @@ std::optional<std::uint64_t> applier::install(const std::string& tmp, const core
     return std::nullopt;
   }
   if (!folder_.rename_into(tmp, r.path)) {
-    log_error("cannot move " + r.path + " into place: " + std::strerror(errno));
+    log_failed("move into place", r.path, errno);
     ::unlink(tmp.c_str());
     return std::nullopt;
   }
@@ -99,12 +114,18 @@ bool applier::remove(const core::file_record& r) {
 
 std::optional<std::uint64_t> applier::make_dir(const core::file_record& r) {
   auto cur = folder_.stat(r.path);
+  if (cur && cur->type == core::file_type::symlink) {
+    log_failed("create directory", r.path, ELOOP);
+    return std::nullopt;
+  }
   if (cur && cur->type != core::file_type::dir) {
     log_error("cannot create directory " + r.path + ": a file is in the way");
     return std::nullopt;
   }
+  // set_mode changes the directory through a descriptor of it: a symlink swapped in after
+  // mkdirat (or after the stat above) is refused, never followed to chmod its target.
   if (!folder_.make_dirs(r.path, r.mode & 07777) || !folder_.set_mode(r.path, r.mode)) {
-    log_error("cannot create directory " + r.path + ": " + std::strerror(errno));
+    log_failed("create directory", r.path, errno);
     return std::nullopt;
   }
   auto st = folder_.stat(r.path);
