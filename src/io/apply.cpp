@@ -1,6 +1,5 @@
 #include "io/apply.hpp"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -28,11 +27,11 @@ void log_failed(const std::string& what, const std::string& path, int err) {
 
 } // namespace
 
-applier::applier(folder& f, std::string tmp_dir) : folder_(f), tmp_dir_(std::move(tmp_dir)) {}
+applier::applier(folder& f, const tmp_dir& tmp) : folder_(f), tmp_(tmp) {}
 
 bool applier::write_tmp(const std::string& tmp, const core::file_record& r, const std::string& data,
                         bool sync) {
-  unique_fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+  auto fd = tmp_.create(tmp);
   if (!fd) {
     log_error("cannot create " + tmp + ": " + std::strerror(errno));
     return false;
@@ -44,15 +43,20 @@ bool applier::write_tmp(const std::string& tmp, const core::file_record& r, cons
       continue;
     if (n <= 0) {
       log_error("cannot write " + tmp + ": " + std::strerror(errno));
-      ::unlink(tmp.c_str());
+      tmp_.remove(tmp);
       return false;
     }
     done += static_cast<std::size_t>(n);
   }
   timespec ts[2] = {{0, UTIME_OMIT},
                     {static_cast<time_t>(r.mtime_ns / 1'000'000'000), r.mtime_ns % 1'000'000'000}};
-  ::fchmod(fd.get(), r.mode & 07777);
-  ::futimens(fd.get(), ts);
+  // Mode and time go on the descriptor before the rename: nothing in the folder is touched by
+  // name afterwards.
+  if (::fchmod(fd.get(), r.mode & 07777) != 0 || ::futimens(fd.get(), ts) != 0) {
+    log_error("cannot set mode and time of " + tmp + ": " + std::strerror(errno));
+    tmp_.remove(tmp);
+    return false;
+  }
   if (sync)
     ::fsync(fd.get());
   else
@@ -63,9 +67,7 @@ bool applier::write_tmp(const std::string& tmp, const core::file_record& r, cons
 void applier::sync_tmp() {
   if (!dirty_)
     return;
-  unique_fd fd(::open(tmp_dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (fd)
-    ::syncfs(fd.get());
+  tmp_.sync();
   dirty_ = false;
 }
 
@@ -73,18 +75,18 @@ std::optional<std::uint64_t> applier::install(const std::string& tmp, const core
   auto parent = core::parent_of(r.path);
   if (!parent.empty() && !folder_.make_dirs(parent, 0755)) {
     log_failed("create the directory of", r.path, errno);
-    ::unlink(tmp.c_str());
+    tmp_.remove(tmp);
     return std::nullopt;
   }
   auto cur = folder_.stat(r.path);
   if (cur && cur->type == core::file_type::dir) {
     log_error("cannot replace directory " + r.path + " with a file");
-    ::unlink(tmp.c_str());
+    tmp_.remove(tmp);
     return std::nullopt;
   }
-  if (!folder_.rename_into(tmp, r.path)) {
+  if (!folder_.rename_into(tmp_.fd(), tmp_.name_of(tmp), r.path)) {
     log_failed("move into place", r.path, errno);
-    ::unlink(tmp.c_str());
+    tmp_.remove(tmp);
     return std::nullopt;
   }
   touched_dirs_.insert(std::string(parent));
@@ -134,28 +136,15 @@ std::optional<std::uint64_t> applier::make_dir(const core::file_record& r) {
 
 std::optional<std::uint64_t> applier::make_symlink(const std::string& tmp,
                                                    const core::file_record& r) {
-  if (::symlink(r.symlink_target.c_str(), tmp.c_str()) != 0) {
+  if (!tmp_.make_symlink(r.symlink_target, tmp, r.mtime_ns)) {
     log_error("cannot create symlink " + r.path + ": " + std::strerror(errno));
     return std::nullopt;
   }
-  timespec ts[2] = {{0, UTIME_OMIT},
-                    {static_cast<time_t>(r.mtime_ns / 1'000'000'000), r.mtime_ns % 1'000'000'000}};
-  ::utimensat(AT_FDCWD, tmp.c_str(), ts, AT_SYMLINK_NOFOLLOW);
   return install(tmp, r);
 }
 
 void applier::clean_tmp() {
-  DIR* d = ::opendir(tmp_dir_.c_str());
-  if (!d)
-    return;
-  int removed = 0;
-  while (auto* e = ::readdir(d)) {
-    std::string n = e->d_name;
-    if (n != "." && n != ".." && ::unlinkat(::dirfd(d), n.c_str(), 0) == 0)
-      ++removed;
-  }
-  ::closedir(d);
-  if (removed > 0)
+  if (int removed = tmp_.clean(); removed > 0)
     log_info("removed " + std::to_string(removed) + " temp files of an interrupted run");
 }
 

@@ -193,13 +193,13 @@ bool folder::make_dirs(std::string_view rel, std::uint32_t mode) {
   }
 }
 
-bool folder::rename_into(const std::string& tmp_abs, std::string_view rel) {
+bool folder::rename_into(int from_dir, const std::string& from_name, std::string_view rel) {
   std::string_view leaf;
   auto parent = open_parent(rel, leaf);
   if (!parent)
     return false;
   std::string name(leaf);
-  return ::renameat(AT_FDCWD, tmp_abs.c_str(), parent.get(), name.c_str()) == 0;
+  return ::renameat(from_dir, from_name.c_str(), parent.get(), name.c_str()) == 0;
 }
 
 bool folder::rename(std::string_view from, std::string_view to) {

@@ -76,8 +76,9 @@ public:
   // Creates a directory and any missing parents; applies `mode` to the last one.
   bool make_dirs(std::string_view rel, std::uint32_t mode);
 
-  // Atomically moves an absolute temp path (in the state dir, same file system) over `rel`.
-  bool rename_into(const std::string& tmp_abs, std::string_view rel);
+  // Atomically moves the entry `from_name` of the directory `from_dir` (the state dir's tmp,
+  // same file system) over `rel`; whatever is at `rel` (a symlink too) is replaced, not followed.
+  bool rename_into(int from_dir, const std::string& from_name, std::string_view rel);
   bool rename(std::string_view from, std::string_view to);
 
   // Removes a file or symlink (not a directory); true if it is gone afterwards.

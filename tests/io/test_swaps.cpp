@@ -10,9 +10,11 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <stdexcept>
 #include <string>
 
 #include "io/folder.hpp"
+#include "io/tmp_dir.hpp"
 
 using namespace cascade;
 namespace fs = std::filesystem;
@@ -102,4 +104,77 @@ TEST_CASE("set_mode and set_times change a real directory and file") {
   CHECK(d->mode == 0751);
   CHECK(x->mode == 0640);
   CHECK(x->mtime_ns == 7'000'000'123);
+}
+
+TEST_CASE("rename_into replaces a symlink at the name, never its target") {
+  swap_scratch s;
+  io::folder f(s.root);
+  io::tmp_dir t(s.dir + "/tmp");
+  auto p = t.new_path();
+  REQUIRE(t.create(p));
+  s.link(s.out_file, "f");
+  CHECK(f.rename_into(t.fd(), t.name_of(p), "f"));
+  auto st = f.stat("f");
+  REQUIRE(st);
+  CHECK(st->type == core::file_type::file);
+  s.check_outside();
+}
+
+TEST_CASE("temp files: unpredictable names, created only where nothing is") {
+  swap_scratch s;
+  io::tmp_dir t(s.dir + "/tmp");
+  auto a = t.new_path(), b = t.new_path();
+  CHECK(a != b);
+  CHECK(t.name_of(a).size() == 32);
+  CHECK(t.name_of(s.dir + "/elsewhere").empty());
+  CHECK(t.name_of(t.path() + "/../x").empty());
+
+  REQUIRE(t.create(a));
+  errno = 0;
+  CHECK_FALSE(t.create(a)); // exists
+  CHECK(errno == EEXIST);
+  REQUIRE(::symlink(s.out_file.c_str(), b.c_str()) == 0);
+  CHECK_FALSE(t.create(b)); // a symlink at the name: neither followed nor truncated
+  CHECK_FALSE(t.reopen(b));
+  CHECK(errno == ELOOP);
+  CHECK(t.reopen(a)); // a resume of our own file
+
+  auto c = t.new_path(); // a second link to a file: not ours alone
+  REQUIRE(::link(a.c_str(), c.c_str()) == 0);
+  CHECK_FALSE(t.reopen(c));
+  s.check_outside();
+}
+
+TEST_CASE("clean-up removes files and links, never a link's target") {
+  swap_scratch s;
+  io::tmp_dir t(s.dir + "/tmp");
+  REQUIRE(t.create(t.new_path()));
+  REQUIRE(::symlink(s.out_file.c_str(), t.new_path().c_str()) == 0);
+  REQUIRE(::symlink(s.out_dir.c_str(), t.new_path().c_str()) == 0);
+  CHECK(t.clean() == 3);
+  CHECK(fs::is_empty(t.path()));
+  s.check_outside();
+}
+
+TEST_CASE("a temp directory that is a symlink, a file or someone else's is refused") {
+  swap_scratch s;
+  auto tmp = s.dir + "/tmp";
+  REQUIRE(::symlink(s.out_dir.c_str(), tmp.c_str()) == 0);
+  CHECK_THROWS_WITH_AS(io::tmp_dir{tmp}, doctest::Contains("is a symlink"), std::runtime_error);
+  ::unlink(tmp.c_str());
+  std::ofstream(tmp) << "x";
+  CHECK_THROWS_WITH_AS(io::tmp_dir{tmp}, doctest::Contains("not a directory"), std::runtime_error);
+  ::unlink(tmp.c_str());
+  REQUIRE(::mkdir(tmp.c_str(), 0755) == 0);
+  if (::geteuid() == 0) {
+    REQUIRE(::chown(tmp.c_str(), 65534, 65534) == 0);
+    CHECK_THROWS_WITH_AS(io::tmp_dir{tmp}, doctest::Contains("belongs to uid 65534"),
+                         std::runtime_error);
+    REQUIRE(::chown(tmp.c_str(), 0, 0) == 0);
+  }
+  io::tmp_dir ok(tmp); // ours: accepted and made private
+  struct stat st {};
+  REQUIRE(::stat(tmp.c_str(), &st) == 0);
+  CHECK((st.st_mode & 07777) == 0700);
+  s.check_outside();
 }
