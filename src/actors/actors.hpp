@@ -17,6 +17,7 @@
 #include "core/record.hpp"
 #include "io/hasher.hpp"
 #include "io/mdns.hpp"
+#include "io/tmp_dir.hpp"
 #include "io/watcher.hpp"
 #include "rpc/console_server.hpp"
 #include "rpc/network.hpp"
@@ -67,6 +68,8 @@ struct node_context {
   io::folder* folder = nullptr;
   std::string state_dir; // absolute
   std::string marker;    // absolute path whose absence halts the folder (DESIGN.md §2)
+  // state_dir/tmp, opened and checked at start; every temp file goes through it
+  const io::tmp_dir* tmp = nullptr;
   core::device_id self{};
   core::short_id self_short = 0;
   rpc::network* net = nullptr;

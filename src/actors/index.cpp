@@ -21,7 +21,7 @@ using namespace index_detail;
 
 caf::behavior index_actor(self_ptr self, const node_context* ctx, caf::actor scanner) {
   self->state.db = std::make_unique<io::store>(ctx->state_dir + "/index.db");
-  self->state.disk = std::make_unique<io::applier>(*ctx->folder, ctx->state_dir + "/tmp");
+  self->state.disk = std::make_unique<io::applier>(*ctx->folder, *ctx->tmp);
   auto logic = std::make_shared<index_logic>(self, ctx, scanner);
   logic->start();
   return {

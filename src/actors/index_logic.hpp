@@ -52,7 +52,6 @@ struct index_state {
   std::set<std::string> pending_deletes;
   std::chrono::steady_clock::time_point last_delete;
   bool delete_flush_scheduled = false;
-  std::uint64_t tmp_counter = 0;
   // For the console (console_index.cpp): when the watcher first saw each path change (wall
   // ns), and how long remote changes took from their source's watcher to disk here.
   std::map<std::string, std::int64_t> seen_at;

@@ -1,5 +1,4 @@
 // The index, remote side: records from peers are decided, applied or fetched.
-#include <unistd.h>
 
 #include <algorithm>
 
@@ -170,8 +169,7 @@ void index_logic::settle(core::file_record r, std::uint64_t inode) {
 }
 
 std::string index_logic::next_tmp() {
-  return ctx_->state_dir + "/tmp/" + std::to_string(::getpid()) + "-" +
-         std::to_string(++st().tmp_counter);
+  return ctx_->tmp->new_path(); // unpredictable: nobody can plant the name first
 }
 
 void index_logic::start_transfers() {
@@ -368,7 +366,7 @@ void index_logic::on_finished(transfer_result& r) {
       io::log_info("received " + r.record.path + " (" + std::to_string(r.bytes_fetched) +
                    " bytes fetched, " + std::to_string(r.bytes_copied) + " copied locally)");
     } else {
-      ::unlink(r.tmp_path.c_str()); // superseded meanwhile
+      ctx_->tmp->remove(r.tmp_path); // superseded meanwhile
       if (n)
         process_needed(r.record.path);
     }
@@ -440,7 +438,7 @@ void index_logic::drop_partial(const std::string& path, const core::version_vect
   if (!p || (keep && p->version == *keep))
     return;
   ctx_->partials->erase(path);
-  ::unlink(p->tmp_path.c_str());
+  ctx_->tmp->remove(p->tmp_path);
 }
 
 void index_logic::start() {

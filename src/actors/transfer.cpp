@@ -145,8 +145,23 @@ public:
     auto& r = s.job.record;
     s.verified = s.job.verified;
     s.verified.resize(r.chunks.size(), false);
-    int flags = O_RDWR | O_CREAT | O_CLOEXEC | (count(s.verified) == 0 ? O_TRUNC : 0);
-    s.fd = io::unique_fd(::open(s.job.tmp_path.c_str(), flags, 0600));
+    // A resume reopens only a regular file of ours with one link (never a symlink); anything
+    // else starts a fresh file under the same unpredictable name, created O_EXCL.
+    auto& tmp = *ctx_->tmp;
+    if (count(s.verified) > 0) {
+      s.fd = tmp.reopen(s.job.tmp_path);
+      if (!s.fd) {
+        io::log_warn("cannot resume " + s.job.tmp_path + ": " + std::strerror(errno) +
+                     "; starting " + r.path + " again");
+        std::fill(s.verified.begin(), s.verified.end(), false);
+        if (ctx_->partials)
+          ctx_->partials->put(r, s.job.tmp_path, {}); // serve nothing of it to peers
+      }
+    }
+    if (!s.fd) {
+      tmp.remove(s.job.tmp_path); // a failed attempt's file, if any
+      s.fd = tmp.create(s.job.tmp_path);
+    }
     if (!s.fd) {
       finish("cannot create " + s.job.tmp_path + ": " + std::strerror(errno));
       return false;

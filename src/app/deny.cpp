@@ -20,7 +20,7 @@ std::vector<core::device_id> read_denied(const std::string& state_dir) {
 
 void append_denied(const std::string& state_dir, const core::device_id& id) {
   auto path = state_dir + "/denied";
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (fd < 0)
     throw std::runtime_error("cannot write " + path);
   auto line = core::format_device_id(id) + "\n";

@@ -1,5 +1,7 @@
 // node: the command line, start-up in order, and a clean stop on SIGINT/SIGTERM.
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <uv.h>
 
 #include <algorithm>
@@ -18,6 +20,7 @@
 #include "io/folder.hpp"
 #include "io/log.hpp"
 #include "io/mdns.hpp"
+#include "io/tmp_dir.hpp"
 #include "io/watcher.hpp"
 #include "rpc/console_server.hpp"
 #include "rpc/network.hpp"
@@ -26,17 +29,36 @@ namespace cascade::app {
 
 namespace {
 
-bool make_dirs(const std::string& path) {
+// Creates `path` and its missing parents; the last one, if new, gets `mode`.
+bool make_dirs(const std::string& path, mode_t mode = 0755) {
   std::string cur;
   for (std::size_t i = 0; i <= path.size(); ++i) {
     if (i == path.size() || (path[i] == '/' && i > 0)) {
       cur = path.substr(0, i);
-      if (::mkdir(cur.c_str(), 0755) != 0 && errno != EEXIST)
+      if (::mkdir(cur.c_str(), i == path.size() ? mode : 0755) != 0 && errno != EEXIST)
         return false;
     }
   }
   struct stat st {};
   return ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+// The marker, our default state directory, is private (0700; older versions made it 0755:
+// every local user could read index.db, the list of the folder's files). It is changed through
+// a descriptor opened O_NOFOLLOW, so a symlink in its place is refused, never followed.
+void make_private(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  struct stat st {};
+  if (fd < 0 || ::fstat(fd, &st) != 0) {
+    std::cerr << "node: refusing to start: " << path << " is "
+              << (errno == ELOOP ? std::string("a symlink, not a directory")
+                                 : std::string("unusable: ") + std::strerror(errno))
+              << "; make it a plain directory\n";
+    std::exit(1);
+  }
+  if ((st.st_mode & 077) != 0 && ::fchmod(fd, 0700) != 0)
+    io::log_warn("cannot make " + path + " private: " + std::strerror(errno));
+  ::close(fd);
 }
 
 std::string absolute(const std::string& p) {
@@ -59,12 +81,13 @@ paths prepare(const std::string& dir, const std::optional<std::string>& state) {
   }
   p.dir = absolute(dir);
   p.marker = p.dir + "/.cascade";
-  if (!make_dirs(p.marker)) {
+  if (!make_dirs(p.marker, 0700)) {
     std::cerr << "node: cannot create " << p.marker << ": " << std::strerror(errno) << "\n";
     std::exit(2);
   }
+  make_private(p.marker);
   p.state = state ? *state : p.marker;
-  if (!make_dirs(p.state) || !make_dirs(p.state + "/tmp")) {
+  if (!make_dirs(p.state, 0700)) {
     std::cerr << "node: cannot create state directory " << p.state << ": " << std::strerror(errno)
               << "\n";
     std::exit(2);
@@ -119,6 +142,13 @@ int run_node(const run_options& o) {
     return run_deny(o);
   io::set_log_level(static_cast<io::level>(o.level));
   auto p = prepare(o.dir, o.state);
+  std::optional<io::tmp_dir> tmp; // checked before anything is written or cleaned in it
+  try {
+    tmp.emplace(p.state + "/tmp");
+  } catch (const std::exception& e) {
+    std::cerr << "node: " << e.what() << "\n";
+    return 1;
+  }
   std::string key;
   identity me;
   try {
@@ -156,6 +186,7 @@ int run_node(const run_options& o) {
   ctx.folder = &folder;
   ctx.partials = &partials;
   ctx.state_dir = p.state;
+  ctx.tmp = &*tmp;
   ctx.marker = p.marker;
   ctx.self = me.id;
   ctx.self_short = core::short_of(me.id);

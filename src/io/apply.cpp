@@ -1,6 +1,5 @@
 #include "io/apply.hpp"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -13,11 +12,26 @@
 
 namespace cascade::io {
 
-applier::applier(folder& f, std::string tmp_dir) : folder_(f), tmp_dir_(std::move(tmp_dir)) {}
+namespace {
+
+// One line per change the folder refused. ELOOP (a symlink at the name or above it, refused by
+// RESOLVE_NO_SYMLINKS and O_NOFOLLOW) and EXDEV (a path leading outside) are what a local user
+// swapping names for symlinks causes: said plainly, with the path, and nothing is touched.
+void log_failed(const std::string& what, const std::string& path, int err) {
+  if (err == ELOOP || err == EXDEV)
+    log_error("refused to apply " + path + ": a symlink appeared in its place or above it (" +
+              std::strerror(err) + ")");
+  else
+    log_error("cannot " + what + " " + path + ": " + std::strerror(err));
+}
+
+} // namespace
+
+applier::applier(folder& f, const tmp_dir& tmp) : folder_(f), tmp_(tmp) {}
 
 bool applier::write_tmp(const std::string& tmp, const core::file_record& r, const std::string& data,
                         bool sync) {
-  unique_fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+  auto fd = tmp_.create(tmp);
   if (!fd) {
     log_error("cannot create " + tmp + ": " + std::strerror(errno));
     return false;
@@ -29,15 +43,20 @@ bool applier::write_tmp(const std::string& tmp, const core::file_record& r, cons
       continue;
     if (n <= 0) {
       log_error("cannot write " + tmp + ": " + std::strerror(errno));
-      ::unlink(tmp.c_str());
+      tmp_.remove(tmp);
       return false;
     }
     done += static_cast<std::size_t>(n);
   }
   timespec ts[2] = {{0, UTIME_OMIT},
                     {static_cast<time_t>(r.mtime_ns / 1'000'000'000), r.mtime_ns % 1'000'000'000}};
-  ::fchmod(fd.get(), r.mode & 07777);
-  ::futimens(fd.get(), ts);
+  // Mode and time go on the descriptor before the rename: nothing in the folder is touched by
+  // name afterwards.
+  if (::fchmod(fd.get(), r.mode & 07777) != 0 || ::futimens(fd.get(), ts) != 0) {
+    log_error("cannot set mode and time of " + tmp + ": " + std::strerror(errno));
+    tmp_.remove(tmp);
+    return false;
+  }
   if (sync)
     ::fsync(fd.get());
   else
@@ -48,28 +67,26 @@ bool applier::write_tmp(const std::string& tmp, const core::file_record& r, cons
 void applier::sync_tmp() {
   if (!dirty_)
     return;
-  unique_fd fd(::open(tmp_dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (fd)
-    ::syncfs(fd.get());
+  tmp_.sync();
   dirty_ = false;
 }
 
 std::optional<std::uint64_t> applier::install(const std::string& tmp, const core::file_record& r) {
   auto parent = core::parent_of(r.path);
   if (!parent.empty() && !folder_.make_dirs(parent, 0755)) {
-    log_error("cannot create the directory of " + r.path + ": " + std::strerror(errno));
-    ::unlink(tmp.c_str());
+    log_failed("create the directory of", r.path, errno);
+    tmp_.remove(tmp);
     return std::nullopt;
   }
   auto cur = folder_.stat(r.path);
   if (cur && cur->type == core::file_type::dir) {
     log_error("cannot replace directory " + r.path + " with a file");
-    ::unlink(tmp.c_str());
+    tmp_.remove(tmp);
     return std::nullopt;
   }
-  if (!folder_.rename_into(tmp, r.path)) {
-    log_error("cannot move " + r.path + " into place: " + std::strerror(errno));
-    ::unlink(tmp.c_str());
+  if (!folder_.rename_into(tmp_.fd(), tmp_.name_of(tmp), r.path)) {
+    log_failed("move into place", r.path, errno);
+    tmp_.remove(tmp);
     return std::nullopt;
   }
   touched_dirs_.insert(std::string(parent));
@@ -99,12 +116,18 @@ bool applier::remove(const core::file_record& r) {
 
 std::optional<std::uint64_t> applier::make_dir(const core::file_record& r) {
   auto cur = folder_.stat(r.path);
+  if (cur && cur->type == core::file_type::symlink) {
+    log_failed("create directory", r.path, ELOOP);
+    return std::nullopt;
+  }
   if (cur && cur->type != core::file_type::dir) {
     log_error("cannot create directory " + r.path + ": a file is in the way");
     return std::nullopt;
   }
+  // set_mode changes the directory through a descriptor of it: a symlink swapped in after
+  // mkdirat (or after the stat above) is refused, never followed to chmod its target.
   if (!folder_.make_dirs(r.path, r.mode & 07777) || !folder_.set_mode(r.path, r.mode)) {
-    log_error("cannot create directory " + r.path + ": " + std::strerror(errno));
+    log_failed("create directory", r.path, errno);
     return std::nullopt;
   }
   auto st = folder_.stat(r.path);
@@ -113,28 +136,15 @@ std::optional<std::uint64_t> applier::make_dir(const core::file_record& r) {
 
 std::optional<std::uint64_t> applier::make_symlink(const std::string& tmp,
                                                    const core::file_record& r) {
-  if (::symlink(r.symlink_target.c_str(), tmp.c_str()) != 0) {
+  if (!tmp_.make_symlink(r.symlink_target, tmp, r.mtime_ns)) {
     log_error("cannot create symlink " + r.path + ": " + std::strerror(errno));
     return std::nullopt;
   }
-  timespec ts[2] = {{0, UTIME_OMIT},
-                    {static_cast<time_t>(r.mtime_ns / 1'000'000'000), r.mtime_ns % 1'000'000'000}};
-  ::utimensat(AT_FDCWD, tmp.c_str(), ts, AT_SYMLINK_NOFOLLOW);
   return install(tmp, r);
 }
 
 void applier::clean_tmp() {
-  DIR* d = ::opendir(tmp_dir_.c_str());
-  if (!d)
-    return;
-  int removed = 0;
-  while (auto* e = ::readdir(d)) {
-    std::string n = e->d_name;
-    if (n != "." && n != ".." && ::unlinkat(::dirfd(d), n.c_str(), 0) == 0)
-      ++removed;
-  }
-  ::closedir(d);
-  if (removed > 0)
+  if (int removed = tmp_.clean(); removed > 0)
     log_info("removed " + std::to_string(removed) + " temp files of an interrupted run");
 }
 

@@ -9,20 +9,23 @@
 
 #include "core/record.hpp"
 #include "io/folder.hpp"
+#include "io/tmp_dir.hpp"
 
 namespace cascade::io {
 
 class applier {
 public:
-  applier(folder& f, std::string tmp_dir);
+  applier(folder& f, const tmp_dir& tmp);
 
-  // Writes a small file's content to `tmp` with its mode and mtime; fsynced now if `sync`,
-  // else by the next sync_tmp().
+  // Writes a small file's content to `tmp` (a fresh tmp_dir::new_path) with its mode and mtime,
+  // set on the descriptor before the rename; fsynced now if `sync`, else by the next sync_tmp().
   bool write_tmp(const std::string& tmp, const core::file_record& r, const std::string& data,
                  bool sync);
   // One sync for every temp file written since the last call (cheaper than fsync per file).
   void sync_tmp();
   // Renames a finished temp file over the record's path; the new inode, or nullopt.
+  // A symlink (or a parent swapped for one) in the way is refused with one log line
+  // ("refused to apply PATH: ..."), and the temp file removed.
   std::optional<std::uint64_t> install(const std::string& tmp, const core::file_record& r);
   // Removes a file, symlink or empty directory; true if it is gone.
   bool remove(const core::file_record& r);
@@ -36,7 +39,7 @@ public:
 
 private:
   folder& folder_;
-  std::string tmp_dir_;
+  const tmp_dir& tmp_;
   bool dirty_ = false;
   std::set<std::string> touched_dirs_;
 };

@@ -90,7 +90,9 @@ std::optional<local_stat> folder::stat(std::string_view rel) const {
 }
 
 unique_fd folder::open_read(std::string_view rel) const {
-  return unique_fd(open_beneath(root_fd_.get(), rel, O_RDONLY | O_NOFOLLOW));
+  // O_NONBLOCK: a FIFO put in a file's place must not hang the reader (reads of a regular
+  // file ignore it).
+  return unique_fd(open_beneath(root_fd_.get(), rel, O_RDONLY | O_NOFOLLOW | O_NONBLOCK));
 }
 
 bool folder::read_at(std::string_view rel, std::uint64_t offset,
@@ -180,19 +182,24 @@ bool folder::make_dirs(std::string_view rel, std::uint32_t mode) {
     bool last = slash == std::string_view::npos;
     if (::mkdirat(parent.get(), name.c_str(), last ? mode : 0755) != 0 && errno != EEXIST)
       return false;
-    if (last)
-      return stat(rel).has_value() && stat(rel)->type == core::file_type::dir;
+    if (last) {
+      auto st = stat(rel);
+      if (st && st->type == core::file_type::dir)
+        return true;
+      errno = st && st->type == core::file_type::symlink ? ELOOP : ENOTDIR; // what is in the way
+      return false;
+    }
     pos = slash + 1;
   }
 }
 
-bool folder::rename_into(const std::string& tmp_abs, std::string_view rel) {
+bool folder::rename_into(int from_dir, const std::string& from_name, std::string_view rel) {
   std::string_view leaf;
   auto parent = open_parent(rel, leaf);
   if (!parent)
     return false;
   std::string name(leaf);
-  return ::renameat(AT_FDCWD, tmp_abs.c_str(), parent.get(), name.c_str()) == 0;
+  return ::renameat(from_dir, from_name.c_str(), parent.get(), name.c_str()) == 0;
 }
 
 bool folder::rename(std::string_view from, std::string_view to) {
@@ -223,27 +230,59 @@ bool folder::remove_dir(std::string_view rel) {
   return ::unlinkat(parent.get(), name.c_str(), AT_REMOVEDIR) == 0 || errno == ENOENT;
 }
 
+namespace {
+
+// The entry at `rel` itself, for changes made through the descriptor: a symlink put in its place
+// (or in any directory above it) fails with ELOOP instead of leading elsewhere, and only a
+// directory or a regular file is accepted (EPERM for a FIFO, socket or device). O_NONBLOCK and
+// O_NOCTTY keep the open free of side effects; without read permission (a node not running as
+// root) it falls back to O_PATH, whose changes go through /proc/self/fd.
+unique_fd open_entry(int root, std::string_view rel, bool& by_path) {
+  by_path = false;
+  unique_fd fd(open_beneath(root, rel, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY));
+  if (!fd && errno == EACCES) {
+    by_path = true;
+    fd = unique_fd(open_beneath(root, rel, O_PATH | O_NOFOLLOW));
+  }
+  struct ::stat st {};
+  if (!fd || ::fstat(fd.get(), &st) != 0)
+    return unique_fd();
+  if (!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode)) {
+    errno = S_ISLNK(st.st_mode) ? ELOOP : EPERM;
+    return unique_fd();
+  }
+  return fd;
+}
+
+std::string proc_path(int fd) {
+  return "/proc/self/fd/" + std::to_string(fd);
+}
+
+} // namespace
+
 bool folder::set_times(std::string_view rel, std::int64_t mtime_ns) {
-  std::string_view leaf;
-  auto parent = open_parent(rel, leaf);
-  if (!parent)
+  bool by_path = false;
+  auto fd = open_entry(root_fd_.get(), rel, by_path);
+  if (!fd)
     return false;
-  std::string name(leaf);
   timespec ts[2];
   ts[0].tv_sec = 0;
   ts[0].tv_nsec = UTIME_OMIT;
   ts[1].tv_sec = mtime_ns / 1'000'000'000;
   ts[1].tv_nsec = mtime_ns % 1'000'000'000;
-  return ::utimensat(parent.get(), name.c_str(), ts, AT_SYMLINK_NOFOLLOW) == 0;
+  if (by_path)
+    return ::utimensat(AT_FDCWD, proc_path(fd.get()).c_str(), ts, 0) == 0;
+  return ::futimens(fd.get(), ts) == 0;
 }
 
 bool folder::set_mode(std::string_view rel, std::uint32_t mode) {
-  std::string_view leaf;
-  auto parent = open_parent(rel, leaf);
-  if (!parent)
+  bool by_path = false;
+  auto fd = open_entry(root_fd_.get(), rel, by_path);
+  if (!fd)
     return false;
-  std::string name(leaf);
-  return ::fchmodat(parent.get(), name.c_str(), mode & 07777, 0) == 0;
+  if (by_path)
+    return ::fchmodat(AT_FDCWD, proc_path(fd.get()).c_str(), mode & 07777, 0) == 0;
+  return ::fchmod(fd.get(), mode & 07777) == 0;
 }
 
 } // namespace cascade::io

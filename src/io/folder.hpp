@@ -58,7 +58,7 @@ public:
   // and a path through a symlink counts as missing.
   std::optional<local_stat> stat(std::string_view rel) const;
 
-  // Opens a relative path for reading (O_NOFOLLOW); -1 with errno on failure.
+  // Opens a relative path for reading (O_NOFOLLOW, O_NONBLOCK); -1 with errno on failure.
   unique_fd open_read(std::string_view rel) const;
 
   // Reads exactly `out.size()` bytes at `offset`; false on error or short read.
@@ -76,8 +76,9 @@ public:
   // Creates a directory and any missing parents; applies `mode` to the last one.
   bool make_dirs(std::string_view rel, std::uint32_t mode);
 
-  // Atomically moves an absolute temp path (in the state dir, same file system) over `rel`.
-  bool rename_into(const std::string& tmp_abs, std::string_view rel);
+  // Atomically moves the entry `from_name` of the directory `from_dir` (the state dir's tmp,
+  // same file system) over `rel`; whatever is at `rel` (a symlink too) is replaced, not followed.
+  bool rename_into(int from_dir, const std::string& from_name, std::string_view rel);
   bool rename(std::string_view from, std::string_view to);
 
   // Removes a file or symlink (not a directory); true if it is gone afterwards.
@@ -85,7 +86,10 @@ public:
   // Removes an empty directory; false if it has entries.
   bool remove_dir(std::string_view rel);
 
-  bool set_times(std::string_view rel, std::int64_t mtime_ns); // no follow
+  // Change a directory or regular file through a descriptor of the entry itself: false (errno
+  // ELOOP) if a symlink is at `rel` or above it, whatever it points to. Symlinks get their time
+  // before they are moved into place (tmp_dir::make_symlink) and have no mode.
+  bool set_times(std::string_view rel, std::int64_t mtime_ns);
   bool set_mode(std::string_view rel, std::uint32_t mode);
 
 private:

@@ -1,7 +1,11 @@
 #include "io/store.hpp"
 
+#include <fcntl.h>
 #include <sqlite3.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <cstring>
 #include <random>
 #include <stdexcept>
@@ -154,9 +158,33 @@ std::optional<std::vector<core::chunk>> decode_chunks(std::string_view blob) {
   return out;
 }
 
+namespace {
+
+// The index lists every file of the folder with its hashes: 0600 like the rest of the state. The
+// database is created here, 0600, before SQLite opens it, because SQLite gives its -wal and -shm
+// files the database's mode; files an older version left 0644 are narrowed. Through O_NOFOLLOW
+// descriptors: a symlink in their place is not followed (SQLite then refuses it too).
+void make_private_files(const std::string& db) {
+  for (auto* suffix : {"", "-wal", "-shm"}) {
+    auto p = db + suffix;
+    int flags = O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | (*suffix ? 0 : O_CREAT);
+    int fd = ::open(p.c_str(), flags, 0600);
+    if (fd < 0)
+      continue;
+    struct ::stat st {};
+    if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 077) != 0)
+      ::fchmod(fd, 0600);
+    ::close(fd);
+  }
+}
+
+} // namespace
+
 store::store(const std::string& path) {
-  if (sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr) !=
-      SQLITE_OK) {
+  make_private_files(path);
+  if (sqlite3_open_v2(path.c_str(), &db_,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOFOLLOW,
+                      nullptr) != SQLITE_OK) {
     std::string msg = db_ ? sqlite3_errmsg(db_) : "out of memory";
     sqlite3_close(db_);
     db_ = nullptr;
