@@ -1,8 +1,9 @@
 // Discovery: turns mDNS answers into dial targets. mDNS answers are only hints where to dial;
 // the handshake decides who gets in.
-#include <map>
+#include <chrono>
 
 #include "actors/actors.hpp"
+#include "core/discovery.hpp"
 #include "io/log.hpp"
 
 namespace cascade::actors {
@@ -11,9 +12,14 @@ namespace {
 
 struct discovery_state {
   static inline const char* name = "discovery";
-  std::map<std::string, std::pair<std::string, std::uint16_t>> services; // name -> address
-  std::uint64_t ignored = 0;
+  // Our group's services, within the caps (core::discovery_table, numbers there).
+  core::discovery_table table;
+  std::uint64_t ignored = 0; // ourselves, another group or another protocol: never tracked
 };
+
+std::string endpoint_text(const core::service_endpoint& e) {
+  return e.host + ":" + std::to_string(e.port);
+}
 
 caf::behavior discovery(caf::stateful_actor<discovery_state>* self, const node_context* ctx,
                         std::string group_tag) {
@@ -25,40 +31,74 @@ caf::behavior discovery(caf::stateful_actor<discovery_state>* self, const node_c
         };
         auto id = core::parse_device_id(txt("id"));
         if (!id || *id == ctx->self || txt("g") != group_tag || txt("v") != "2") {
-          ++self->state.ignored; // ourselves, another group or another protocol
+          ++self->state.ignored; // ourselves, another group or protocol: a counter, no memory
           return;
         }
-        auto& known = self->state.services[s.name];
-        if (known != std::make_pair(s.address, s.port)) {
-          if (!known.first.empty())
-            ctx->net->forget(known.first, known.second);
-          known = {s.address, s.port};
-          io::log_info("discovered " + core::format_device_id(*id) + " at " + s.address + ":" +
-                       std::to_string(s.port));
+        auto& table = self->state.table;
+        core::service_endpoint at{s.address, s.port};
+        auto r = table.found(s.name, at, *id, std::chrono::steady_clock::now());
+        for (auto& e : r.stop)
+          ctx->net->forget(e.host, e.port);
+        using v = core::discovery_table::verdict;
+        if (r.what == v::ignored) {
+          if (r.warn)
+            io::log_warn("discovery: " + std::to_string(table.size()) +
+                         " services tracked (at most " +
+                         std::to_string(table.limits().max_services) + ", " +
+                         std::to_string(table.limits().max_per_host) + " per address); ignoring " +
+                         s.name + " at " + endpoint_text(at) + " and " +
+                         std::to_string(table.ignored() - 1) + " more so far");
+          return;
         }
+        if (r.evicted)
+          io::log_info("discovery: " + *r.evicted + " makes room for " + s.name +
+                       " (its address has the most services)");
+        if (r.what != v::same)
+          io::log_info("discovered " + core::format_device_id(*id) + " at " + endpoint_text(at));
         // Of two nodes that find each other, the smaller id dials; the other waits 2 s and
         // dials only if no connection came (no duplicate connection to tear down).
         ctx->net->dial(s.address, s.port, *id, ctx->self < *id ? 0 : 2000);
       },
       [=](lost_atom, const std::string& name) {
-        auto it = self->state.services.find(name);
-        if (it == self->state.services.end())
+        auto gone = self->state.table.lost(name);
+        if (!gone)
           return;
         io::log_info("mDNS service " + name + " is gone (its connection, if any, stays)");
-        ctx->net->forget(it->second.first, it->second.second);
-        self->state.services.erase(it);
+        ctx->net->forget(gone->host, gone->port);
       },
       [=](status_atom) {
         auto& st = self->state;
+        auto& table = st.table;
+        auto dial = ctx->net->dial_statistics();
         auto s = core::status_of("discovery", "discovery", self->mailbox().size());
-        s.state = std::to_string(st.services.size()) + " services of our group";
+        s.state = std::to_string(table.size()) + " services of our group tracked (at most " +
+                  std::to_string(table.limits().max_services) + ")";
         const char* sep = ": ";
-        for (auto& [name, addr] : st.services) {
-          s.state += sep + addr.first + ":" + std::to_string(addr.second);
+        std::size_t shown = 0;
+        for (auto& [name, e] : table.services()) {
+          if (++shown > 16) {
+            s.state += ", ...";
+            break;
+          }
+          s.state += sep + endpoint_text(e.at);
           sep = ", ";
         }
-        s.state += "; " + std::to_string(st.ignored) + " answers ignored";
-        s.counters = {{"services", st.services.size()}, {"ignored", st.ignored}};
+        s.state += "; " + std::to_string(st.ignored) + " answers ignored, " +
+                   std::to_string(table.ignored()) + " capped, " + std::to_string(table.evicted()) +
+                   " evicted; dials: " + std::to_string(dial.attempts) + " attempts, " +
+                   std::to_string(dial.pending) + " pending, " + std::to_string(dial.waiting) +
+                   " waiting";
+        s.counters = {{"services", table.size()},
+                      {"tracked", table.size()},
+                      {"hosts", table.hosts()},
+                      {"ignored", st.ignored},
+                      {"capped", table.ignored()},
+                      {"evicted", table.evicted()},
+                      {"dial_attempts", dial.attempts},
+                      {"dial_waited", dial.waited},
+                      {"dial_pending", static_cast<std::uint64_t>(dial.pending)},
+                      {"dial_peak_pending", static_cast<std::uint64_t>(dial.peak_pending)},
+                      {"dial_waiting", dial.waiting}};
         return s;
       },
   };

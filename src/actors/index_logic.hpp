@@ -136,7 +136,9 @@ public:
   void drop_partial(const std::string& path, const core::version_vector* keep = nullptr);
   // Pushes a file we just recorded to our peers (the source of the cascade).
   void start_upload(const core::file_record& r);
-  relay_plan relay_for(std::vector<core::device_id> rest, std::vector<core::device_id> visited);
+  // The plan a relay (or, without `upstream`, the source) continues (core::relay_scope_for).
+  relay_plan relay_for(std::vector<core::device_id> rest, std::vector<core::device_id> visited,
+                       std::optional<core::device_id> upstream);
   // Peer statistics: the peak rates become link knowledge for the next plan.
   void on_link_rates(const std::vector<core::peer_status>& rows);
   // Start-up: clean temp files of an earlier run, then retry what we still need.

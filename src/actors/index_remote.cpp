@@ -244,12 +244,12 @@ void index_logic::start_transfers() {
 }
 
 relay_plan index_logic::relay_for(std::vector<core::device_id> rest,
-                                  std::vector<core::device_id> visited) {
+                                  std::vector<core::device_id> visited,
+                                  std::optional<core::device_id> upstream) {
   relay_plan p;
-  p.rest = std::move(rest);
-  p.visited = std::move(visited);
-  if (std::find(p.visited.begin(), p.visited.end(), ctx_->self) == p.visited.end())
-    p.visited.push_back(ctx_->self);
+  auto scope = core::relay_scope_for(std::move(rest), std::move(visited), ctx_->self, upstream);
+  p.rest = std::move(scope.rest);
+  p.visited = std::move(scope.visited);
   for (auto& [id, sess] : st().sessions)
     p.peers.emplace_back(sess.device, id);
   return p;
@@ -263,7 +263,7 @@ void index_logic::start_upload(const core::file_record& r) {
     auto known = st().link_rates.find(sess.device);
     candidates.push_back({sess.device, known == st().link_rates.end() ? 0 : known->second});
   }
-  auto plan = relay_for(core::plan_chain(std::move(candidates)), {});
+  auto plan = relay_for(core::plan_chain(std::move(candidates)), {}, std::nullopt);
   auto now = std::chrono::steady_clock::now();
   if (now - st().last_snapshot > std::chrono::seconds(1)) {
     st().last_snapshot = now;
@@ -318,7 +318,7 @@ void index_logic::on_offer(rpc::session_id s, rpc::call_id call, rpc::wire_entry
   job.session = s;
   job.missing = std::move(all);
   job.offer_call = call;
-  job.relay = relay_for(std::move(rest), std::move(visited));
+  job.relay = relay_for(std::move(rest), std::move(visited), device);
   drop_partial(r.path, &r.version);
   if (partial) {
     job.tmp_path = partial->tmp_path;

@@ -40,4 +40,23 @@ relay_step next_hop(const std::vector<device_id>& plan, const std::vector<device
   return step;
 }
 
+relay_scope relay_scope_for(std::vector<device_id> rest, std::vector<device_id> visited,
+                            const device_id& self, const std::optional<device_id>& upstream) {
+  relay_scope out;
+  auto add = [&](const device_id& d) {
+    if (std::find(out.visited.begin(), out.visited.end(), d) == out.visited.end())
+      out.visited.push_back(d);
+  };
+  for (auto& d : visited)
+    add(d);
+  if (upstream)
+    add(*upstream);
+  add(self);
+  for (auto& d : rest)
+    if (std::find(out.visited.begin(), out.visited.end(), d) == out.visited.end() &&
+        std::find(out.rest.begin(), out.rest.end(), d) == out.rest.end())
+      out.rest.push_back(d);
+  return out;
+}
+
 } // namespace cascade::core

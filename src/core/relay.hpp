@@ -32,4 +32,16 @@ struct relay_step {
 relay_step next_hop(const std::vector<device_id>& plan, const std::vector<device_id>& connected,
                     const std::vector<device_id>& skip);
 
+struct relay_scope {
+  std::vector<device_id> rest;    // the chain still to serve, without anyone visited
+  std::vector<device_id> visited; // never offered the file by us or anyone after us
+};
+
+// What a node continues when it relays (or, without `upstream`, sources) a file. The offer's
+// `visited` list comes from the wire and need not name the sender, so the upstream and we are
+// added here: neither we nor anyone downstream (who gets this list) offers the file back to
+// the node it came from. Whoever is visited is also taken out of `rest`.
+relay_scope relay_scope_for(std::vector<device_id> rest, std::vector<device_id> visited,
+                            const device_id& self, const std::optional<device_id>& upstream);
+
 } // namespace cascade::core

@@ -9,9 +9,28 @@
 #include <avahi-common/thread-watch.h>
 #include <avahi-common/timeval.h>
 
+#include <algorithm>
+#include <deque>
+
 namespace cascade::io {
 
 struct mdns::impl {
+  // avahi-daemon refuses a client more than 1024 objects (objects-per-client-max), and a
+  // service whose resolver was refused is lost until it is announced again: so at most 32
+  // resolvers run at once and the rest wait here (a flood of services resolves in turn; the
+  // daemon answers from its cache within milliseconds). Beyond 4096 waiting, new services are
+  // dropped and counted: the discovery actor tracks at most 256 anyway.
+  static constexpr int max_resolving = 32;
+  static constexpr std::size_t max_waiting = 4096;
+  struct pending_resolve {
+    AvahiIfIndex iface;
+    AvahiProtocol proto;
+    std::string name, type, domain;
+  };
+  std::deque<pending_resolve> waiting;
+  int resolving = 0;
+  std::uint64_t dropped = 0;
+
   std::string type, name;
   std::uint16_t port;
   std::vector<std::string> txt;
@@ -111,6 +130,8 @@ struct mdns::impl {
     // Freeing the client frees its groups, browsers and resolvers.
     group = nullptr;
     browser = nullptr;
+    waiting.clear();
+    resolving = 0;
   }
 
   static void on_client(AvahiClient* c, AvahiClientState state, void* data) {
@@ -160,12 +181,36 @@ struct mdns::impl {
                         const char* domain, AvahiLookupResultFlags, void* data) {
     auto* self = static_cast<impl*>(data);
     if (event == AVAHI_BROWSER_NEW) {
-      if (!avahi_service_resolver_new(self->client, iface, proto, name, type, domain,
-                                      AVAHI_PROTO_INET, AvahiLookupFlags(0), &impl::on_resolve,
-                                      self))
-        self->log(1, std::string("mDNS: cannot resolve ") + name);
-    } else if (event == AVAHI_BROWSER_REMOVE && self->cb.removed) {
-      self->cb.removed(name);
+      if (self->waiting.size() >= max_waiting) {
+        if (self->dropped++ == 0)
+          self->log(3, "mDNS: more than " + std::to_string(max_waiting) +
+                           " services wait to be resolved; dropping new ones");
+        return;
+      }
+      self->waiting.push_back({iface, proto, name, type, domain});
+      self->resolve_more();
+    } else if (event == AVAHI_BROWSER_REMOVE) {
+      auto& w = self->waiting;
+      w.erase(std::remove_if(w.begin(), w.end(),
+                             [&](const pending_resolve& p) {
+                               return p.name == name && p.iface == iface && p.proto == proto;
+                             }),
+              w.end());
+      if (self->cb.removed)
+        self->cb.removed(name);
+    }
+  }
+
+  void resolve_more() {
+    while (resolving < max_resolving && !waiting.empty()) {
+      auto p = std::move(waiting.front());
+      waiting.pop_front();
+      if (avahi_service_resolver_new(client, p.iface, p.proto, p.name.c_str(), p.type.c_str(),
+                                     p.domain.c_str(), AVAHI_PROTO_INET, AvahiLookupFlags(0),
+                                     &impl::on_resolve, this))
+        ++resolving;
+      else
+        log(1, "mDNS: cannot resolve " + p.name);
     }
   }
 
@@ -191,6 +236,10 @@ struct mdns::impl {
       self->cb.found(s);
     }
     avahi_service_resolver_free(r);
+    if (event == AVAHI_RESOLVER_FOUND || event == AVAHI_RESOLVER_FAILURE) {
+      --self->resolving;
+      self->resolve_more();
+    }
   }
 };
 

@@ -117,6 +117,7 @@ kj::Promise<void> network::impl::dial_loop(dial_target& t) {
   auto& timer = ctx.provider->getTimer();
   if (!t.wanted) {
     t.running = false;
+    erase_target_later(t);
     return kj::READY_NOW;
   }
   bool skip = false;
@@ -128,9 +129,7 @@ kj::Promise<void> network::impl::dial_loop(dial_target& t) {
   if (skip) // check later
     return timer.afterDelay(1 * kj::SECONDS).then([this, &t]() { return dial_loop(t); });
   auto addr = t.host + ":" + std::to_string(t.port);
-  return ctx.provider->getNetwork()
-      .parseAddress(t.host, t.port)
-      .then([](kj::Own<kj::NetworkAddress> a) { return a->connect(); })
+  return connect_limited(t)
       .then([this, addr](kj::Own<kj::AsyncIoStream> s) {
         return secure(kj::mv(s), true, addr, t_host_of(addr));
       })
@@ -243,7 +242,9 @@ void network::impl::run(std::promise<std::uint16_t>& bound) {
   kj::evalLater([]() {}).wait(ctx.waitScope);
   fetches.clear();
   update_calls.clear();
+  dial_closing = true; // dial slots released while the tasks go pump nothing
   tasks = nullptr;
+  dial_waiters.clear(); // their dial loops went with the tasks
   targets.clear();
   failures_by_ip.clear();
   conns.clear();

@@ -133,6 +133,14 @@ public:
             std::optional<core::device_id> expected = std::nullopt, int delay_ms = 0);
   // Stops redialing host:port (its service vanished); a live connection stays.
   void forget(const std::string& host, std::uint16_t port);
+  // The dial budget (core::dial_limiter) as it stands: any thread.
+  struct dial_stats {
+    std::uint64_t attempts = 0;        // connection attempts started
+    std::uint64_t waited = 0;          // attempts that had to wait for the budget
+    int pending = 0, peak_pending = 0; // TCP connects in progress, now and at most
+    std::size_t waiting = 0;           // dial loops waiting for the budget now
+  };
+  dial_stats dial_statistics() const;
   void subscribe(session_id s, std::uint64_t epoch, std::uint64_t from);
   // `done(ok)` runs on the KJ thread once the peer acknowledged the batch.
   void send_update(session_id s, std::vector<wire_entry> entries, std::uint64_t last,

@@ -6,6 +6,7 @@
 #include <kj/async-io.h>
 #include <kj/debug.h>
 
+#include <atomic>
 #include <deque>
 #include <future>
 #include <map>
@@ -14,6 +15,7 @@
 #include <thread>
 
 #include "cascade.capnp.h"
+#include "core/discovery.hpp"
 #include "core/rate.hpp"
 #include "rpc/counting_stream.hpp"
 #include "rpc/network.hpp"
@@ -29,6 +31,9 @@ inline constexpr unsigned max_ranges_per_fetch = 65536;
 inline constexpr kj::Duration heartbeat_interval = 2 * kj::SECONDS;
 inline constexpr kj::Duration heartbeat_timeout = 6 * kj::SECONDS;
 inline constexpr kj::Duration handshake_timeout = 10 * kj::SECONDS;
+// A LAN peer answers a SYN within milliseconds; 5 s still covers two lost SYNs (resent after
+// 1 s and 3 s). Without it an address that black-holes holds a dial slot for minutes.
+inline constexpr kj::Duration connect_timeout = 5 * kj::SECONDS;
 inline const std::string exporter_label = "EXPORTER-cascade-hello";
 inline const std::string duplicate_connection = "duplicate connection";
 
@@ -134,6 +139,16 @@ struct network::impl : kj::TaskSet::ErrorHandler {
   std::map<network::push_id, kj::Own<pending_push>> pushes;
   network::push_id next_push = 1; // written by other threads under `mutex`
   std::vector<kj::Own<dial_target>> targets;
+  // The dial budget (dial_limits.cpp): waiters in core::dial_rank order.
+  core::dial_limiter dial_limiter;
+  std::multimap<core::dial_rank, kj::Own<kj::PromiseFulfiller<void>>> dial_waiters;
+  bool dial_pump_armed = false;
+  bool dial_closing = false;
+  struct {
+    std::atomic<std::uint64_t> attempts{0}, waited{0};
+    std::atomic<int> pending{0}, peak_pending{0};
+    std::atomic<std::size_t> waiting{0};
+  } dial_stats_; // read by other threads (network::dial_statistics)
   session_id next_session = 1;
   call_id next_call = 1;
   fetch_id next_fetch = 1; // written by other threads under `mutex`
@@ -160,6 +175,14 @@ struct network::impl : kj::TaskSet::ErrorHandler {
   kj::Promise<void> drain_queue(kj::AsyncInputStream& in, std::uint64_t& scratch);
   kj::Promise<void> accept_loop();
   kj::Promise<void> dial_loop(dial_target& t);
+  // parseAddress + connect of one attempt, within the dial budget and connect_timeout.
+  kj::Promise<kj::Own<kj::AsyncIoStream>> connect_limited(dial_target& t);
+  kj::Promise<void> dial_slot(const dial_target& t);
+  void pump_dial_waiters();
+  void end_dial_slot();
+  void publish_dial_stats();
+  // A target nobody wants any more goes once its loop has ended (bounded by what is tracked).
+  void erase_target_later(dial_target& t);
   bool device_connected(const core::device_id& d) const;
   // The session's Peer capability once its hello is done; null otherwise.
   wire::Peer::Client* peer_of(session_id s) {

@@ -90,3 +90,50 @@ TEST_CASE("every connected peer is covered exactly once along a full-mesh chain"
   }
   CHECK(received == "ABCDEFGH");
 }
+
+namespace {
+
+// The relay's scope from letters: "rest|visited" after relay_scope_for.
+std::string scope(const std::string& rest, const std::string& visited, char self, char upstream) {
+  auto s = relay_scope_for(ids(rest), ids(visited), d(self),
+                           upstream == '-' ? std::nullopt : std::optional<device_id>(d(upstream)));
+  return letters(s.rest) + "|" + letters(s.visited);
+}
+
+// Where a relay offers next, given what the offer carried and who it is connected to.
+std::string relay_hop(const std::string& rest, const std::string& visited, char self, char upstream,
+                      const std::string& connected) {
+  auto s = relay_scope_for(ids(rest), ids(visited), d(self), d(upstream));
+  return hop(letters(s.rest), connected, letters(s.visited));
+}
+
+} // namespace
+
+TEST_CASE("a relay adds its upstream and itself to the visited list") {
+  CHECK(scope("BC", "S", 'A', 'S') == "BC|SA");
+  // An offer whose visited list does not name the sender (an older or careless upstream).
+  CHECK(scope("BC", "", 'A', 'U') == "BC|UA");
+  // Nobody visited stays in the rest, and nobody appears twice.
+  CHECK(scope("BUCA", "UU", 'A', 'U') == "BC|UA");
+  // The source has no upstream.
+  CHECK(scope("ABC", "", 'S', '-') == "ABC|S");
+}
+
+TEST_CASE("a relay never offers the file back to its upstream") {
+  // A relay connected only to its upstream has nobody to offer to.
+  CHECK(relay_hop("", "", 'A', 'U', "U") == "-|");
+  // Upstream U forgot itself in `visited` and even listed itself in `rest`: still skipped.
+  CHECK(relay_hop("UB", "", 'A', 'U', "UB") == "B|");
+  // The downstream gets U in its visited list, so it does not offer to U either.
+  auto a = relay_scope_for({}, {}, d('A'), d('U'));
+  auto b = relay_scope_for(a.rest, a.visited, d('B'), d('A'));
+  CHECK(letters(b.visited) == "UAB");
+  CHECK(hop(letters(b.rest), "UAC", letters(b.visited)) == "C|");
+}
+
+TEST_CASE("a relay keeps every other peer: the rest of the plan and its own peers") {
+  CHECK(relay_hop("BC", "S", 'A', 'S', "SBCD") == "B|CD");
+  CHECK(relay_hop("", "", 'A', 'U', "UXY") == "X|Y");
+  // Without the upstream rule the upstream would be picked first (it sorts first).
+  CHECK(hop("", "UXY", "A") == "U|XY");
+}

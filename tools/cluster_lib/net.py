@@ -4,6 +4,7 @@ Nothing is ever created in the root network namespace: a veth pair is made insid
 namespace (or a host's) with its peer end created directly in the other namespace by PID.
 Addresses come from 198.18.0.0/15 only; there are no default routes and ip_forward is untouched.
 """
+import os
 import re
 import subprocess
 
@@ -148,6 +149,13 @@ def listening(pid, port=PORT):
     return listen, est
 
 
+def server_extra():
+    """More [server] lines from CASCADE_AVAHI_SERVER ("key=value;key=value"), e.g. a larger
+    cache-entries-max for a test that floods the LAN with services."""
+    extra = [kv.strip() for kv in os.environ.get("CASCADE_AVAHI_SERVER", "").split(";")]
+    return "".join(kv + "\n" for kv in extra if kv)
+
+
 def avahi_conf(i, devs):
     return f"""# written by tools/cluster for host{i}
 [server]
@@ -159,7 +167,7 @@ enable-dbus=yes
 disallow-other-stacks=yes
 ratelimit-interval-usec=1000000
 ratelimit-burst=1000
-[wide-area]
+{server_extra()}[wide-area]
 enable-wide-area=no
 [publish]
 publish-addresses=yes
