@@ -177,7 +177,11 @@ def another_user_cannot_connect():
     out = console(a, "status", user="nobody")
     assert out.returncode == 1 and "permission denied" in out.stderr, out
     assert a.device_id() not in out.stdout
-    # Even if the file mode were opened up, the node checks the peer's uid itself.
+    # Even if the modes were opened up (.cascade is 0700, the socket 0600), the node checks the
+    # peer's uid itself.
+    state = os.path.dirname(sock)
+    assert os.stat(state).st_mode & 0o777 == 0o700, oct(os.stat(state).st_mode)
+    os.chmod(state, 0o711)
     os.chmod(sock, 0o666)
     try:
         mark = a.log_size()
@@ -187,6 +191,7 @@ def another_user_cannot_connect():
         assert h.wait_until(lambda: "refused a connection from uid 65534" in a.log(mark), 5)
     finally:
         os.chmod(sock, 0o600)
+        os.chmod(state, 0o700)
     assert ask(a, "status")["device_id"] == a.device_id()
 
 
