@@ -70,7 +70,7 @@ void scan_seen(index_logic& logic, const std::vector<std::string>& paths,
       st.seen_at.try_emplace(paths[i], seen_at[i]);
   logic.scan(paths);
   for (auto& p : paths)
-    if (!st.hashing.count(p) && !st.pending_deletes.count(p))
+    if (!st.hashing.count(p) && !st.deletes.holds(p))
       st.seen_at.erase(p);
   if (st.seen_at.size() > 100000)
     st.seen_at.clear(); // paths whose hash never came back: stamps are best effort
@@ -89,7 +89,7 @@ core::index_summary summarize(index_state& st) {
   s.transfers = st.transfers.size();
   s.waiting = st.waiting.size();
   s.hashing = st.hashing.size();
-  s.deletes_held = st.pending_deletes.size();
+  s.deletes_held = st.deletes.pending();
   s.halted = st.halted;
   s.latency = st.latency.summary();
   for (auto& [dev, tracker] : st.latency_by_peer)

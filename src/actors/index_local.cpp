@@ -99,27 +99,36 @@ void index_logic::check_path(const std::string& path) {
   }
 }
 
+namespace {
+std::int64_t steady_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+} // namespace
+
 void index_logic::hold_delete(const std::string& path) {
   auto& s = st();
-  s.pending_deletes.insert(path);
-  s.last_delete = std::chrono::steady_clock::now();
+  s.deletes.add(path, steady_ns());
   if (!s.delete_flush_scheduled) {
     s.delete_flush_scheduled = true;
-    self_->delayed_send(self_, delete_quiet, flush_atom::value);
+    self_->delayed_send(self_, std::chrono::nanoseconds(s.deletes.quiet_ns()), flush_atom::value);
   }
 }
 
 void index_logic::flush_deletes() {
   auto& s = st();
   s.delete_flush_scheduled = false;
-  auto quiet_for = std::chrono::steady_clock::now() - s.last_delete;
-  if (quiet_for < delete_quiet) {
-    s.delete_flush_scheduled = true;
-    self_->delayed_send(self_, delete_quiet - quiet_for, flush_atom::value);
+  auto now = steady_ns();
+  auto paths = s.deletes.take_due(now);
+  if (paths.empty()) {
+    if (auto due = s.deletes.due()) { // more deletions came: wait for the burst to end
+      s.delete_flush_scheduled = true;
+      self_->delayed_send(self_, std::chrono::nanoseconds(std::max<std::int64_t>(*due - now, 1)),
+                          flush_atom::value);
+    }
     return;
   }
-  auto paths = std::move(s.pending_deletes);
-  s.pending_deletes.clear();
   if (!check_marker())
     return;
   db().begin();

@@ -9,6 +9,7 @@
 #include <set>
 
 #include "actors/actors.hpp"
+#include "core/deletion_hold.hpp"
 #include "core/latency.hpp"
 #include "io/apply.hpp"
 #include "io/store.hpp"
@@ -18,7 +19,6 @@ namespace cascade::actors::index_detail {
 constexpr std::uint64_t inline_limit = 64 * 1024;    // small files travel with their record
 constexpr std::uint64_t hash_inline_limit = 1 << 20; // larger files go to the scanner
 constexpr std::size_t max_transfers = 8;
-constexpr auto delete_quiet = std::chrono::milliseconds(100);
 constexpr auto pull_grace = std::chrono::milliseconds(300);
 constexpr std::size_t batch_entries = 1000;
 constexpr std::size_t batch_bytes = 8 << 20;
@@ -47,10 +47,10 @@ struct index_state {
   // Peers that sent bad bytes for a path: its next pulls ask them only for what no one else has.
   std::map<std::string, std::set<core::device_id>> suspects;
   bool retry_scheduled = false;
-  // Local deletions wait for a quiet moment and a marker check (an `rm -rf` of the whole
-  // folder removes files before it reaches the marker: none of that may propagate).
-  std::set<std::string> pending_deletes;
-  std::chrono::steady_clock::time_point last_delete;
+  // Local deletions wait for a quiet moment (longer in a burst: core::deletion_hold) and a
+  // marker check (an `rm -rf` of the whole folder removes files before it reaches the marker:
+  // none of that may propagate).
+  core::deletion_hold deletes;
   bool delete_flush_scheduled = false;
   // For the console (console_index.cpp): when the watcher first saw each path change (wall
   // ns), and how long remote changes took from their source's watcher to disk here.

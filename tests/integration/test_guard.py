@@ -96,5 +96,28 @@ def folder_deleted_while_files_are_being_deleted():
     stops_cleanly(a)
 
 
+@r.case
+def small_folder_deleted():
+    # A lone deletion propagates after a few ms (core::deletion_hold); an rm -rf of a folder
+    # holding only a couple of files must still be caught by the marker check.
+    for n in range(3):
+        root = h.new_scratch(f"rm_small{n}")
+        a, b = h.pair(root)
+        h.write(f"{a.dir}/one.txt", "one\n")
+        h.write(f"{a.dir}/sub/two.txt", "two\n")
+        h.assert_converged(a.dir, b.dir, 10)
+        time.sleep(0.3)
+        before = h.tree_state(b.dir)
+        mark = a.log_size()
+        subprocess.run(["rm", "-rf", a.dir], check=True, timeout=30)
+        assert marker_error_logged(a, mark, 5), "A logged no marker / not syncing ERROR"
+        deadline = time.monotonic() + 1.0
+        while time.monotonic() < deadline:
+            assert h.tree_state(b.dir) == before, f"try {n}: B lost files after A's rm -rf"
+            time.sleep(0.05)
+        stops_cleanly(a)
+        b.stop()
+
+
 if __name__ == "__main__":
     sys.exit(r.run())
