@@ -211,4 +211,17 @@ struct console_hooks {
 };
 std::unique_ptr<rpc::console_backend> make_console_backend(caf::actor console, console_hooks hooks);
 
+// What the guardian reports to (main): `stopping` is true once a clean stop began; `failed`
+// is called at most once per failure, on a CAF thread, with one line naming the actor.
+struct guard_hooks {
+  virtual ~guard_hooks() = default;
+  virtual bool stopping() const = 0;
+  virtual void failed(const std::string& line) = 0;
+};
+
+// Monitors the named long-lived actors (null ones are skipped); see guardian.cpp.
+caf::actor spawn_guardian(caf::actor_system& sys,
+                          std::vector<std::pair<std::string, caf::actor>> watched,
+                          std::shared_ptr<guard_hooks> hooks);
+
 } // namespace cascade::actors

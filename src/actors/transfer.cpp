@@ -120,13 +120,13 @@ public:
     if (error.empty() && count(s.verified) != s.verified.size())
       error = "not every chunk arrived";
     if (error.empty()) {
-      if (::fchmod(s.fd.get(), r.mode & 07777) != 0 || ::fsync(s.fd.get()) != 0)
-        error = std::string("cannot finish temp file: ") + std::strerror(errno);
-      timespec ts[2] = {
-          {0, UTIME_OMIT},
-          {static_cast<time_t>(r.mtime_ns / 1'000'000'000), r.mtime_ns % 1'000'000'000}};
-      if (error.empty() && ::futimens(s.fd.get(), ts) != 0)
-        error = std::string("cannot set mtime: ") + std::strerror(errno);
+      // Mode and time first, then fsync: the mtime is part of what becomes durable.
+      timespec ts[2];
+      io::mtime_spec(r.mtime_ns, ts);
+      if (::fchmod(s.fd.get(), r.mode & 07777) != 0 || ::futimens(s.fd.get(), ts) != 0)
+        error = std::string("cannot set mode and mtime of the temp file: ") + std::strerror(errno);
+      else if (::fsync(s.fd.get()) != 0)
+        error = std::string("cannot sync the temp file: ") + std::strerror(errno);
     }
     s.fd = io::unique_fd();
     s.result.error = error;

@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <iostream>
+#include <mutex>
 
 #include "actors/actors.hpp"
 #include "app/cli.hpp"
@@ -137,6 +138,42 @@ struct deny_watch {
   }
 };
 
+// The guardian's report lands here: one line, then the loop stops and the node exits 1.
+struct node_guard final : actors::guard_hooks {
+  mutable std::mutex mutex;
+  bool stop = false;
+  bool failed_ = false;
+  uv_async_t wake{};
+
+  bool stopping() const override {
+    std::lock_guard lock(mutex);
+    return stop;
+  }
+  void failed(const std::string& line) override {
+    std::lock_guard lock(mutex);
+    if (stop || failed_)
+      return;
+    failed_ = true;
+    io::log_error(line + "; stopping the node (exit 1)");
+    uv_async_send(&wake);
+  }
+  void begin_stop() {
+    std::lock_guard lock(mutex);
+    stop = true;
+  }
+  bool has_failed() const {
+    std::lock_guard lock(mutex);
+    return failed_;
+  }
+};
+
+// Test-only: CASCADE_TEST_FAIL_ACTOR=NAME ends that actor with an error 300 ms after start, as
+// an unhandled exception would (tests/integration/test_shutdown.py, the guardian's case).
+struct test_failure {
+  std::vector<std::pair<std::string, caf::actor>> actors;
+  uv_timer_t timer{};
+};
+
 int run_node(const run_options& o) {
   if (!o.deny.empty())
     return run_deny(o);
@@ -232,6 +269,8 @@ int run_node(const run_options& o) {
 
   uv_loop_t loop;
   uv_loop_init(&loop);
+  auto guard = std::make_shared<node_guard>();
+  uv_async_init(&loop, &guard->wake, [](uv_async_t* a) { uv_stop(a->loop); });
   io::fs_watcher watcher(
       &loop, folder,
       [&](std::vector<io::watch_event> ev) {
@@ -272,6 +311,25 @@ int run_node(const run_options& o) {
     net.deny(id);
     io::log_warn("device " + core::format_device_id(id) + " is denied (console): dropping it");
   };
+  std::vector<std::pair<std::string, caf::actor>> long_lived = {
+      {"watcher", watcher_actor}, {"scanner", scanner},       {"index", index},
+      {"supervisor", supervisor}, {"discovery", discovery}, {"console", console_actor}};
+  auto guardian = actors::spawn_guardian(sys, long_lived, guard);
+  test_failure fail_test{long_lived};
+  if (const char* victim = std::getenv("CASCADE_TEST_FAIL_ACTOR")) {
+    fail_test.actors.erase(std::remove_if(fail_test.actors.begin(), fail_test.actors.end(),
+                                          [&](auto& a) { return a.first != victim; }),
+                           fail_test.actors.end());
+    uv_timer_init(&loop, &fail_test.timer);
+    fail_test.timer.data = &fail_test;
+    uv_timer_start(
+        &fail_test.timer,
+        [](uv_timer_t* t) {
+          for (auto& [name, a] : static_cast<test_failure*>(t->data)->actors)
+            caf::anon_send_exit(a, caf::exit_reason::unhandled_exception);
+        },
+        300, 0);
+  }
   auto console_backend = actors::make_console_backend(console_actor, std::move(hooks));
   if (console_bound)
     console.start(*console_backend);
@@ -301,8 +359,12 @@ int run_node(const run_options& o) {
   uv_signal_start(&sigterm, on_signal, SIGTERM);
   uv_run(&loop, UV_RUN_DEFAULT);
 
+  guard->begin_stop(); // from here on, actors ending is what we asked for
   console.stop(); // first: no question reaches actors that are stopping
   watcher.stop();
+  uv_close(reinterpret_cast<uv_handle_t*>(&guard->wake), nullptr);
+  if (fail_test.timer.loop)
+    uv_close(reinterpret_cast<uv_handle_t*>(&fail_test.timer), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&denials.timer), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&sigint), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&sigterm), nullptr);
@@ -314,7 +376,10 @@ int run_node(const run_options& o) {
   if (discovery)
     caf::anon_send_exit(discovery, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(console_actor, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(guardian, caf::exit_reason::user_shutdown);
   sys.await_all_actors_done();
+  if (guard->has_failed())
+    return 1; // the guardian's line said why
   io::log_info("stopped cleanly");
   return 0;
 }

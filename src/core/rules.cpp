@@ -4,6 +4,7 @@
 
 #include "core/device_id.hpp"
 #include "core/path.hpp"
+#include "core/time_split.hpp"
 
 namespace cascade::core {
 namespace {
@@ -51,9 +52,8 @@ civil civil_from_days(long long z) {
 
 // "-YYYYMMDD-HHMMSS" of a UTC time in nanoseconds (floored, so times before 1970 work too).
 std::string utc_stamp(std::int64_t mtime_ns) {
-  constexpr std::int64_t ns_per_s = 1'000'000'000;
   constexpr std::int64_t s_per_day = 86'400;
-  std::int64_t secs = mtime_ns / ns_per_s - (mtime_ns % ns_per_s < 0 ? 1 : 0);
+  std::int64_t secs = split_ns(mtime_ns).sec;
   std::int64_t days = secs / s_per_day;
   std::int64_t sod = secs % s_per_day;
   if (sod < 0) {

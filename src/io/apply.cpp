@@ -48,8 +48,8 @@ bool applier::write_tmp(const std::string& tmp, const core::file_record& r, cons
     }
     done += static_cast<std::size_t>(n);
   }
-  timespec ts[2] = {{0, UTIME_OMIT},
-                    {static_cast<time_t>(r.mtime_ns / 1'000'000'000), r.mtime_ns % 1'000'000'000}};
+  timespec ts[2];
+  mtime_spec(r.mtime_ns, ts);
   // Mode and time go on the descriptor before the rename: nothing in the folder is touched by
   // name afterwards.
   if (::fchmod(fd.get(), r.mode & 07777) != 0 || ::futimens(fd.get(), ts) != 0) {
@@ -57,10 +57,15 @@ bool applier::write_tmp(const std::string& tmp, const core::file_record& r, cons
     tmp_.remove(tmp);
     return false;
   }
-  if (sync)
-    ::fsync(fd.get());
-  else
+  if (!sync) {
     dirty_ = true;
+    return true;
+  }
+  if (::fsync(fd.get()) != 0) { // the data may not be on disk: the temp file is not installed
+    log_error("cannot sync " + tmp + ": " + std::strerror(errno));
+    tmp_.remove(tmp);
+    return false;
+  }
   return true;
 }
 
@@ -73,7 +78,7 @@ void applier::sync_tmp() {
 
 std::optional<std::uint64_t> applier::install(const std::string& tmp, const core::file_record& r) {
   auto parent = core::parent_of(r.path);
-  if (!parent.empty() && !folder_.make_dirs(parent, 0755)) {
+  if (!parent.empty() && !folder_.make_dirs(parent, 0755, &created_in_)) {
     log_failed("create the directory of", r.path, errno);
     tmp_.remove(tmp);
     return std::nullopt;
@@ -97,6 +102,8 @@ std::optional<std::uint64_t> applier::install(const std::string& tmp, const core
 }
 
 void applier::sync_dirs() {
+  touched_dirs_.insert(created_in_.begin(), created_in_.end());
+  created_in_.clear();
   for (auto& d : touched_dirs_) {
     unique_fd fd(open_beneath(folder_.root_fd(), d, O_RDONLY | O_DIRECTORY));
     if (fd)
@@ -126,7 +133,8 @@ std::optional<std::uint64_t> applier::make_dir(const core::file_record& r) {
   }
   // set_mode changes the directory through a descriptor of it: a symlink swapped in after
   // mkdirat (or after the stat above) is refused, never followed to chmod its target.
-  if (!folder_.make_dirs(r.path, r.mode & 07777) || !folder_.set_mode(r.path, r.mode)) {
+  if (!folder_.make_dirs(r.path, r.mode & 07777, &created_in_) ||
+      !folder_.set_mode(r.path, r.mode)) {
     log_failed("create directory", r.path, errno);
     return std::nullopt;
   }

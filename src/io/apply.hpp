@@ -42,6 +42,7 @@ private:
   const tmp_dir& tmp_;
   bool dirty_ = false;
   std::set<std::string> touched_dirs_;
+  std::vector<std::string> created_in_; // parents of directories made since the last sync_dirs
 };
 
 } // namespace cascade::io

@@ -167,7 +167,8 @@ std::vector<std::string> folder::walk(std::string_view rel) const {
   return paths;
 }
 
-bool folder::make_dirs(std::string_view rel, std::uint32_t mode) {
+bool folder::make_dirs(std::string_view rel, std::uint32_t mode,
+                       std::vector<std::string>* created_in) {
   if (rel.empty())
     return true;
   std::size_t pos = 0;
@@ -180,8 +181,12 @@ bool folder::make_dirs(std::string_view rel, std::uint32_t mode) {
       return false;
     std::string name(leaf);
     bool last = slash == std::string_view::npos;
-    if (::mkdirat(parent.get(), name.c_str(), last ? mode : 0755) != 0 && errno != EEXIST)
+    if (::mkdirat(parent.get(), name.c_str(), last ? mode : 0755) == 0) {
+      if (created_in)
+        created_in->emplace_back(core::parent_of(part));
+    } else if (errno != EEXIST) {
       return false;
+    }
     if (last) {
       auto st = stat(rel);
       if (st && st->type == core::file_type::dir)
@@ -266,10 +271,7 @@ bool folder::set_times(std::string_view rel, std::int64_t mtime_ns) {
   if (!fd)
     return false;
   timespec ts[2];
-  ts[0].tv_sec = 0;
-  ts[0].tv_nsec = UTIME_OMIT;
-  ts[1].tv_sec = mtime_ns / 1'000'000'000;
-  ts[1].tv_nsec = mtime_ns % 1'000'000'000;
+  mtime_spec(mtime_ns, ts);
   if (by_path)
     return ::utimensat(AT_FDCWD, proc_path(fd.get()).c_str(), ts, 0) == 0;
   return ::futimens(fd.get(), ts) == 0;

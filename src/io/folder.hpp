@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 
 #include "core/record.hpp"
+#include "core/time_split.hpp"
 
 namespace cascade::io {
 
@@ -25,6 +26,15 @@ struct local_stat {
   std::uint64_t inode = 0;
   friend bool operator==(const local_stat&, const local_stat&) = default;
 };
+
+// The {atime: omit, mtime} pair for futimens/utimensat, through the one floored conversion.
+inline void mtime_spec(std::int64_t mtime_ns, timespec (&ts)[2]) {
+  auto t = core::split_ns(mtime_ns);
+  ts[0].tv_sec = 0;
+  ts[0].tv_nsec = UTIME_OMIT;
+  ts[1].tv_sec = static_cast<time_t>(t.sec);
+  ts[1].tv_nsec = static_cast<long>(t.nsec);
+}
 
 // A file descriptor that closes itself.
 class unique_fd {
@@ -74,7 +84,10 @@ public:
   std::vector<std::string> walk(std::string_view rel) const;
 
   // Creates a directory and any missing parents; applies `mode` to the last one.
-  bool make_dirs(std::string_view rel, std::uint32_t mode);
+  // Creates rel and its missing parents. `created_in`, when given, receives the parent of every
+  // directory it created (the entries to fsync for the new directories to be durable).
+  bool make_dirs(std::string_view rel, std::uint32_t mode,
+                 std::vector<std::string>* created_in = nullptr);
 
   // Atomically moves the entry `from_name` of the directory `from_dir` (the state dir's tmp,
   // same file system) over `rel`; whatever is at `rel` (a symlink too) is replaced, not followed.

@@ -19,9 +19,6 @@ namespace {
                            "; remove it and start again (the node makes a new one)");
 }
 
-timespec mtime_of(std::int64_t ns) {
-  return {static_cast<time_t>(ns / 1'000'000'000), static_cast<long>(ns % 1'000'000'000)};
-}
 
 } // namespace
 
@@ -115,7 +112,8 @@ bool tmp_dir::make_symlink(const std::string& target, const std::string& p,
   }
   if (::symlinkat(target.c_str(), fd_.get(), name.c_str()) != 0)
     return false;
-  timespec ts[2] = {{0, UTIME_OMIT}, mtime_of(mtime_ns)};
+  timespec ts[2];
+  mtime_spec(mtime_ns, ts);
   ::utimensat(fd_.get(), name.c_str(), ts, AT_SYMLINK_NOFOLLOW); // a stale time is harmless
   return true;
 }

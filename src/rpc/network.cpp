@@ -9,6 +9,7 @@
 #include <stdexcept>
 
 #include "core/device_id.hpp"
+#include "io/log.hpp"
 #include "rpc/convert.hpp"
 #include "rpc/network_impl.hpp"
 
@@ -20,6 +21,20 @@ std::string t_host_of(const std::string& addr) {
 }
 } // namespace
 
+// One queued closure that throws is logged and dropped; the queue keeps draining (a bridge that
+// stopped here would leave every later call from the actors unanswered).
+void run_queued(const std::function<void()>& fn) {
+  try {
+    fn();
+  } catch (const kj::Exception& e) {
+    io::log_error("network: a queued call failed: " + std::string(e.getDescription().cStr()));
+  } catch (const std::exception& e) {
+    io::log_error(std::string("network: a queued call failed: ") + e.what());
+  } catch (...) {
+    io::log_error("network: a queued call failed with an unknown exception");
+  }
+}
+
 kj::Promise<void> network::impl::drain_queue(kj::AsyncInputStream& in, std::uint64_t& scratch) {
   return in.read(&scratch, sizeof scratch).then([this, &in, &scratch]() {
     std::deque<std::function<void()>> batch;
@@ -28,7 +43,7 @@ kj::Promise<void> network::impl::drain_queue(kj::AsyncInputStream& in, std::uint
       batch.swap(queue);
     }
     for (auto& fn : batch)
-      fn();
+      run_queued(fn);
     return drain_queue(in, scratch);
   });
 }

@@ -23,6 +23,9 @@
 
 namespace cascade::rpc {
 
+// Runs one closure queued for the network thread; what it throws is logged, never propagated.
+void run_queued(const std::function<void()>& fn);
+
 inline constexpr std::size_t max_frame_bytes = 1024 * 1024; // pieces per write: 256 KiB - 1 MiB
 inline constexpr std::size_t max_entries_per_update = 10000;
 inline constexpr int max_concurrent_fetches = 16; // served to one peer at once

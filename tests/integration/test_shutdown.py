@@ -96,5 +96,33 @@ def sigint_sender_mid_transfer():
     during_transfer(signal.SIGINT, "sender")
 
 
+@r.case
+def failed_actor_stops_the_node():
+    """The guardian: a long-lived actor that ends with an error (test switch
+    CASCADE_TEST_FAIL_ACTOR) stops the node with exit 1 and one line naming it, never a node that
+    stays up and syncs nothing; a restart then syncs as before."""
+    root = h.new_scratch("guardian")
+    a, b = h.pair(root)
+    h.write(f"{a.dir}/x.txt", "x")
+    h.assert_converged(a.dir, b.dir, 5)
+    stop_within(a, signal.SIGTERM)
+    for victim in ("index", "supervisor", "watcher"):
+        os.environ["CASCADE_TEST_FAIL_ACTOR"] = victim
+        try:
+            a.start()
+        finally:
+            del os.environ["CASCADE_TEST_FAIL_ACTOR"]
+        assert h.wait_until(lambda: a.poll() is not None, 10), \
+            f"{victim} failed and the node kept running:\n{a.tail(10)}"
+        assert a.returncode == 1, f"exit {a.returncode} after the {victim} failed"
+        lines = [x for x in a.log(a.start_mark).splitlines() if "stopped unexpectedly" in x]
+        assert len(lines) == 1 and f"the {victim} actor" in lines[0], lines
+        assert "stopped cleanly" not in a.log(a.start_mark)
+    a.start()
+    h.wait_connected(a, b)
+    h.write(f"{b.dir}/after.txt", "after the failures")
+    h.assert_converged(a.dir, b.dir, 10)
+
+
 if __name__ == "__main__":
     sys.exit(r.run())
