@@ -61,6 +61,7 @@ using netsnap_atom = caf::atom_constant<caf::atom("netsnap")>;     // KJ -> cons
 using timeout_atom = caf::atom_constant<caf::atom("timeout")>;     // console -> itself
 using found_atom = caf::atom_constant<caf::atom("found")>;         // Avahi -> discovery
 using lost_atom = caf::atom_constant<caf::atom("lost")>;           // Avahi -> discovery
+using unwatched_atom = caf::atom_constant<caf::atom("unwatched")>; // watcher -> index: rescan
 using have_atom = caf::atom_constant<caf::atom("have")>;           // repair: who holds what
 
 // What every actor of one node shares; immutable after start.

@@ -169,35 +169,60 @@ std::vector<core::conflict_info> find_conflicts(index_state& st) {
   return out;
 }
 
-caf::message rescan_path(index_logic& logic, const node_context* ctx, const std::string& path) {
-  if (!path.empty() && core::validate_path(path) != core::path_error::ok)
-    return caf::make_message(std::uint64_t{0}, std::uint64_t{0}, std::uint64_t{0},
-                             "'" + path + "' is not a path inside the folder");
+namespace {
+
+// Whether p is one of roots or below one ("" in roots holds everything).
+bool within(const std::set<std::string>& roots, std::string_view p) {
+  if (roots.count(""))
+    return true;
+  while (!p.empty()) {
+    if (roots.count(std::string(p)))
+      return true;
+    p = core::parent_of(p);
+  }
+  return false;
+}
+
+} // namespace
+
+subtree_scan scan_subtrees(index_logic& logic, const node_context* ctx,
+                           const std::vector<std::string>& roots) {
   auto& folder = *ctx->folder;
+  std::set<std::string> under(roots.begin(), roots.end());
   std::vector<std::string> paths;
-  if (!path.empty())
-    paths.push_back(path);
-  auto s = path.empty() ? std::nullopt : folder.stat(path);
-  if (path.empty() || (s && s->type == core::file_type::dir)) {
-    auto below = folder.walk(path);
-    paths.insert(paths.end(), below.begin(), below.end());
+  for (auto& root : under) {
+    if (!root.empty())
+      paths.push_back(root);
+    auto s = root.empty() ? std::nullopt : folder.stat(root);
+    if (root.empty() || (s && s->type == core::file_type::dir)) {
+      auto below = folder.walk(root);
+      paths.insert(paths.end(), below.begin(), below.end());
+    }
   }
   std::uint64_t scanned = paths.size();
   std::set<std::string> seen(paths.begin(), paths.end());
-  for (auto& p : logic.db().live_paths())
-    if (!seen.count(p) && (path.empty() || p == path || core::is_under(p, path)))
+  for (auto& p : logic.db().live_paths()) // once, however many roots
+    if (!seen.count(p) && within(under, p))
       paths.push_back(p); // indexed but gone: a deletion to record
   auto before = logic.db().last_sequence();
   logic.scan(paths);
   std::uint64_t changes = logic.db().last_sequence() - before;
   std::uint64_t hashing = 0;
   for (auto& p : logic.st().hashing)
-    if (path.empty() || p == path || core::is_under(p, path))
+    if (within(under, p))
       ++hashing;
-  io::log_info("console: rescanned " + (path.empty() ? folder.root() : path) + ": " +
-               std::to_string(scanned) + " entries, " + std::to_string(changes) +
-               " changes recorded, " + std::to_string(hashing) + " files being hashed");
-  return caf::make_message(scanned, changes, hashing, std::string());
+  return {scanned, changes, hashing};
+}
+
+caf::message rescan_path(index_logic& logic, const node_context* ctx, const std::string& path) {
+  if (!path.empty() && core::validate_path(path) != core::path_error::ok)
+    return caf::make_message(std::uint64_t{0}, std::uint64_t{0}, std::uint64_t{0},
+                             "'" + path + "' is not a path inside the folder");
+  auto r = scan_subtrees(logic, ctx, {path});
+  io::log_info("console: rescanned " + (path.empty() ? ctx->folder->root() : path) + ": " +
+               std::to_string(r.scanned) + " entries, " + std::to_string(r.changes) +
+               " changes recorded, " + std::to_string(r.hashing) + " files being hashed");
+  return caf::make_message(r.scanned, r.changes, r.hashing, std::string());
 }
 
 } // namespace cascade::actors::index_detail

@@ -21,6 +21,13 @@ std::vector<core::conflict_info> find_conflicts(index_state& st);
 // Walks `path` ("" for the whole folder) and records what changed:
 // (scanned, changes, hashing, error); error is set if `path` is not a valid folder path.
 caf::message rescan_path(index_logic& logic, const node_context* ctx, const std::string& path);
+// Scans each root and everything below it ("" = the whole folder); what the console's rescan
+// and the periodic rescan of unwatched trees share.
+struct subtree_scan {
+  std::uint64_t scanned = 0, changes = 0, hashing = 0;
+};
+subtree_scan scan_subtrees(index_logic& logic, const node_context* ctx,
+                           const std::vector<std::string>& roots);
 
 // scan(paths, seen_at) from the watcher: remembers when each path changed, scans, forgets
 // what did not become a record (kept for paths being hashed or deletions being held).

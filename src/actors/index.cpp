@@ -30,6 +30,15 @@ caf::behavior index_actor(self_ptr self, const node_context* ctx, caf::actor sca
         scan_seen(*logic, paths, seen);
       },
       [=](rescan_atom) { logic->rescan(); },
+      [=](unwatched_atom, const std::vector<std::string>& roots) {
+        std::vector<std::string> valid;
+        for (auto& r : roots)
+          if (core::validate_path(r) == core::path_error::ok)
+            valid.push_back(r);
+        auto changes = scan_subtrees(*logic, ctx, valid).changes;
+        io::log_debug("rescanned " + std::to_string(roots.size()) +
+                      " unwatched trees: " + std::to_string(changes) + " changes");
+      },
       [=](hashed_atom, const std::string& path, const std::optional<io::hashed_file>& h) {
         logic->on_hashed(path, h);
       },

@@ -73,15 +73,25 @@ caf::behavior watcher(caf::stateful_actor<watcher_state>* self, caf::actor index
         flush();
       },
       [=](overflow_atom) { self->send(index, rescan_atom::value); },
+      [=](unwatched_atom a, std::vector<std::string>& roots) {
+        self->send(index, a, std::move(roots)); // trees over the watch limit: rescanned
+      },
       [=](status_atom) {
         auto& st = self->state;
         auto s = core::status_of("watcher", "watcher", self->mailbox().size());
         std::uint64_t watches = ctx && ctx->fs ? ctx->fs->watch_count() : 0;
+        std::uint64_t unwatched = ctx && ctx->fs ? ctx->fs->unwatched_count() : 0;
         s.state = std::to_string(watches) + " directories watched, " +
+                  (unwatched ? std::to_string(unwatched) +
+                                   " without a watch (over fs.inotify.max_user_watches; "
+                                   "rescanned every " +
+                                   std::to_string(io::fs_watcher::rescan_interval_s) + " s), "
+                             : std::string()) +
                   std::to_string(st.pending.pending()) + " paths queued, " +
                   std::to_string(st.events) + " events seen, " + std::to_string(st.scans) +
                   " scans sent";
         s.counters = {{"watches", watches},
+                      {"unwatched", unwatched},
                       {"pending", st.pending.pending()},
                       {"events", st.events},
                       {"scans", st.scans}};

@@ -280,6 +280,9 @@ int run_node(const run_options& o) {
         io::log_warn("the watcher lost events (kernel queue overflow); rescanning");
         caf::anon_send(watcher_actor, actors::overflow_atom::value);
       });
+  watcher.on_unwatched([&](std::vector<std::string> roots) {
+    caf::anon_send(watcher_actor, actors::unwatched_atom::value, std::move(roots));
+  });
   std::unique_ptr<io::mdns> mdns;
   caf::actor discovery;
   if (o.discovery) {

@@ -5,9 +5,11 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 
 #include "core/path.hpp"
+#include "io/log.hpp"
 
 namespace cascade::io {
 
@@ -53,6 +55,7 @@ bool fs_watcher::start(std::string& error) {
   std::vector<watch_event> ignored;
   add_tree("", false, ignored);
   if (by_wd_.empty()) {
+    unwatched_.clear();
     error = std::string("cannot watch ") + root_.root() + ": " + std::strerror(errno) +
             (errno == ENOSPC ? " (raise fs.inotify.max_user_watches)" : "");
     return false;
@@ -61,10 +64,85 @@ bool fs_watcher::start(std::string& error) {
   poll_.data = this;
   uv_poll_start(&poll_, UV_READABLE, &fs_watcher::on_readable);
   polling_ = true;
+  uv_timer_init(loop_, &rescan_timer_);
+  rescan_timer_.data = this;
+  uv_timer_start(&rescan_timer_, &fs_watcher::on_rescan_timer, rescan_interval_s * 1000,
+                 rescan_interval_s * 1000);
+  timer_on_ = true;
+  if (!unwatched_.empty())
+    warn_limit();
   return true;
 }
 
+void fs_watcher::on_rescan_timer(uv_timer_t* t) {
+  static_cast<fs_watcher*>(t->data)->revisit_unwatched();
+}
+
+void fs_watcher::revisit_unwatched() {
+  if (unwatched_.empty())
+    return;
+  auto roots = std::move(unwatched_);
+  unwatched_.clear();
+  std::vector<watch_event> found;
+  for (auto& r : roots) {
+    auto st = root_.stat(r);
+    if (st && st->type == core::file_type::dir && !by_path_.count(r))
+      add_tree(r, true, found); // watched now (limit raised or watches freed): report its entries
+  }
+  if (!found.empty())
+    on_events_(std::move(found));
+  if (unwatched_.empty()) {
+    unwatched_dirs_ = 0;
+    io::log_info("every directory has a watch again");
+    return;
+  }
+  warn_limit();
+  if (on_unwatched_)
+    on_unwatched_(std::vector<std::string>(unwatched_.begin(), unwatched_.end()));
+}
+
+void fs_watcher::warn_limit() {
+  if (unwatched_ == counted_ && last_warning_ms_ && uv_now(loop_) - last_warning_ms_ < 60'000)
+    return; // the same trees as last time: nothing new to count or say
+  counted_ = unwatched_;
+  std::size_t dirs = 0;
+  for (auto& r : unwatched_) {
+    ++dirs;
+    for (auto& p : root_.walk(r)) {
+      auto st = root_.stat(p);
+      if (st && st->type == core::file_type::dir)
+        ++dirs;
+    }
+  }
+  unwatched_dirs_ = dirs;
+  auto now = uv_now(loop_);
+  if (dirs <= warned_for_ && last_warning_ms_ && now - last_warning_ms_ < 60'000)
+    return;
+  last_warning_ms_ = now;
+  warned_for_ = dirs;
+  std::string limit = "?";
+  if (FILE* f = std::fopen("/proc/sys/fs/inotify/max_user_watches", "r")) {
+    char buf[32] = {};
+    if (std::fgets(buf, sizeof buf, f))
+      limit = std::string(buf, std::strcspn(buf, "\n"));
+    std::fclose(f);
+  }
+  auto need = watch_count() + dirs;
+  io::log_warn("inotify watch limit reached: " + std::to_string(watch_count()) +
+               " directories watched, " + std::to_string(dirs) +
+               " without a watch (fs.inotify.max_user_watches is " + limit +
+               "; this folder needs " + std::to_string(need) +
+               " watches: raise it, e.g. sysctl fs.inotify.max_user_watches=" +
+               std::to_string(need * 2 + 8192) + "); until then they are rescanned every " +
+               std::to_string(rescan_interval_s) + " s");
+}
+
 void fs_watcher::stop() {
+  if (timer_on_) {
+    uv_timer_stop(&rescan_timer_);
+    uv_close(reinterpret_cast<uv_handle_t*>(&rescan_timer_), nullptr);
+    timer_on_ = false;
+  }
   if (polling_) {
     uv_poll_stop(&poll_);
     uv_close(reinterpret_cast<uv_handle_t*>(&poll_), nullptr);
@@ -81,8 +159,11 @@ void fs_watcher::add_tree(const std::string& rel, bool report, std::vector<watch
     return; // never descend into .cascade or badly named directories
   std::string abs = rel.empty() ? root_.root() : root_.root() + "/" + rel;
   int wd = inotify_add_watch(fd_, abs.c_str(), watch_mask);
-  if (wd < 0)
+  if (wd < 0) {
+    if (errno == ENOSPC || errno == ENOMEM)
+      unwatched_.insert(rel); // over the watch limit: rescanned instead (revisit_unwatched)
     return;
+  }
   by_wd_[wd] = rel;
   watches_ = by_wd_.size();
   by_path_[rel] = wd;
@@ -106,6 +187,8 @@ void fs_watcher::add_tree(const std::string& rel, bool report, std::vector<watch
 }
 
 void fs_watcher::forget_tree(const std::string& rel) {
+  for (auto it = unwatched_.begin(); it != unwatched_.end();)
+    it = core::is_under(*it, rel) || *it == rel ? unwatched_.erase(it) : std::next(it);
   for (auto it = by_path_.begin(); it != by_path_.end();) {
     if (core::is_under(it->first, rel)) {
       inotify_rm_watch(fd_, it->second);

@@ -9,6 +9,7 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -38,6 +39,15 @@ public:
   void stop();
   // Safe from any thread (the console asks).
   std::size_t watch_count() const { return watches_.load(std::memory_order_relaxed); }
+  // Directories that could not get a watch (the inotify watch limit), and how often the trees
+  // they head are rescanned instead. Safe from any thread.
+  std::size_t unwatched_count() const { return unwatched_dirs_.load(std::memory_order_relaxed); }
+  static constexpr int rescan_interval_s = 10;
+  // Called every rescan_interval_s with the roots of the trees that still have no watch (the
+  // index rescans them). Set before start().
+  void on_unwatched(std::function<void(std::vector<std::string>)> fn) {
+    on_unwatched_ = std::move(fn);
+  }
 
 private:
   static void on_readable(uv_poll_t* h, int status, int events);
@@ -47,6 +57,11 @@ private:
   void add_tree(const std::string& rel, bool report, std::vector<watch_event>& out);
   void forget_tree(const std::string& rel);
   bool open_for_writing(const std::string& rel) const;
+  static void on_rescan_timer(uv_timer_t* t);
+  // Retries the watches of the unwatched trees, reports what it could watch now, hands the
+  // rest to on_unwatched_, and warns (at most once a minute) while any remain.
+  void revisit_unwatched();
+  void warn_limit();
 
   uv_loop_t* loop_;
   const folder& root_;
@@ -58,6 +73,14 @@ private:
   std::unordered_map<int, std::string> by_wd_;
   std::unordered_map<std::string, int> by_path_;
   std::atomic<std::size_t> watches_{0}; // by_wd_.size(), published for other threads
+  std::set<std::string> unwatched_;        // roots of trees whose watch the kernel refused
+  std::atomic<std::size_t> unwatched_dirs_{0}; // directories in those trees
+  std::function<void(std::vector<std::string>)> on_unwatched_;
+  uv_timer_t rescan_timer_{};
+  bool timer_on_ = false;
+  std::uint64_t last_warning_ms_ = 0;
+  std::size_t warned_for_ = 0; // unwatched_dirs_ at the last warning
+  std::set<std::string> counted_; // the trees unwatched_dirs_ was counted for
 };
 
 } // namespace cascade::io
