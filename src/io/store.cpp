@@ -250,7 +250,7 @@ void store::set_meta(const char* key, const std::string& value) {
   stmt_guard g{s};
   bind_text(s, 1, key);
   bind_text(s, 2, value);
-  sqlite3_step(s);
+  step_done(s);
 }
 
 // Columns added after the first release: an older database gets them on open.
@@ -267,7 +267,21 @@ void store::add_column(const char* table, const char* column, const char* decl) 
 }
 
 void store::begin() {
+  if (!sqlite3_get_autocommit(db_))
+    exec("ROLLBACK"); // a batch that failed half-way: none of it counts
   exec("BEGIN IMMEDIATE");
+}
+void store::rollback() {
+  if (!sqlite3_get_autocommit(db_))
+    sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+}
+
+// Every write is checked: a failed step (disk full, I/O error) throws, so nothing after it in
+// the batch (a peer's progress above all) is recorded as if it had worked.
+void store::step_done(sqlite3_stmt* s) {
+  int rc = sqlite3_step(s);
+  if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+    throw std::runtime_error(std::string("index database: ") + sqlite3_errmsg(db_));
 }
 void store::commit() {
   exec("COMMIT");
@@ -334,14 +348,13 @@ void store::put(core::file_record& r, std::uint64_t inode, core::short_id receiv
     sqlite3_bind_int64(s, 12, static_cast<sqlite3_int64>(inode));
     sqlite3_bind_int64(s, 13, static_cast<sqlite3_int64>(received_from));
     sqlite3_bind_int64(s, 14, r.changed_at_ns);
-    if (sqlite3_step(s) != SQLITE_DONE)
-      throw std::runtime_error(std::string("index database: ") + sqlite3_errmsg(db_));
+    step_done(s);
   }
   {
     auto* s = prepare("DELETE FROM chunks WHERE path = ?");
     stmt_guard g{s};
     bind_text(s, 1, r.path);
-    sqlite3_step(s);
+    step_done(s);
   }
   if (r.type == core::file_type::file && !r.deleted) {
     auto* s = prepare("INSERT INTO chunks (hash, path, offset) VALUES (?, ?, ?)");
@@ -350,7 +363,7 @@ void store::put(core::file_record& r, std::uint64_t inode, core::short_id receiv
       bind_blob(s, 1, c.hash.data(), c.hash.size());
       bind_text(s, 2, r.path);
       sqlite3_bind_int64(s, 3, static_cast<sqlite3_int64>(c.offset));
-      sqlite3_step(s);
+      step_done(s);
     }
   }
 }
@@ -409,14 +422,14 @@ void store::put_needed(const core::file_record& r, const core::device_id& from) 
   bind_blob(s, 2, blob.data(), blob.size());
   bind_blob(s, 3, from.data(), from.size());
   sqlite3_bind_int64(s, 4, r.deleted ? 0 : static_cast<sqlite3_int64>(r.size));
-  sqlite3_step(s);
+  step_done(s);
 }
 
 void store::remove_needed(std::string_view path) {
   auto* s = prepare("DELETE FROM needed WHERE path = ?");
   stmt_guard g{s};
   bind_text(s, 1, path);
-  sqlite3_step(s);
+  step_done(s);
 }
 
 namespace {
@@ -466,7 +479,7 @@ void store::set_peer_progress(const core::device_id& peer, std::uint64_t epoch, 
   bind_blob(s, 1, peer.data(), peer.size());
   sqlite3_bind_int64(s, 2, static_cast<sqlite3_int64>(epoch));
   sqlite3_bind_int64(s, 3, static_cast<sqlite3_int64>(seq));
-  sqlite3_step(s);
+  step_done(s);
 }
 
 } // namespace cascade::io

@@ -46,6 +46,8 @@ public:
 
   void begin();
   void commit();
+  // Drops the open transaction, if any (begin() does it too for one left open by a failure).
+  void rollback();
 
   std::optional<stored_record> get(std::string_view path);
   // Gives the record the next sequence number and stores it (replacing the path's record).
@@ -78,6 +80,7 @@ public:
 private:
   sqlite3_stmt* prepare(const char* sql);
   void exec(const char* sql);
+  void step_done(sqlite3_stmt* s);
   std::string meta(const char* key);
   void set_meta(const char* key, const std::string& value);
   void add_column(const char* table, const char* column, const char* decl);
