@@ -70,6 +70,15 @@ void index_logic::apply_inline(std::vector<std::pair<core::file_record, std::str
   for (auto& [r, data] : files) {
     if (!ready_to_apply(r))
       continue;
+    auto bytes = std::span(reinterpret_cast<const std::uint8_t*>(data.data()), data.size());
+    if (data.size() != r.size || !chunks_match(r, bytes)) {
+      // An honest peer sends data with a record only after checking it against the hashes
+      // (index_local.cpp): this peer lies, and the record is refused like a malformed one.
+      io::log_warn("rejected a record: the data sent with " + r.path +
+                   " does not match its hashes");
+      db().remove_needed(r.path);
+      continue;
+    }
     auto tmp = next_tmp();
     if (st().disk->write_tmp(tmp, r, data, files.size() == 1))
       staged.emplace_back(r, tmp);

@@ -84,6 +84,10 @@ int attack_bad_names(ctx& c) {
     rec q = file_inline("gap-chunks.txt", pwn);
     q.chunks[0].offset = 1;
     recs.push_back(q);
+    // Inline data of the right size that is not what the record's hashes say.
+    rec w = file_inline("wrong-hash.txt", pwn);
+    w.data[0] = static_cast<char>(w.data[0] ^ 1);
+    recs.push_back(w);
   }
   // Setuid, setgid and sticky bits asked for by a peer.
   recs.push_back(file_inline("modes.sh", "#!/bin/sh\necho hi\n", 06777));
