@@ -91,7 +91,7 @@ void downstream::on_sent(std::size_t frames) {
 void downstream::send(std::vector<rpc::piece> pieces) {
   std::size_t bytes = 0;
   for (auto& p : pieces)
-    bytes += p.data->size();
+    bytes += p.data.size();
   ctx_.net->push(push_, std::move(pieces));
   ++in_flight_;
   bytes_in_flight_ += bytes;

@@ -33,7 +33,8 @@ struct stream_state {
   std::string from;                // the holder's short id, for messages
   std::vector<std::size_t> chunks; // chunk indexes, in the order they arrive
   std::size_t next = 0;            // into chunks: the one being assembled
-  std::vector<std::uint8_t> current;
+  io::block_ref current;     // a chunk split across pieces, assembled (pooled)
+  std::size_t assembled = 0; // bytes of it in `current`
   bool done = false;
 };
 
@@ -320,26 +321,28 @@ public:
     for (auto& p : pieces) {
       std::uint64_t off = p.offset;
       std::size_t pos = 0;
-      auto& bytes = *p.data;
+      auto& bytes = p.data;
       while (pos < bytes.size()) {
         if (str.next >= str.chunks.size())
           return bad_data(str, "peer sent more than was asked");
         auto idx = str.chunks[str.next];
         auto& ch = chunks[idx];
-        if (off != ch.offset + str.current.size())
+        if (off != ch.offset + str.assembled)
           return bad_data(str, "peer sent bytes out of order");
-        auto take = std::min<std::size_t>(bytes.size() - pos, ch.length - str.current.size());
-        // A chunk that lies whole in this piece is hashed and written from it (no copy); one
-        // split across pieces is assembled in str.current first.
+        auto take = std::min<std::size_t>(bytes.size() - pos, ch.length - str.assembled);
+        // A chunk that lies whole in this piece is hashed and written from the received buffer
+        // (no copy); one split across pieces is assembled in a pooled block first.
         std::span<const std::uint8_t> whole;
-        rpc::buffer shared; // the chunk as a buffer of its own, when the piece is exactly it
-        if (str.current.empty() && take == ch.length) {
+        rpc::buffer shared; // the chunk as a buffer of its own
+        if (str.assembled == 0 && take == ch.length) {
           whole = {bytes.data() + pos, take};
-          if (pos == 0 && take == bytes.size())
-            shared = p.data;
+          shared = bytes.slice(pos, take);
         } else {
-          str.current.insert(str.current.end(), bytes.begin() + pos, bytes.begin() + pos + take);
-          whole = str.current;
+          if (!str.current)
+            str.current = io::frame_pool().acquire(ch.length);
+          std::memcpy(str.current.data() + str.assembled, bytes.data() + pos, take);
+          str.assembled += take;
+          whole = {str.current.data(), str.assembled};
         }
         pos += take;
         off += take;
@@ -356,14 +359,21 @@ public:
           s.result.bytes_fetched += ch.length;
         }
         const bool forward = s.ds && s.ds->active();
-        if (forward && !shared) // the downstream needs the chunk as a buffer of its own
-          shared =
-              whole.data() == str.current.data()
-                  ? std::make_shared<const std::vector<std::uint8_t>>(std::move(str.current))
-                  : std::make_shared<const std::vector<std::uint8_t>>(whole.begin(), whole.end());
-        str.current.clear();
-        if (forward)
-          verified.push_back({ch.offset, std::move(shared)});
+        if (forward && !shared) {
+          str.current.zero_pad(ch.length);
+          shared = str.current.share(0, ch.length);
+        }
+        str.current = {};
+        str.assembled = 0;
+        // Consecutive chunks of one received piece go on as one piece again.
+        if (!forward)
+          continue;
+        if (!verified.empty())
+          if (auto joined = io::buffer::join(verified.back().data, shared)) {
+            verified.back().data = std::move(*joined);
+            continue;
+          }
+        verified.push_back({ch.offset, std::move(shared)});
       }
     }
     if (s.ds)

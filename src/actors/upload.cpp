@@ -16,6 +16,8 @@ namespace cascade::actors {
 namespace {
 
 constexpr std::size_t frame_bytes = 1024 * 1024;
+// A frame and its message fit one pooled block on the receiver (io::buffer_pool::block_bytes).
+constexpr std::size_t max_frame_data = frame_bytes + 32 * 1024;
 
 struct upload_state {
   static inline const char* name = "upload";
@@ -44,28 +46,40 @@ caf::behavior upload(caf::stateful_actor<upload_state>* self, const node_context
   auto pump = [=] {
     auto& st = self->state;
     auto& chunks = st.record.chunks;
+    auto& pool = io::frame_pool();
     while (st.ds->has_room() && st.next_chunk < chunks.size()) {
-      std::vector<rpc::piece> frame;
+      // A frame is whole consecutive chunks, read with one pread into a pooled block and sent
+      // as one piece that the message references: no per-frame allocation, no copy.
+      auto first = st.next_chunk;
       std::size_t bytes = 0;
-      while (st.next_chunk < chunks.size() && bytes < frame_bytes) {
-        auto& c = chunks[st.next_chunk];
-        auto buf = std::make_shared<std::vector<std::uint8_t>>(c.length);
-        auto n = ::pread(st.fd.get(), buf->data(), c.length, static_cast<off_t>(c.offset));
-        // Every receiver checks each chunk's hash; here a cheap check that the file is still
-        // the one that was hashed spares a second SHA-256 pass over it.
-        struct ::stat now {};
-        bool same = ::fstat(st.fd.get(), &now) == 0 &&
-                    io::to_local_stat(now).mtime_ns == st.record.mtime_ns &&
-                    static_cast<std::uint64_t>(now.st_size) == st.record.size;
-        if (n != static_cast<ssize_t>(c.length) || !same) {
-          st.ds->finish(st.record.path + " changed while it was pushed");
-          self->quit();
-          return;
-        }
-        bytes += c.length;
-        frame.push_back({c.offset, std::move(buf)});
+      while (st.next_chunk < chunks.size() && bytes < frame_bytes &&
+             (bytes == 0 || bytes + chunks[st.next_chunk].length <= max_frame_data)) {
+        bytes += chunks[st.next_chunk].length;
         ++st.next_chunk;
       }
+      auto block = pool.acquire(bytes);
+      std::size_t got = 0;
+      while (got < bytes) {
+        auto n = ::pread(st.fd.get(), block.data() + got, bytes - got,
+                         static_cast<off_t>(chunks[first].offset + got));
+        if (n <= 0)
+          break;
+        got += static_cast<std::size_t>(n);
+      }
+      // Every receiver checks each chunk's hash; here a cheap check that the file is still
+      // the one that was hashed spares a second SHA-256 pass over it.
+      struct ::stat now {};
+      bool same = ::fstat(st.fd.get(), &now) == 0 &&
+                  io::to_local_stat(now).mtime_ns == st.record.mtime_ns &&
+                  static_cast<std::uint64_t>(now.st_size) == st.record.size;
+      if (got != bytes || !same) {
+        st.ds->finish(st.record.path + " changed while it was pushed");
+        self->quit();
+        return;
+      }
+      block.zero_pad(bytes);
+      std::vector<rpc::piece> frame;
+      frame.push_back({chunks[first].offset, block.share(0, bytes)});
       st.ds->forward(std::move(frame));
       st.pushed += bytes;
       st.meter.sample(std::chrono::steady_clock::now().time_since_epoch().count(), st.pushed);

@@ -15,6 +15,7 @@
 #include "core/fetch_plan.hpp"
 #include "core/introspection.hpp"
 #include "core/record.hpp"
+#include "io/buffer_pool.hpp"
 
 namespace cascade::io {
 class folder;
@@ -36,8 +37,9 @@ struct wire_entry {
   std::string data;
 };
 
-// Received bytes: one immutable buffer, shared by the disk write and every forward.
-using buffer = std::shared_ptr<const std::vector<std::uint8_t>>;
+// Frame bytes: an immutable slice of a pooled block (io::frame_pool), shared by the disk write,
+// every forward and the message that sends it.
+using buffer = io::buffer;
 
 struct piece {
   std::uint64_t offset = 0;

@@ -18,6 +18,7 @@
 #include "core/discovery.hpp"
 #include "core/rate.hpp"
 #include "rpc/counting_stream.hpp"
+#include "rpc/message_stream.hpp"
 #include "rpc/network.hpp"
 #include "rpc/tls.hpp"
 
@@ -27,6 +28,10 @@ namespace cascade::rpc {
 void run_queued(const std::function<void()>& fn);
 
 inline constexpr std::size_t max_frame_bytes = 1024 * 1024; // pieces per write: 256 KiB - 1 MiB
+// Bytes of `-> stream` calls in flight per stream. capnp lets one more message than the window
+// go, so 1 MiB keeps two frames on the wire (its default of 64 KiB: one frame at a time, waiting
+// for each acknowledgement); more gained nothing and hid a slow downstream's lag from the relay.
+inline constexpr std::size_t stream_window_bytes = 1024 * 1024;
 inline constexpr std::size_t max_entries_per_update = 10000;
 inline constexpr int max_concurrent_fetches = 16; // served to one peer at once
 inline constexpr long max_pending_have = 64;      // unanswered have queries of one peer
@@ -56,7 +61,7 @@ struct connection {
   kj::Own<kj::AsyncIoStream> stream;
   tls_stream* tls = nullptr; // the same object as `stream`
   int serving = 0;           // fetches we are streaming to this peer
-  kj::Own<capnp::TwoPartyClient> client;
+  kj::Own<rpc_link> client;
   kj::Maybe<wire::Peer::Client> remote_peer;
   kj::Maybe<kj::Promise<void>> watch;
   // For the console (peer_stats.cpp): bytes on the wire, heartbeat round trip, rates.

@@ -252,10 +252,11 @@ public:
       return KJ_EXCEPTION(DISCONNECTED, "fetch cancelled");
     auto& f = *it->second;
     std::vector<piece> out;
+    auto& pool = io::frame_pool();
     for (auto p : ctx.getParams().getPieces()) {
       auto d = p.getData();
-      out.push_back(
-          {p.getOffset(), std::make_shared<const std::vector<std::uint8_t>>(d.begin(), d.end())});
+      // The message was read into a pooled block: the pieces share it (no copy).
+      out.push_back({p.getOffset(), pool.share_or_copy({d.begin(), d.size()})});
     }
     ++f.outstanding;
     f.receiver->on_pieces(std::move(out));
@@ -363,9 +364,10 @@ connection& network::impl::add_connection(kj::Own<kj::AsyncIoStream> stream, boo
   c->outbound = outbound;
   c->address = std::move(addr);
   c->stream = kj::mv(stream);
-  c->client = kj::heap<capnp::TwoPartyClient>(*c->stream, kj::heap<handshake_impl>(*this, c->id),
-                                              outbound ? capnp::rpc::twoparty::Side::CLIENT
-                                                       : capnp::rpc::twoparty::Side::SERVER);
+  c->client = kj::heap<rpc_link>(*c->stream, kj::heap<handshake_impl>(*this, c->id),
+                                 outbound ? capnp::rpc::twoparty::Side::CLIENT
+                                          : capnp::rpc::twoparty::Side::SERVER,
+                                 stream_window_bytes);
   auto id = c->id;
   c->watch = c->client->onDisconnect()
                  .then([this, id]() { drop(id, "connection closed"); },
@@ -469,25 +471,35 @@ kj::Promise<void> network::impl::serve_fetch(wire::ChunkSink::Client sink, std::
       pos = 0;
     }
   }
+  // Read into one pooled block (each part word-aligned in it) that the message references.
   auto list = req.initPieces(static_cast<unsigned>(parts.size()));
+  auto orphanage =
+      capnp::Orphanage::getForMessageContaining(wire::ChunkSink::WriteParams::Builder(req));
+  auto block = io::frame_pool().acquire(bytes + 8 * parts.size());
+  std::vector<buffer> held;
+  std::size_t at = 0;
   for (unsigned i = 0; i < parts.size(); ++i) {
-    list[i].setOffset(parts[i].first);
-    auto data = list[i].initData(static_cast<unsigned>(parts[i].second));
+    auto want = static_cast<std::size_t>(parts[i].second);
     std::size_t got = 0;
-    while (fd && got < data.size()) {
-      auto n = ::pread(fd.get(), data.begin() + got, data.size() - got,
+    while (fd && got < want) {
+      auto n = ::pread(fd.get(), block.data() + at + got, want - got,
                        static_cast<off_t>(parts[i].first + got));
       if (n <= 0)
         break;
       got += static_cast<std::size_t>(n);
     }
-    if (got < data.size()) {
+    if (got < want) {
       auto done = sink.doneRequest();
       done.setError("cannot read " + path + " (changed or removed on the sender)");
       return done.send().ignoreResult();
     }
+    block.zero_pad(at + want);
+    held.push_back(block.share(at, want));
+    list[i].setOffset(parts[i].first);
+    list[i].adoptData(reference_bytes(orphanage, held.back()));
+    at = (at + want + 7) / 8 * 8;
   }
-  return req.send().then([this, sink, path = kj::mv(path), partial = kj::mv(partial),
+  return req.send().attach(std::move(held)).then([this, sink, path = kj::mv(path), partial = kj::mv(partial),
                           ranges = kj::mv(ranges), idx, pos]() mutable {
     return serve_fetch(kj::mv(sink), kj::mv(path), kj::mv(partial), kj::mv(ranges), idx, pos);
   });

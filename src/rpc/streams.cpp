@@ -226,21 +226,26 @@ void network::push(push_id p, std::vector<piece> pieces) {
     }
     if (sink == nullptr || tail == nullptr)
       return;
-    // The bytes are copied into the message: a streaming send() resolves when the window has
-    // room, not when the message is written, so the message may not reference buffers whose
-    // lifetime ends with that promise (referenceExternalData did: a use-after-free).
-    // TODO(perf): keep the buffers alive until the write instead, to skip this copy.
+    // The message references the pooled buffers (no copy). A streaming send() resolves when the
+    // window has room, not when the message is written: rpc_link holds the blocks from send()
+    // until written, and `held` keeps them until then (and for a local or queued call).
     auto req = sink->writeRequest();
     auto list = req.initPieces(static_cast<unsigned>(pieces.size()));
+    auto orphanage = capnp::Orphanage::getForMessageContaining(
+        wire::ChunkSink::WriteParams::Builder(req));
+    std::vector<buffer> held;
+    held.reserve(pieces.size());
     for (unsigned k = 0; k < pieces.size(); ++k) {
       list[k].setOffset(pieces[k].offset);
-      auto& buf = *pieces[k].data;
-      list[k].setData(kj::arrayPtr(buf.data(), buf.size()));
+      list[k].adoptData(reference_bytes(orphanage, pieces[k].data));
+      held.push_back(std::move(pieces[k].data));
     }
     pieces.clear();
     auto next =
         tail->addBranch()
-            .then([req = kj::mv(req)]() mutable { return req.send(); })
+            .then([req = kj::mv(req), held = std::move(held)]() mutable {
+              return req.send().attach(std::move(held));
+            })
             .then(
                 [i, p]() {
                   if (auto it = i->pushes.find(p); it != i->pushes.end())

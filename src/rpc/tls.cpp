@@ -15,6 +15,8 @@
 #include <memory>
 #include <stdexcept>
 
+#include "io/buffer_pool.hpp"
+
 namespace cascade::rpc {
 
 namespace {
@@ -166,13 +168,15 @@ tls_stream::~tls_stream() noexcept(false) {
 }
 
 kj::Promise<void> tls_stream::flush() {
-  auto n = BIO_ctrl_pending(wbio_);
-  if (n > 0) {
-    auto data = kj::heapArray<kj::byte>(n);
-    BIO_read(wbio_, data.begin(), static_cast<int>(n));
-    auto next = write_tail_.addBranch().then([this, data = kj::mv(data)]() mutable {
-      auto p = inner_->write(data.begin(), data.size());
-      return p.attach(kj::mv(data));
+  // The records go out of pooled blocks: a fresh 1 MiB array per frame would be mapped and
+  // faulted in anew each time.
+  while (auto n = BIO_ctrl_pending(wbio_)) {
+    auto block = io::frame_pool().acquire();
+    auto take = std::min(n, block.capacity());
+    BIO_read(wbio_, block.data(), static_cast<int>(take));
+    auto next = write_tail_.addBranch().then([this, block = kj::mv(block), take]() mutable {
+      auto p = inner_->write(block.data(), take);
+      return p.attach(kj::mv(block));
     });
     write_tail_ = next.fork();
   }

@@ -370,7 +370,9 @@ def scenario_partial():
 
 def scenario_slow():
     idmap = switch_up(3, "200mbit")
-    data = os.urandom(20_000_000)
+    # 40 MB: most of it must still be on its way when Y's link is slowed (after the first relay
+    # line); at 200 Mbit/s X has 20 MB within a second, before the shaping is in place.
+    data = os.urandom(40_000_000)
     t0 = time.time()
     m0 = time.monotonic()
     put(1, "slow.bin", data)
@@ -382,15 +384,15 @@ def scenario_slow():
     got = arrival_times([x], ["slow.bin"], len(data), m0, 30)
     t_x = got.get(("slow.bin", x))
     measured["slow: host X has the file after, s"] = t_x
-    # Y's link alone needs 20 MB * 8 / 20 Mbit/s = 8 s: X held to Y's pace would take as long.
-    step(f"slow: host {x} has the file in under 4 s, not held to host {y}'s 20 Mbit/s (8 s)",
+    # Y's link alone needs 40 MB * 8 / 20 Mbit/s = 16 s: X held to Y's pace would take as long.
+    step(f"slow: host {x} has the file in under 4 s, not held to host {y}'s 20 Mbit/s (16 s)",
          lambda: (t_x is not None and t_x < 4) or t_x)
     step(f"slow: host {x} handed host {y} to repair ('fell far behind')",
          lambda: bool(grep(since(last_run(node_log(x)), t0),
                            rf"^relay slow\.bin: {short(idmap, y)} fell far behind")) or
          [m for _, _, m in grep(since(last_run(node_log(x)), t0), r"^relay slow")])
     step(f"slow: host {y} completes by repair, byte-identical",
-         lambda: wait_same([y], "slow.bin", data, 40))
+         lambda: wait_same([y], "slow.bin", data, 60))
     measured["slow: host Y has the file after, s"] = time.monotonic() - m0
     down = cluster("down")
     step("slow: every node stops cleanly on SIGTERM afterwards (no relay or upload left behind)",
