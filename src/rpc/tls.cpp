@@ -156,11 +156,101 @@ kj::Own<tls_stream> tls_context::wrap(kj::Own<kj::AsyncIoStream> s, bool client)
   return kj::heap<tls_stream>(kj::mv(s), ssl);
 }
 
+// The BIO under our TLS sessions: reads take records from the stream's inbuf_ (filled by
+// fill()), writes append them to pooled blocks that flush() hands to the inner stream.
+struct tls_bio {
+  static tls_stream& of(BIO* b) { return *static_cast<tls_stream*>(BIO_get_data(b)); }
+
+  static int write(BIO* b, const char* data, size_t len, size_t* written) {
+    auto& s = of(b);
+    size_t done = 0;
+    while (done < len) {
+      if (!s.out_)
+        s.out_ = io::frame_pool().acquire();
+      if (s.out_len_ == s.out_.capacity()) {
+        s.send_block();
+        continue;
+      }
+      auto n = std::min(len - done, s.out_.capacity() - s.out_len_);
+      std::memcpy(s.out_.data() + s.out_len_, data + done, n);
+      s.out_len_ += n;
+      done += n;
+    }
+    *written = len;
+    return 1;
+  }
+
+  static int read(BIO* b, char* out, size_t len, size_t* got) {
+    auto& s = of(b);
+    BIO_clear_retry_flags(b);
+    if (s.in_pos_ == s.in_end_) {
+      BIO_set_retry_read(b); // fill() gets more
+      *got = 0;
+      return 0;
+    }
+    auto n = std::min(len, s.in_end_ - s.in_pos_);
+    std::memcpy(out, s.inbuf_.data() + s.in_pos_, n);
+    s.in_pos_ += n;
+    *got = n;
+    return 1;
+  }
+
+  static long ctrl(BIO* b, int cmd, long, void*) {
+    switch (cmd) {
+    case BIO_CTRL_FLUSH:
+      return 1;
+    case BIO_CTRL_PENDING:
+      return static_cast<long>(of(b).in_end_ - of(b).in_pos_);
+    case BIO_CTRL_WPENDING:
+      return static_cast<long>(of(b).out_len_);
+    default:
+      return 0;
+    }
+  }
+
+  static int create(BIO* b) {
+    BIO_set_init(b, 1);
+    return 1;
+  }
+
+  static const BIO_METHOD* method() {
+    static BIO_METHOD* m = [] {
+      auto* x = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "cascade-tls");
+      BIO_meth_set_write_ex(x, &write);
+      BIO_meth_set_read_ex(x, &read);
+      BIO_meth_set_ctrl(x, &ctrl);
+      BIO_meth_set_create(x, &create);
+      return x;
+    }();
+    return m;
+  }
+
+  static BIO* make(tls_stream& s) {
+    BIO* b = BIO_new(method());
+    if (b == nullptr)
+      throw std::runtime_error("cannot make a TLS BIO: " + openssl_error());
+    BIO_set_data(b, &s);
+    return b;
+  }
+};
+
 tls_stream::tls_stream(kj::Own<kj::AsyncIoStream> inner, SSL* ssl)
-    : inner_(kj::mv(inner)), ssl_(ssl), rbio_(BIO_new(BIO_s_mem())), wbio_(BIO_new(BIO_s_mem())),
+    : inner_(kj::mv(inner)), ssl_(ssl), rbio_(tls_bio::make(*this)), wbio_(tls_bio::make(*this)),
       write_tail_(kj::Promise<void>(kj::READY_NOW).fork()) {
-  BIO_set_mem_eof_return(rbio_, -1);
   SSL_set_bio(ssl_, rbio_, wbio_); // ssl_ owns both BIOs now
+}
+
+void tls_stream::send_block() {
+  if (out_len_ == 0)
+    return;
+  auto next = write_tail_.addBranch().then(
+      [this, block = kj::mv(out_), n = out_len_]() mutable {
+        auto p = inner_->write(block.data(), n);
+        return p.attach(kj::mv(block));
+      });
+  write_tail_ = next.fork();
+  out_ = {};
+  out_len_ = 0;
 }
 
 tls_stream::~tls_stream() noexcept(false) {
@@ -170,23 +260,15 @@ tls_stream::~tls_stream() noexcept(false) {
 kj::Promise<void> tls_stream::flush() {
   // The records go out of pooled blocks: a fresh 1 MiB array per frame would be mapped and
   // faulted in anew each time.
-  while (auto n = BIO_ctrl_pending(wbio_)) {
-    auto block = io::frame_pool().acquire();
-    auto take = std::min(n, block.capacity());
-    BIO_read(wbio_, block.data(), static_cast<int>(take));
-    auto next = write_tail_.addBranch().then([this, block = kj::mv(block), take]() mutable {
-      auto p = inner_->write(block.data(), take);
-      return p.attach(kj::mv(block));
-    });
-    write_tail_ = next.fork();
-  }
+  send_block();
   return write_tail_.addBranch();
 }
 
 kj::Promise<size_t> tls_stream::fill() {
+  // Only called once OpenSSL has taken every byte read before (it wants more).
+  in_pos_ = in_end_ = 0;
   return inner_->tryRead(inbuf_.data(), 1, inbuf_.size()).then([this](size_t n) {
-    if (n > 0)
-      BIO_write(rbio_, inbuf_.data(), static_cast<int>(n));
+    in_end_ = n;
     return n;
   });
 }
@@ -242,7 +324,7 @@ kj::Promise<size_t> tls_stream::read_loop(kj::byte* buf, size_t min, size_t max,
       break;
     // Reading may have produced records to send (alerts): queued, not awaited, so a long
     // write in progress never blocks this read.
-    if (BIO_ctrl_pending(wbio_) > 0)
+    if (out_len_ > 0)
       (void)flush();
     return fill().then([this, buf, min, max, got](size_t k) -> kj::Promise<size_t> {
       if (k == 0)

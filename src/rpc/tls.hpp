@@ -12,6 +12,7 @@
 #include <string>
 
 #include "core/device_id.hpp"
+#include "io/buffer_pool.hpp"
 
 typedef struct ssl_ctx_st SSL_CTX;
 typedef struct ssl_st SSL;
@@ -45,7 +46,9 @@ public:
   }
 
 private:
+  friend struct tls_bio; // OpenSSL's side of our buffers (tls.cpp)
   kj::Promise<void> flush();
+  void send_block(); // the records in out_ go to `inner_` after those before
   kj::Promise<size_t> fill();
   bool encrypt(const kj::byte* p, size_t size); // into the outgoing BIO
   kj::Promise<size_t> read_loop(kj::byte* buf, size_t min, size_t max, size_t got);
@@ -55,7 +58,12 @@ private:
   BIO* rbio_;
   BIO* wbio_;
   kj::ForkedPromise<void> write_tail_;
+  // Records are read from inbuf_ and written into pooled blocks by OpenSSL directly (a BIO of
+  // ours, not a memory BIO in between: one copy less each way).
   std::array<kj::byte, 256 * 1024> inbuf_{};
+  std::size_t in_pos_ = 0, in_end_ = 0; // unread records in inbuf_
+  io::block_ref out_;                   // records not yet handed to `inner_`
+  std::size_t out_len_ = 0;
   core::device_id peer_{};
 };
 

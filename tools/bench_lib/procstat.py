@@ -51,3 +51,18 @@ class Peaks:
 
 def cpu_seconds(pids):
     return sum((sample(p) or (0, 0, 0.0))[2] for p in pids)
+
+
+def with_descendants(pids):
+    """pids and every process below them (Syncthing's monitor runs the real one as a child)."""
+    out, todo = [], list(pids)
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        try:
+            for tid in os.listdir(f"/proc/{p}/task"):
+                with open(f"/proc/{p}/task/{tid}/children") as f:
+                    todo.extend(int(c) for c in f.read().split())
+        except OSError:
+            pass
+    return out
