@@ -76,6 +76,7 @@ struct node_context {
   rpc::network* net = nullptr;
   const io::fs_watcher* fs = nullptr;      // for its watch count (thread-safe)
   core::partial_files* partials = nullptr; // temp files of transfers (thread-safe)
+  std::size_t max_transfers = 4;           // transfer slots: uploads, offers and pulls at once
 };
 
 // A file the transfer actor has finished (or failed) writing into the state directory.
