@@ -222,6 +222,9 @@ int run_node(const run_options& o) {
   // by the transfer slots (core::transfer_slots).
   cfg.set("scheduler.max-threads",
           static_cast<std::int64_t>(std::clamp(std::thread::hardware_concurrency(), 2u, 8u)));
+  // Idle workers wait on a condition variable: the default work-stealing policy polls with
+  // 50 us sleeps, which took a quarter of a busy node's samples (perf, 10,000-file burst).
+  cfg.set("scheduler.policy", caf::atom("sharing"));
   caf::actor_system sys{cfg};
 
   actors::node_context ctx;
