@@ -58,6 +58,7 @@ caf::behavior index_actor(self_ptr self, const node_context* ctx, caf::actor sca
         return caf::make_message(epoch, seq);
       },
       [=](finished_atom, transfer_result& r) { logic->on_finished(r); },
+      [=](installs_atom) { logic->flush_finished(); },
       [=](flush_atom) { logic->flush_deletes(); },
       [=](offer_atom, rpc::session_id s, rpc::call_id call, rpc::wire_entry& e,
           std::vector<core::device_id>& rest, std::vector<core::device_id>& visited) {

@@ -59,6 +59,8 @@ struct index_state {
   // Peers that sent bad bytes for a path: its next pulls ask them only for what no one else has.
   std::map<std::string, std::set<core::device_id>> suspects;
   bool retry_scheduled = false;
+  std::vector<transfer_result> finished; // reported, applied by the next flush_finished
+  bool finished_flush_scheduled = false;
   // Local deletions wait for a quiet moment (longer in a burst: core::deletion_hold) and a
   // marker check (an `rm -rf` of the whole folder removes files before it reaches the marker:
   // none of that may propagate).
@@ -149,6 +151,8 @@ public:
   // A monitored transfer or upload ended: its slot goes to the next waiter.
   void on_actor_down(const caf::actor_addr& a);
   void on_finished(transfer_result& r);
+  // Applies every finished transfer reported since the last call, in one transaction.
+  void flush_finished();
   void schedule_retry();
   void on_session_up(const rpc::session_info& info, caf::actor peer);
   void process_needed_later(const std::string& path);
@@ -176,6 +180,8 @@ private:
   bool launch_upload(const std::string& path, core::transfer_slots::ticket t);
   void hold_slot(const caf::actor& a, core::transfer_slots::ticket t);
   void forget_pull(const std::string& path);
+  // One finished transfer (inside flush_finished's transaction); true if it was installed.
+  bool finish_one(transfer_result& r, std::vector<std::string>& released);
 
   self_ptr self_;
   const node_context* ctx_;

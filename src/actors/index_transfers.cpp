@@ -90,9 +90,14 @@ void index_logic::on_actor_down(const caf::actor_addr& a) {
     return;
   s.slots.release(it->second.first);
   s.slot_actors.erase(it); // the last strong handle: the actor and its thread end now
-  // A transfer that ended without reporting (it should not) frees its path too.
+  // A transfer that ended without reporting (it should not) frees its path too; one whose
+  // report waits in the batch keeps it until the batch is applied.
+  auto reported = [&](const std::string& path) {
+    return std::any_of(s.finished.begin(), s.finished.end(),
+                       [&](const transfer_result& r) { return r.record.path == path; });
+  };
   for (auto t = s.transfers.begin(); t != s.transfers.end();)
-    t = t->second.address() == a ? s.transfers.erase(t) : std::next(t);
+    t = t->second.address() == a && !reported(t->first) ? s.transfers.erase(t) : std::next(t);
   grant_slots();
 }
 
@@ -265,10 +270,39 @@ void index_logic::on_offer(rpc::session_id s, rpc::call_id call, rpc::wire_entry
   st().transfers[r.path] = std::move(a);
 }
 
+// Finished transfers are applied in batches: every result that arrived meanwhile is installed
+// in one transaction with one directory sync (a burst of small files finishes hundreds a
+// second; one SQLite commit and fsync each was most of the receiver's work).
 void index_logic::on_finished(transfer_result& r) {
   auto& s = st();
-  s.transfers.erase(r.record.path);
+  s.finished.push_back(std::move(r));
+  if (!s.finished_flush_scheduled) {
+    s.finished_flush_scheduled = true;
+    self_->send(self_, installs_atom::value);
+  }
+}
+
+void index_logic::flush_finished() {
+  auto& s = st();
+  s.finished_flush_scheduled = false;
+  auto batch = std::move(s.finished);
+  s.finished.clear();
   std::vector<std::string> released;
+  bool installed = false;
+  db().begin();
+  for (auto& r : batch)
+    installed = finish_one(r, released) || installed;
+  for (auto& p : released)
+    process_needed(p); // deletions that waited for these transfers
+  commit();
+  if (installed)
+    notify_peers();
+  start_transfers();
+}
+
+bool index_logic::finish_one(transfer_result& r, std::vector<std::string>& released) {
+  auto& s = st();
+  s.transfers.erase(r.record.path);
   for (auto& src : s.transfer_sources[r.record.path])
     if (--s.source_refs[src] <= 0) {
       s.source_refs.erase(src);
@@ -288,32 +322,22 @@ void index_logic::on_finished(transfer_result& r) {
                  " chunks; retrying in " + std::to_string(wait.count()) + " ms");
     s.waiting.push_back(r.record.path);
     s.pull_after[r.record.path] = std::chrono::steady_clock::now() + wait;
-  } else {
-    s.failures.erase(r.record.path);
-    s.suspects.erase(r.record.path);
-    ctx_->partials->erase(r.record.path); // r.tmp_path: installed or deleted below
-    db().begin();
-    auto n = db().get_needed(r.record.path);
-    if (n && n->record.version == r.record.version && ready_to_apply(r.record)) {
-      install(r.record, r.tmp_path);
-      io::log_info("received " + r.record.path + " (" + std::to_string(r.bytes_fetched) +
-                   " bytes fetched, " + std::to_string(r.bytes_copied) + " copied locally)");
-    } else {
-      ctx_->tmp->remove(r.tmp_path); // superseded meanwhile
-      if (n)
-        process_needed(r.record.path);
-    }
-    commit();
-    notify_peers();
+    return false;
   }
-  if (!released.empty()) {
-    db().begin();
-    for (auto& p : released)
-      process_needed(p); // deletions that waited for this transfer
-    commit();
+  s.failures.erase(r.record.path);
+  s.suspects.erase(r.record.path);
+  ctx_->partials->erase(r.record.path); // r.tmp_path: installed or deleted below
+  auto n = db().get_needed(r.record.path);
+  if (n && n->record.version == r.record.version && ready_to_apply(r.record)) {
+    install(r.record, r.tmp_path);
+    io::log_info("received " + r.record.path + " (" + std::to_string(r.bytes_fetched) +
+                 " bytes fetched, " + std::to_string(r.bytes_copied) + " copied locally)");
+    return true;
   }
-  start_transfers();
+  ctx_->tmp->remove(r.tmp_path); // superseded meanwhile
+  if (n)
+    process_needed(r.record.path);
+  return false;
 }
-
 
 } // namespace cascade::actors::index_detail
