@@ -44,6 +44,7 @@ using pieces_atom = caf::atom_constant<caf::atom("pieces")>;       // KJ -> tran
 using done_atom = caf::atom_constant<caf::atom("done")>;           // KJ -> transfer: stream end
 using finished_atom = caf::atom_constant<caf::atom("finished")>;   // transfer -> index
 using retry_atom = caf::atom_constant<caf::atom("retry")>;         // index -> itself
+using installs_atom = caf::atom_constant<caf::atom("installs")>;   // index -> itself
 using flush_atom = caf::atom_constant<caf::atom("flush_del")>;     // index -> itself
 using offer_atom = caf::atom_constant<caf::atom("offer")>;         // peer offers a push
 using ds_answer_atom = caf::atom_constant<caf::atom("ds_answer")>; // KJ -> relay: offer answer
@@ -76,6 +77,7 @@ struct node_context {
   rpc::network* net = nullptr;
   const io::fs_watcher* fs = nullptr;      // for its watch count (thread-safe)
   core::partial_files* partials = nullptr; // temp files of transfers (thread-safe)
+  std::size_t max_transfers = 4;           // transfer slots: uploads, offers and pulls at once
 };
 
 // A file the transfer actor has finished (or failed) writing into the state directory.

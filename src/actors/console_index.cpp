@@ -87,7 +87,7 @@ core::index_summary summarize(index_state& st) {
   s.epoch = st.db->epoch();
   std::tie(s.needed_files, s.needed_bytes) = st.db->needed_totals();
   s.transfers = st.transfers.size();
-  s.waiting = st.waiting.size();
+  s.waiting = st.waiting.size() + st.slots.waiting(); // due pulls wait for a slot there
   s.hashing = st.hashing.size();
   s.deletes_held = st.deletes.pending();
   s.halted = st.halted;

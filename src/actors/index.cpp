@@ -22,7 +22,9 @@ using namespace index_detail;
 caf::behavior index_actor(self_ptr self, const node_context* ctx, caf::actor scanner) {
   self->state.db = std::make_unique<io::store>(ctx->state_dir + "/index.db");
   self->state.disk = std::make_unique<io::applier>(*ctx->folder, *ctx->tmp);
+  self->state.slots = core::transfer_slots(ctx->max_transfers);
   auto logic = std::make_shared<index_logic>(self, ctx, scanner);
+  self->set_down_handler([=](caf::down_msg& m) { logic->on_actor_down(m.source); });
   logic->start();
   return {
       [=](scan_atom, const std::vector<std::string>& paths) { logic->scan(paths); },
@@ -56,6 +58,7 @@ caf::behavior index_actor(self_ptr self, const node_context* ctx, caf::actor sca
         return caf::make_message(epoch, seq);
       },
       [=](finished_atom, transfer_result& r) { logic->on_finished(r); },
+      [=](installs_atom) { logic->flush_finished(); },
       [=](flush_atom) { logic->flush_deletes(); },
       [=](offer_atom, rpc::session_id s, rpc::call_id call, rpc::wire_entry& e,
           std::vector<core::device_id>& rest, std::vector<core::device_id>& visited) {

@@ -99,14 +99,6 @@ void index_logic::check_path(const std::string& path) {
   }
 }
 
-namespace {
-std::int64_t steady_ns() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
-} // namespace
-
 void index_logic::hold_delete(const std::string& path) {
   auto& s = st();
   s.deletes.add(path, steady_ns());

@@ -11,6 +11,7 @@
 #include "actors/actors.hpp"
 #include "core/deletion_hold.hpp"
 #include "core/latency.hpp"
+#include "core/transfer_slots.hpp"
 #include "io/apply.hpp"
 #include "io/store.hpp"
 
@@ -18,7 +19,6 @@ namespace cascade::actors::index_detail {
 
 constexpr std::uint64_t inline_limit = 64 * 1024;    // small files travel with their record
 constexpr std::uint64_t hash_inline_limit = 1 << 20; // larger files go to the scanner
-constexpr std::size_t max_transfers = 8;
 constexpr auto pull_grace = std::chrono::milliseconds(300);
 constexpr std::size_t batch_entries = 1000;
 constexpr std::size_t batch_bytes = 8 << 20;
@@ -40,6 +40,18 @@ struct index_state {
   std::map<std::string, std::vector<std::string>> transfer_sources; // path -> copy sources
   std::map<std::string, int> source_refs; // paths running transfers copy from: not deleted yet
   std::deque<std::string> waiting;        // needed paths without a transfer yet
+  // The transfer slots (index_transfers.cpp): every upload, accepted offer and pull holds one
+  // while its actor lives; the rest wait in FIFO order.
+  core::transfer_slots slots{4};
+  struct slot_job {
+    bool upload = false;
+    std::string path;
+  };
+  std::map<core::transfer_slots::ticket, slot_job> slot_jobs; // waiting for a slot
+  // Running, monitored, and held here alone (the network holds them weakly): released when down.
+  std::map<caf::actor_addr, std::pair<core::transfer_slots::ticket, caf::actor>> slot_actors;
+  std::map<std::string, core::transfer_slots::ticket> upload_tickets;  // uploads waiting
+  std::set<std::string> pull_queued;                                   // pulls waiting
   // A file learnt from an index update is pulled only after a short grace: a push of it
   // (an offer along the cascade) usually arrives first and makes the pull unnecessary.
   std::map<std::string, std::chrono::steady_clock::time_point> pull_after;
@@ -47,6 +59,8 @@ struct index_state {
   // Peers that sent bad bytes for a path: its next pulls ask them only for what no one else has.
   std::map<std::string, std::set<core::device_id>> suspects;
   bool retry_scheduled = false;
+  std::vector<transfer_result> finished; // reported, applied by the next flush_finished
+  bool finished_flush_scheduled = false;
   // Local deletions wait for a quiet moment (longer in a burst: core::deletion_hold) and a
   // marker check (an `rm -rf` of the whole folder removes files before it reaches the marker:
   // none of that may propagate).
@@ -65,6 +79,13 @@ struct index_state {
 };
 
 using self_ptr = caf::stateful_actor<index_state>*;
+
+// The steady clock in ns (the `now` of the pure core:: helpers).
+inline std::int64_t steady_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
 
 // True if `data` (the whole file) still has the record's chunk hashes.
 bool chunks_match(const core::file_record& r, std::span<const std::uint8_t> data);
@@ -121,8 +142,17 @@ public:
   // A remote record is now on disk: stored under its own version, never bumped.
   void settle(core::file_record r, std::uint64_t inode);
   std::string next_tmp();
+  // Pulls whatever needed path is due, each in its turn for a transfer slot.
   void start_transfers();
+  // A slot was granted to ticket `t`: starts its upload or pull (or gives the slot back).
+  void launch(core::transfer_slots::ticket t);
+  // Starts the waiters that free slots allow, oldest first.
+  void grant_slots();
+  // A monitored transfer or upload ended: its slot goes to the next waiter.
+  void on_actor_down(const caf::actor_addr& a);
   void on_finished(transfer_result& r);
+  // Applies every finished transfer reported since the last call, in one transaction.
+  void flush_finished();
   void schedule_retry();
   void on_session_up(const rpc::session_info& info, caf::actor peer);
   void process_needed_later(const std::string& path);
@@ -134,7 +164,8 @@ public:
                const core::version_vector& v);
   // Forgets the partial file of `path` (deleting it) unless it is of version `keep`.
   void drop_partial(const std::string& path, const core::version_vector* keep = nullptr);
-  // Pushes a file we just recorded to our peers (the source of the cascade).
+  // Pushes a file we just recorded to our peers (the source of the cascade), once it has a
+  // transfer slot.
   void start_upload(const core::file_record& r);
   // The plan a relay (or, without `upstream`, the source) continues (core::relay_scope_for).
   relay_plan relay_for(std::vector<core::device_id> rest, std::vector<core::device_id> visited,
@@ -145,6 +176,13 @@ public:
   void start();
 
 private:
+  bool launch_pull(const std::string& path, core::transfer_slots::ticket t);
+  bool launch_upload(const std::string& path, core::transfer_slots::ticket t);
+  void hold_slot(const caf::actor& a, core::transfer_slots::ticket t);
+  void forget_pull(const std::string& path);
+  // One finished transfer (inside flush_finished's transaction); true if it was installed.
+  bool finish_one(transfer_result& r, std::vector<std::string>& released);
+
   self_ptr self_;
   const node_context* ctx_;
   caf::actor scanner_;

@@ -7,20 +7,22 @@ namespace cascade::actors {
 
 namespace {
 
-// Posts the KJ thread's answers to the owning actor.
+// Posts the KJ thread's answers to the owning actor, held weakly (an address): the network
+// keeps a push until its continuations ran, which must not keep the actor alive.
 class observer final : public rpc::push_observer {
 public:
-  explicit observer(caf::actor a) : actor_(std::move(a)) {}
-  void on_answer(bool accepted) override {
-    caf::anon_send(actor_, ds_answer_atom::value, accepted);
-  }
-  void on_sent(std::size_t frames) override { caf::anon_send(actor_, ds_sent_atom::value, frames); }
-  void on_failed(const std::string& error) override {
-    caf::anon_send(actor_, ds_failed_atom::value, error);
-  }
+  explicit observer(caf::actor_addr a) : actor_(std::move(a)) {}
+  void on_answer(bool accepted) override { post(ds_answer_atom::value, accepted); }
+  void on_sent(std::size_t frames) override { post(ds_sent_atom::value, frames); }
+  void on_failed(const std::string& error) override { post(ds_failed_atom::value, error); }
 
 private:
-  caf::actor actor_;
+  template <class... Ts>
+  void post(Ts&&... xs) {
+    if (auto a = caf::actor_cast<caf::actor>(actor_))
+      caf::anon_send(a, std::forward<Ts>(xs)...);
+  }
+  caf::actor_addr actor_;
 };
 
 std::string short_name(const core::device_id& d) {
@@ -31,7 +33,7 @@ std::string short_name(const core::device_id& d) {
 
 downstream::downstream(const node_context& ctx, core::file_record record, relay_plan plan,
                        caf::actor owner)
-    : ctx_(ctx), record_(std::move(record)), plan_(std::move(plan)), owner_(std::move(owner)) {}
+    : ctx_(ctx), record_(std::move(record)), plan_(std::move(plan)), owner_(owner.address()) {}
 
 bool downstream::start() {
   std::vector<core::device_id> connected;

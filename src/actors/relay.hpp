@@ -54,7 +54,7 @@ private:
   const node_context& ctx_;
   core::file_record record_;
   relay_plan plan_;
-  caf::actor owner_;
+  caf::actor_addr owner_; // weak: the owner holds this object in its state
   state state_ = state::idle;
   std::optional<core::device_id> peer_;
   rpc::network::push_id push_ = 0;

@@ -60,19 +60,22 @@ struct transfer_state {
 
 using self_ptr = caf::stateful_actor<transfer_state>*;
 
-// Forwards one stream's callbacks from the KJ thread to the actor as messages.
+// Forwards one stream's callbacks from the KJ thread to the actor as messages. The network
+// holds it weakly (an address): a finished transfer ends even if its stream lingers there.
 class receiver final : public rpc::chunk_receiver {
 public:
-  receiver(caf::actor a, std::size_t stream) : actor_(std::move(a)), stream_(stream) {}
+  receiver(const caf::actor& a, std::size_t stream) : actor_(a.address()), stream_(stream) {}
   void on_pieces(std::vector<rpc::piece> pieces) override {
-    caf::anon_send(actor_, pieces_atom::value, stream_, std::move(pieces));
+    if (auto a = caf::actor_cast<caf::actor>(actor_))
+      caf::anon_send(a, pieces_atom::value, stream_, std::move(pieces));
   }
   void on_done(const std::string& error) override {
-    caf::anon_send(actor_, done_atom::value, stream_, error);
+    if (auto a = caf::actor_cast<caf::actor>(actor_))
+      caf::anon_send(a, done_atom::value, stream_, error);
   }
 
 private:
-  caf::actor actor_;
+  caf::actor_addr actor_;
   std::size_t stream_;
 };
 
@@ -227,13 +230,15 @@ public:
       return finish("");
     if (s.job.sources.empty())
       return finish("no peer connected");
-    auto me = caf::actor_cast<caf::actor>(self_);
+    // Every answer comes within have_wait (the network times the query out), so no timer of
+    // ours holds this actor (and its thread) alive once it is done.
+    auto me = self_->address();
     for (std::size_t k = 0; k < s.job.sources.size(); ++k)
       ctx_->net->have(s.job.sources[k].second, s.job.record.path, s.job.record.version,
-                      s.job.record.chunks.size(), [me, k](rpc::have_answer a) {
-                        caf::anon_send(me, have_atom::value, k, std::move(a));
+                      s.job.record.chunks.size(), have_wait, [me, k](rpc::have_answer a) {
+                        if (auto a2 = caf::actor_cast<caf::actor>(me))
+                          caf::anon_send(a2, have_atom::value, k, std::move(a));
                       });
-    self_->delayed_send(self_, have_wait, timeout_atom::value);
   }
 
   void on_have(std::size_t k, rpc::have_answer& a) {
@@ -454,7 +459,6 @@ caf::behavior transfer(self_ptr self, const node_context* ctx, transfer_job job,
       },
       [=](done_atom, std::size_t k, const std::string& error) { logic->on_done(k, error); },
       [=](have_atom, std::size_t k, rpc::have_answer& a) { logic->on_have(k, a); },
-      [=](timeout_atom) { logic->plan(); },
       [=](ds_answer_atom, bool accepted) {
         self->state.ds->on_answer(accepted);
         logic->on_downstream_gone();

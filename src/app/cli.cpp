@@ -118,7 +118,7 @@ command no_value_allowed(const flag& f) {
 
 command parse_run(const std::vector<std::string>& args) {
   run_options o;
-  std::optional<std::string> dir, port, listen, level;
+  std::optional<std::string> dir, port, listen, level, transfers;
   std::string error;
   cursor c(args);
   while (!c.done()) {
@@ -134,7 +134,7 @@ command parse_run(const std::vector<std::string>& args) {
     }
     if (f.name != "--dir" && f.name != "--port" && f.name != "--listen" && f.name != "--peer" &&
         f.name != "--key" && f.name != "--key-file" && f.name != "--state" &&
-        f.name != "--log-level" && f.name != "--deny")
+        f.name != "--log-level" && f.name != "--deny" && f.name != "--max-transfers")
       return unknown(f.value ? f.name : arg, "");
     auto v = c.value(f, error);
     if (!v)
@@ -159,6 +159,8 @@ command parse_run(const std::vector<std::string>& args) {
       ok = set_once(o.state, *v, f, error);
     } else if (f.name == "--deny") {
       o.deny.push_back(*v);
+    } else if (f.name == "--max-transfers") {
+      ok = set_once(transfers, *v, f, error);
     } else {
       ok = set_once(level, *v, f, error);
     }
@@ -181,6 +183,12 @@ command parse_run(const std::vector<std::string>& args) {
     if (!l)
       return usage_error{"--log-level: '" + *level + "' is not one of trace|debug|info|warn|error"};
     o.level = *l;
+  }
+  if (transfers) {
+    const auto n = parse_number(*transfers, 16);
+    if (!n || *n == 0)
+      return usage_error{"--max-transfers: '" + *transfers + "' is not a number from 1 to 16"};
+    o.max_transfers = *n;
   }
   if (o.key && o.key_file)
     return usage_error{"--key-file and --key are exclusive: give the group key one way"};
@@ -287,6 +295,8 @@ node --dir DIR [options]        run the node for DIR (created if missing) until 
   --state DIR                   state directory, default DIR/.cascade
   --log-level trace|debug|info|warn|error
                                 how much to log, default info
+  --max-transfers N             files sent or received at once (1-16), default
+                                2 x cores, at least 4; the rest wait their turn
   --deny ID                     remove a device from this folder's group: its connections
                                 drop (within 5 s on a running node) and it cannot reconnect;
                                 records the id and exits

@@ -28,6 +28,7 @@ struct run_options {
   std::optional<std::string> state;    // --state DIR (default DIR/.cascade)
   log_level level = log_level::info;   // --log-level
   std::vector<std::string> deny;       // --deny ID, repeatable: record and exit
+  std::uint32_t max_transfers = 0;     // --max-transfers N (1-16); 0: from the core count
 };
 
 struct keygen_command {};

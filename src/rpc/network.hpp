@@ -4,6 +4,7 @@
 // thread and must only post messages (anon_send). No KJ or Cap'n Proto type crosses this header.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -153,9 +154,10 @@ public:
   fetch_id fetch(session_id s, std::string path, std::vector<core::byte_range> ranges,
                  std::shared_ptr<chunk_receiver> receiver, core::version_vector version = {});
   // Asks the peer what it holds of version `v` of `path` (`chunks` chunks long); `done` runs
-  // on the KJ thread (it must only post the answer on) once, also on failure.
+  // on the KJ thread (it must only post the answer on) once, also on failure and at the latest
+  // after `timeout`.
   void have(session_id s, std::string path, core::version_vector v, std::size_t chunks,
-            std::function<void(have_answer)> done);
+            std::chrono::milliseconds timeout, std::function<void(have_answer)> done);
   void answer_have(session_id s, call_id call, bool complete, std::vector<bool> chunks);
   void consumed(fetch_id f, std::size_t frames);
   void cancel_fetch(fetch_id f);

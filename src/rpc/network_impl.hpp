@@ -35,6 +35,10 @@ inline constexpr std::size_t stream_window_bytes = 1024 * 1024;
 inline constexpr std::size_t max_entries_per_update = 10000;
 inline constexpr int max_concurrent_fetches = 16; // served to one peer at once
 inline constexpr long max_pending_have = 64;      // unanswered have queries of one peer
+// Calls of one peer waiting for our answer: a peer sends one index update at a time and offers
+// at most as many files as it has transfer slots (16), so more means it misbehaves.
+inline constexpr long max_pending_updates = 4;
+inline constexpr long max_pending_offers = 64;
 inline constexpr unsigned max_ranges_per_fetch = 65536;
 inline constexpr kj::Duration heartbeat_interval = 2 * kj::SECONDS;
 inline constexpr kj::Duration heartbeat_timeout = 6 * kj::SECONDS;
@@ -77,7 +81,8 @@ struct pending_fetch {
   std::size_t outstanding = 0; // frames handed to the receiver, not yet consumed
   kj::Maybe<kj::Own<kj::PromiseFulfiller<void>>> blocked;
   bool finished = false;
-  kj::Maybe<kj::Promise<void>> call;
+  kj::Maybe<kj::Promise<void>> call; // a pull's Peer.fetch call (none for an accepted offer)
+  bool call_ended = false;
 
   void finish(const std::string& error) {
     if (finished)
@@ -192,6 +197,11 @@ struct network::impl : kj::TaskSet::ErrorHandler {
   // A target nobody wants any more goes once its loop has ended (bounded by what is tracked).
   void erase_target_later(dial_target& t);
   bool device_connected(const core::device_id& d) const;
+  // How many of `calls` (keyed by (session, call)) session `s` has pending.
+  template <class Map>
+  static long pending_calls(const Map& calls, session_id s) {
+    return std::distance(calls.lower_bound({s, 0}), calls.lower_bound({s + 1, 0}));
+  }
   // The session's Peer capability once its hello is done; null otherwise.
   wire::Peer::Client* peer_of(session_id s) {
     auto it = conns.find(s);
@@ -230,6 +240,10 @@ struct network::impl : kj::TaskSet::ErrorHandler {
                                 std::uint64_t pos);
   kj::Promise<void> on_update(session_id s, wire::Peer::UpdateParams::Reader p);
   void end_push(network::push_id p);
+  // Forgets a fetch (never from inside one of its own continuations): once it is finished and
+  // its call, if any, has ended, so that finished streams do not pile up.
+  void forget_fetch(fetch_id f);
+  void forget_fetch_if_over(fetch_id f);
 };
 
 } // namespace cascade::rpc

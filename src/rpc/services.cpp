@@ -183,6 +183,11 @@ public:
       net_.events.on_log(3, "refused a malformed offer: " + why);
       return kj::READY_NOW; // declined
     }
+    if (net_.pending_calls(net_.offer_calls, session_) >= max_pending_offers) {
+      net_.drop(session_, "peer broke the limit of " + std::to_string(max_pending_offers) +
+                              " pending offers");
+      return KJ_EXCEPTION(FAILED, "limit");
+    }
     auto call = net_.next_call++;
     auto paf = kj::newPromiseAndFulfiller<fetch_id>();
     net_.offer_calls.emplace(std::make_pair(session_, call), kj::mv(paf.fulfiller));
@@ -203,9 +208,7 @@ public:
       net_.events.on_log(3, "refused a malformed have query");
       return KJ_EXCEPTION(FAILED, "bad have query");
     }
-    auto mine = std::distance(net_.have_calls.lower_bound({session_, 0}),
-                              net_.have_calls.lower_bound({session_ + 1, 0}));
-    if (mine >= max_pending_have) {
+    if (net_.pending_calls(net_.have_calls, session_) >= max_pending_have) {
       net_.drop(session_, "peer broke the limit of " + std::to_string(max_pending_have) +
                               " unanswered have queries");
       return KJ_EXCEPTION(FAILED, "limit");
@@ -269,8 +272,10 @@ public:
 
   kj::Promise<void> done(DoneContext ctx) override {
     auto it = net_.fetches.find(fetch_);
-    if (it != net_.fetches.end())
+    if (it != net_.fetches.end()) {
       it->second->finish(ctx.getParams().getError().cStr());
+      net_.forget_fetch_if_over(fetch_);
+    }
     return kj::READY_NOW;
   }
 
@@ -384,9 +389,14 @@ void network::impl::drop(session_id s, const std::string& reason) {
     return;
   auto own = kj::mv(it->second);
   conns.erase(it);
+  std::vector<fetch_id> lost;
   for (auto& [id, f] : fetches)
-    if (f->session == s)
+    if (f->session == s) {
       f->finish("connection lost: " + reason);
+      lost.push_back(id);
+    }
+  for (auto id : lost)
+    forget_fetch_if_over(id);
   for (auto i = update_calls.begin(); i != update_calls.end();)
     i = i->first.first == s ? update_calls.erase(i) : std::next(i);
   for (auto i = offer_calls.begin(); i != offer_calls.end();)
@@ -433,6 +443,11 @@ kj::Promise<void> network::impl::on_update(session_id s, wire::Peer::UpdateParam
       entries.push_back(std::move(*e));
     else
       events.on_log(3, "rejected a record from session " + std::to_string(s) + ": " + why);
+  }
+  if (pending_calls(update_calls, s) >= max_pending_updates) {
+    drop(s, "peer broke the limit of " + std::to_string(max_pending_updates) +
+                " pending index updates");
+    return KJ_EXCEPTION(FAILED, "limit");
   }
   auto call = next_call++;
   auto paf = kj::newPromiseAndFulfiller<void>();

@@ -37,22 +37,29 @@ fetch_id network::fetch(session_id s, std::string path, std::vector<core::byte_r
       to_wire(version, req.initVersion(static_cast<unsigned>(version.entries().size())));
     auto& ref = *f;
     i->fetches.emplace(id, kj::mv(f));
-    ref.call =
-        req.send()
-            .then([](auto&&) {},
-                  [i, id](kj::Exception&& e) {
-                    auto it = i->fetches.find(id);
-                    if (it != i->fetches.end())
-                      it->second->finish(std::string("fetch failed: ") + e.getDescription().cStr());
-                  })
-            .eagerlyEvaluate(nullptr);
+    auto ended = [i, id](const std::string& error) {
+      auto it = i->fetches.find(id);
+      if (it == i->fetches.end())
+        return;
+      it->second->call_ended = true;
+      if (!error.empty())
+        it->second->finish(error);
+      i->forget_fetch_if_over(id);
+    };
+    ref.call = req.send()
+                   .then([ended](auto&&) { ended(""); },
+                         [ended](kj::Exception&& e) {
+                           ended(std::string("fetch failed: ") + e.getDescription().cStr());
+                         })
+                   .eagerlyEvaluate(nullptr);
   });
   return id;
 }
 
 void network::have(session_id s, std::string path, core::version_vector v, std::size_t chunks,
-                   std::function<void(have_answer)> done) {
-  impl_->post([i = impl_.get(), s, path = std::move(path), v = std::move(v), chunks, done]() {
+                   std::chrono::milliseconds timeout, std::function<void(have_answer)> done) {
+  impl_->post([i = impl_.get(), s, path = std::move(path), v = std::move(v), chunks, timeout,
+               done]() {
     auto* peer = i->peer_of(s);
     if (peer == nullptr) {
       done({false, false, {}, "peer not connected"});
@@ -78,7 +85,9 @@ void network::have(session_id s, std::string path, core::version_vector v, std::
         },
         [done](kj::Exception&& e) {
           done({false, false, {}, std::string("have failed: ") + e.getDescription().cStr()});
-        }));
+        }).exclusiveJoin(KJ_ASSERT_NONNULL(i->io).provider->getTimer()
+                             .afterDelay(timeout.count() * kj::MILLISECONDS)
+                             .then([done]() { done({false, false, {}, "have timed out"}); })));
   });
 }
 
@@ -117,10 +126,30 @@ void network::cancel_fetch(fetch_id f) {
     KJ_IF_MAYBE (b, it->second->blocked) {
       (*b)->reject(KJ_EXCEPTION(DISCONNECTED, "fetch cancelled"));
     }
-    auto own = kj::mv(it->second);
-    i->fetches.erase(it);
-    i->tasks->add(kj::evalLater([o = kj::mv(own)]() mutable { o = nullptr; }));
+    i->forget_fetch(f);
   });
+}
+
+void network::impl::forget_fetch(fetch_id f) {
+  auto it = fetches.find(f);
+  if (it == fetches.end())
+    return;
+  auto own = kj::mv(it->second);
+  fetches.erase(it);
+  tasks->add(kj::evalLater([o = kj::mv(own)]() mutable { o = nullptr; }));
+}
+
+void network::impl::forget_fetch_if_over(fetch_id f) {
+  auto it = fetches.find(f);
+  if (it == fetches.end() || !it->second->finished)
+    return;
+  bool has_call = false;
+  KJ_IF_MAYBE (c, it->second->call) {
+    (void)c;
+    has_call = true;
+  }
+  if (!has_call || it->second->call_ended)
+    forget_fetch(f);
 }
 
 fetch_id network::accept_offer(session_id s, call_id call,

@@ -139,6 +139,17 @@ TEST_CASE("cli: log levels") {
           "--log-level: '" + bad + "' is not one of trace|debug|info|warn|error");
 }
 
+TEST_CASE("cli: --max-transfers takes 1 to 16; unset, the node sizes it from its cores") {
+  CHECK(run("--dir d").max_transfers == 0);
+  CHECK(run("--dir d --max-transfers 1").max_transfers == 1);
+  CHECK(run("--dir d --max-transfers=16").max_transfers == 16);
+  for (const std::string bad : {"0", "17", "-1", "four", "8x"})
+    CHECK(error_of("--dir d --max-transfers " + bad) ==
+          "--max-transfers: '" + bad + "' is not a number from 1 to 16");
+  CHECK(error_of("--dir d --max-transfers 2 --max-transfers 3") ==
+        "--max-transfers given more than once");
+}
+
 TEST_CASE("cli: usage errors name the flag or value") {
   const std::vector<std::pair<std::string, std::string>> cases = {
       {"", "--dir is required (see node --help)"},
@@ -210,7 +221,8 @@ TEST_CASE("cli: help documents every flag and subcommand") {
                            "--json",
                            "--help",
                            "-h",
-                           "[::1]"}) {
+                           "[::1]",
+                           "--max-transfers N"}) {
     CAPTURE(part);
     CHECK(contains(text, part));
   }

@@ -1,0 +1,343 @@
+// The index, transfer scheduling: uploads (the source of a push cascade), accepted offers and
+// pulls all run in one pool of transfer slots (core::transfer_slots), each holding its slot
+// until its actor ends; the rest wait in FIFO order. An offer that finds no free slot is
+// declined: the sender moves on, and the file is pulled here once its turn comes.
+
+#include <algorithm>
+
+#include "actors/index_logic.hpp"
+#include "core/relay.hpp"
+#include "core/rules.hpp"
+#include "io/log.hpp"
+
+namespace cascade::actors::index_detail {
+
+void index_logic::start_transfers() {
+  auto& s = st();
+  std::deque<std::string> still;
+  auto now = std::chrono::steady_clock::now();
+  std::optional<std::chrono::steady_clock::time_point> wake;
+  while (!s.waiting.empty()) {
+    auto path = std::move(s.waiting.front());
+    s.waiting.pop_front();
+    if (s.transfers.count(path) || s.pull_queued.count(path))
+      continue; // already coming (a push took it), or waiting for a slot
+    auto n = db().get_needed(path);
+    if (!n) {
+      forget_pull(path);
+      continue;
+    }
+    if (auto it = s.pull_after.find(path); it != s.pull_after.end() && it->second > now) {
+      still.push_back(std::move(path));
+      wake = wake ? std::min(*wake, it->second) : it->second;
+      continue;
+    }
+    s.pull_after.erase(path);
+    if (s.sessions.empty()) {
+      still.push_back(std::move(path)); // nobody is connected: waits for a peer
+      continue;
+    }
+    auto t = s.slots.issue();
+    s.slot_jobs[t] = {false, path};
+    s.pull_queued.insert(path);
+    if (s.slots.request(t, steady_ns()))
+      launch(t);
+  }
+  s.waiting = std::move(still);
+  if (wake)
+    self_->delayed_send(
+        self_,
+        std::max(*wake - now, std::chrono::steady_clock::duration(std::chrono::milliseconds(1))),
+        retry_atom::value);
+}
+
+void index_logic::forget_pull(const std::string& path) {
+  auto& s = st();
+  s.pull_after.erase(path);
+  s.failures.erase(path);
+  s.suspects.erase(path);
+  drop_partial(path);
+}
+
+void index_logic::launch(core::transfer_slots::ticket t) {
+  auto& s = st();
+  auto it = s.slot_jobs.find(t);
+  bool started = false;
+  if (it != s.slot_jobs.end()) {
+    auto job = std::move(it->second);
+    s.slot_jobs.erase(it);
+    started = job.upload ? launch_upload(job.path, t) : launch_pull(job.path, t);
+  }
+  if (!started)
+    s.slots.release(t);
+}
+
+void index_logic::grant_slots() {
+  for (auto granted = st().slots.grant(); !granted.empty(); granted = st().slots.grant())
+    for (auto t : granted)
+      launch(t);
+}
+
+void index_logic::hold_slot(const caf::actor& a, core::transfer_slots::ticket t) {
+  self_->monitor(a);
+  st().slot_actors[a.address()] = {t, a};
+}
+
+void index_logic::on_actor_down(const caf::actor_addr& a) {
+  auto& s = st();
+  auto it = s.slot_actors.find(a);
+  if (it == s.slot_actors.end())
+    return;
+  s.slots.release(it->second.first);
+  s.slot_actors.erase(it); // the last strong handle: the actor and its thread end now
+  // A transfer that ended without reporting (it should not) frees its path too; one whose
+  // report waits in the batch keeps it until the batch is applied.
+  auto reported = [&](const std::string& path) {
+    return std::any_of(s.finished.begin(), s.finished.end(),
+                       [&](const transfer_result& r) { return r.record.path == path; });
+  };
+  for (auto t = s.transfers.begin(); t != s.transfers.end();)
+    t = t->second.address() == a && !reported(t->first) ? s.transfers.erase(t) : std::next(t);
+  grant_slots();
+}
+
+bool index_logic::launch_pull(const std::string& path, core::transfer_slots::ticket t) {
+  auto& s = st();
+  s.pull_queued.erase(path);
+  if (s.transfers.count(path))
+    return false;
+  auto n = db().get_needed(path);
+  if (!n) {
+    forget_pull(path);
+    return false;
+  }
+  if (s.sessions.empty()) {
+    s.waiting.push_back(path); // the peers went meanwhile
+    return false;
+  }
+  auto plan =
+      core::plan_fetch(n->record, [&](const core::sha256_digest& h) { return db().find_chunk(h); });
+  auto& sources = s.transfer_sources[path];
+  for (auto& c : plan.copies)
+    if (c.from.path != path &&
+        std::find(sources.begin(), sources.end(), c.from.path) == sources.end()) {
+      sources.push_back(c.from.path);
+      ++s.source_refs[c.from.path];
+    }
+  transfer_job job;
+  job.record = n->record;
+  // Every peer is asked what it holds (the announcer is presumed to hold it all if silent):
+  // a relay that died leaves its downstream to complete from whoever has the chunks.
+  job.session = session_of(n->from).value_or(0);
+  job.copies = std::move(plan.copies);
+  job.missing = std::move(plan.missing);
+  for (auto& [id, sess] : s.sessions)
+    job.sources.emplace_back(sess.device, id);
+  if (auto it = s.suspects.find(path); it != s.suspects.end())
+    job.suspects = it->second;
+  drop_partial(path, &n->record.version);
+  if (auto p = ctx_->partials->find(path, n->record.version)) {
+    job.tmp_path = p->tmp_path; // an earlier attempt's verified chunks are kept
+    job.verified = p->verified;
+  } else {
+    job.tmp_path = next_tmp();
+    ctx_->partials->put(n->record, job.tmp_path, {});
+  }
+  auto a =
+      spawn_transfer(self_->system(), *ctx_, std::move(job), caf::actor_cast<caf::actor>(self_));
+  hold_slot(a, t);
+  s.transfers[path] = std::move(a);
+  return true;
+}
+
+relay_plan index_logic::relay_for(std::vector<core::device_id> rest,
+                                  std::vector<core::device_id> visited,
+                                  std::optional<core::device_id> upstream) {
+  relay_plan p;
+  auto scope = core::relay_scope_for(std::move(rest), std::move(visited), ctx_->self, upstream);
+  p.rest = std::move(scope.rest);
+  p.visited = std::move(scope.visited);
+  for (auto& [id, sess] : st().sessions)
+    p.peers.emplace_back(sess.device, id);
+  return p;
+}
+
+void index_logic::start_upload(const core::file_record& r) {
+  auto& s = st();
+  if (s.sessions.empty() || s.halted || s.upload_tickets.count(r.path))
+    return; // a waiting upload reads the path's record when its turn comes
+  auto t = s.slots.issue();
+  s.slot_jobs[t] = {true, r.path};
+  s.upload_tickets[r.path] = t;
+  if (s.slots.request(t, steady_ns()))
+    launch(t);
+}
+
+bool index_logic::launch_upload(const std::string& path, core::transfer_slots::ticket t) {
+  auto& s = st();
+  s.upload_tickets.erase(path);
+  if (s.sessions.empty() || s.halted)
+    return false;
+  auto stored = db().get(path);
+  if (!stored || stored->received_from != 0) // gone, or a peer's version now
+    return false;
+  auto& r = stored->record;
+  if (r.deleted || r.type != core::file_type::file || r.size <= inline_limit)
+    return false;
+  std::vector<core::relay_candidate> candidates;
+  for (auto& [id, sess] : s.sessions) {
+    auto known = s.link_rates.find(sess.device);
+    candidates.push_back({sess.device, known == s.link_rates.end() ? 0 : known->second});
+  }
+  auto plan = relay_for(core::plan_chain(std::move(candidates)), {}, std::nullopt);
+  auto now = std::chrono::steady_clock::now();
+  if (now - s.last_snapshot > std::chrono::seconds(1)) {
+    s.last_snapshot = now;
+    ctx_->net->snapshot(
+        [me = caf::actor_cast<caf::actor>(self_)](std::vector<core::peer_status> rows) {
+          caf::anon_send(me, netsnap_atom::value, std::move(rows));
+        });
+  }
+  auto a = spawn_upload(self_->system(), *ctx_, r, std::move(plan));
+  hold_slot(a, t);
+  remember_relay(s, a);
+  return true;
+}
+
+void index_logic::on_offer(rpc::session_id s, rpc::call_id call, rpc::wire_entry& e,
+                           std::vector<core::device_id> rest,
+                           std::vector<core::device_id> visited) {
+  auto it = st().sessions.find(s);
+  auto& r = e.record;
+  auto decline = [&] { ctx_->net->decline_offer(s, call); };
+  // No free slot (or others wait for one): declined; the file is pulled in its turn.
+  if (it == st().sessions.end() || st().halted || r.deleted || r.type != core::file_type::file ||
+      st().transfers.count(r.path) || st().slots.free() == 0 || st().slots.waiting() > 0)
+    return decline();
+  auto device = it->second.device;
+  auto local = db().get(r.path);
+  auto d = core::decide(local ? &local->record : nullptr, r);
+  if (d.what != core::verdict::take && d.what != core::verdict::take_conflict)
+    return decline();
+  // An edit or a rename of a file we hold: most chunks are here already, and a pull copies
+  // them locally; a push would send them all again.
+  auto plan = core::plan_fetch(r, [&](const core::sha256_digest& h) { return db().find_chunk(h); });
+  auto partial = ctx_->partials->find(r.path, r.version); // an earlier attempt's chunks
+  std::vector<bool> held_chunks(r.chunks.size(), false);
+  for (auto& c : plan.copies)
+    held_chunks[c.chunk_index] = true;
+  std::uint64_t held = 0;
+  for (std::size_t i = 0; i < r.chunks.size(); ++i)
+    if (held_chunks[i] || (partial && partial->verified[i]))
+      held += r.chunks[i].length;
+  if (held * 2 > r.size)
+    return decline();
+  auto t = st().slots.issue();
+  if (!st().slots.try_take(t))
+    return decline();
+  db().begin();
+  bool ready = ready_to_apply(r);
+  if (ready)
+    db().put_needed(r, device);
+  commit();
+  if (!ready) {
+    st().slots.release(t);
+    grant_slots();
+    return decline();
+  }
+  std::vector<std::size_t> all(r.chunks.size());
+  for (std::size_t i = 0; i < all.size(); ++i)
+    all[i] = i;
+  io::log_info("relay " + r.path + ": upstream " + core::format_device_id(device).substr(0, 7));
+  transfer_job job;
+  job.record = r;
+  job.session = s;
+  job.missing = std::move(all);
+  job.offer_call = call;
+  job.relay = relay_for(std::move(rest), std::move(visited), device);
+  drop_partial(r.path, &r.version);
+  if (partial) {
+    job.tmp_path = partial->tmp_path;
+    job.verified = partial->verified;
+  } else {
+    job.tmp_path = next_tmp();
+    ctx_->partials->put(r, job.tmp_path, {});
+  }
+  auto a =
+      spawn_transfer(self_->system(), *ctx_, std::move(job), caf::actor_cast<caf::actor>(self_));
+  hold_slot(a, t);
+  remember_relay(st(), a); // it may relay on after its own file is done
+  st().transfers[r.path] = std::move(a);
+}
+
+// Finished transfers are applied in batches: every result that arrived meanwhile is installed
+// in one transaction with one directory sync (a burst of small files finishes hundreds a
+// second; one SQLite commit and fsync each was most of the receiver's work).
+void index_logic::on_finished(transfer_result& r) {
+  auto& s = st();
+  s.finished.push_back(std::move(r));
+  if (!s.finished_flush_scheduled) {
+    s.finished_flush_scheduled = true;
+    self_->send(self_, installs_atom::value);
+  }
+}
+
+void index_logic::flush_finished() {
+  auto& s = st();
+  s.finished_flush_scheduled = false;
+  auto batch = std::move(s.finished);
+  s.finished.clear();
+  std::vector<std::string> released;
+  bool installed = false;
+  db().begin();
+  for (auto& r : batch)
+    installed = finish_one(r, released) || installed;
+  for (auto& p : released)
+    process_needed(p); // deletions that waited for these transfers
+  commit();
+  if (installed)
+    notify_peers();
+  start_transfers();
+}
+
+bool index_logic::finish_one(transfer_result& r, std::vector<std::string>& released) {
+  auto& s = st();
+  s.transfers.erase(r.record.path);
+  for (auto& src : s.transfer_sources[r.record.path])
+    if (--s.source_refs[src] <= 0) {
+      s.source_refs.erase(src);
+      released.push_back(src);
+    }
+  s.transfer_sources.erase(r.record.path);
+  if (!r.error.empty()) {
+    // Retries back off (0.5 s doubling to 8 s) so a peer that keeps failing is not hammered;
+    // a new session or a new announcement of the version cuts the wait short. The temp file
+    // and its verified chunks stay for the retry (and for peers that repair from us).
+    auto tries = s.failures[r.record.path]++;
+    if (r.bad_source)
+      s.suspects[r.record.path].insert(*r.bad_source);
+    auto wait = std::chrono::milliseconds(500) * (1 << std::min(tries, 4));
+    io::log_warn("transfer of " + r.record.path + " failed: " + r.error + "; kept " +
+                 std::to_string(r.chunks_held) + " of " + std::to_string(r.record.chunks.size()) +
+                 " chunks; retrying in " + std::to_string(wait.count()) + " ms");
+    s.waiting.push_back(r.record.path);
+    s.pull_after[r.record.path] = std::chrono::steady_clock::now() + wait;
+    return false;
+  }
+  s.failures.erase(r.record.path);
+  s.suspects.erase(r.record.path);
+  ctx_->partials->erase(r.record.path); // r.tmp_path: installed or deleted below
+  auto n = db().get_needed(r.record.path);
+  if (n && n->record.version == r.record.version && ready_to_apply(r.record)) {
+    install(r.record, r.tmp_path);
+    io::log_info("received " + r.record.path + " (" + std::to_string(r.bytes_fetched) +
+                 " bytes fetched, " + std::to_string(r.bytes_copied) + " copied locally)");
+    return true;
+  }
+  ctx_->tmp->remove(r.tmp_path); // superseded meanwhile
+  if (n)
+    process_needed(r.record.path);
+  return false;
+}
+
+} // namespace cascade::actors::index_detail
