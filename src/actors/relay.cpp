@@ -83,10 +83,13 @@ void downstream::on_answer(bool accepted) {
     send(std::move(backlog_.front()));
     backlog_.pop_front();
   }
-  if (finish_error_) {
-    ctx_.net->finish_push(push_, *finish_error_);
-    state_ = state::done;
-  }
+  if (finish_error_)
+    finish_stream();
+}
+
+void downstream::finish_stream() {
+  ctx_.net->finish_push(push_, *finish_error_);
+  state_ = in_flight_ > 0 ? state::finishing : state::done;
 }
 
 void downstream::on_sent(std::size_t frames) {
@@ -99,6 +102,8 @@ void downstream::on_sent(std::size_t frames) {
   }
   if (bytes > 0)
     pace_.taken(bytes, now_ns());
+  if (state_ == state::finishing && in_flight_ == 0)
+    state_ = state::done;
 }
 
 void downstream::tick() {
@@ -143,7 +148,7 @@ void downstream::on_failed(const std::string& error) {
 }
 
 void downstream::drop(const std::string& why) {
-  if (state_ == state::streaming)
+  if (state_ == state::streaming || state_ == state::finishing)
     ctx_.net->finish_push(push_, why, true); // frames still queued for it are not sent
   io::log_warn("relay " + record_.path + ": " + (peer_ ? short_name(*peer_) : "?") + " " + why +
                "; it repairs from the index");
@@ -154,7 +159,7 @@ void downstream::drop(const std::string& why) {
 }
 
 void downstream::forward(std::vector<rpc::piece> pieces) {
-  if (pieces.empty() || !active())
+  if (pieces.empty() || (state_ != state::offering && state_ != state::streaming))
     return;
   std::size_t bytes = 0;
   for (auto& p : pieces)
@@ -172,8 +177,7 @@ void downstream::finish(const std::string& error) {
     return; // the first word stands (a relay that gave up on its upstream, then finished)
   finish_error_ = error;
   if (state_ == state::streaming) {
-    ctx_.net->finish_push(push_, error);
-    state_ = state::done;
+    finish_stream();
   } else if (state_ == state::idle) {
     state_ = state::done;
   }
@@ -183,7 +187,7 @@ void downstream::finish(const std::string& error) {
 std::string downstream::describe() const {
   if (!peer_)
     return "no downstream";
-  const char* names[] = {"idle", "offering", "streaming", "done"};
+  const char* names[] = {"idle", "offering", "streaming", "finishing", "done"};
   return "downstream " + short_name(*peer_) + " " + names[static_cast<int>(state_)] + ", " +
          std::to_string(in_flight_) + " frames (" + std::to_string(bytes_in_flight_) +
          " bytes) in flight" + (pace_.hold() ? ", holding the upstream" : "");

@@ -41,7 +41,11 @@ public:
   // No more frames: `error` empty if the file is complete.
   void finish(const std::string& error);
 
-  bool active() const { return state_ == state::offering || state_ == state::streaming; }
+  // Offering, streaming, or finishing (the owner is done; frames are still on their way, and
+  // the peer is still paced: a slow one is handed to repair then too).
+  bool active() const {
+    return state_ == state::offering || state_ == state::streaming || state_ == state::finishing;
+  }
   // A source may push another frame (it stays well inside the lag a relay tolerates).
   bool has_room() const {
     return state_ == state::streaming && in_flight_ < window &&
@@ -52,9 +56,10 @@ public:
   std::optional<core::device_id> peer() const { return active() ? peer_ : std::nullopt; }
 
 private:
-  enum class state { idle, offering, streaming, done };
+  enum class state { idle, offering, streaming, finishing, done };
   void drop(const std::string& why);
-  void judge(); // drops the peer if core::downstream_pace says so
+  void judge();         // drops the peer if core::downstream_pace says so
+  void finish_stream(); // the done call after the frames (finish_error_ set)
   void send(std::vector<rpc::piece> pieces); // one frame to the peer, counted in flight
 
   const node_context& ctx_;

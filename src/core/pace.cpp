@@ -16,6 +16,7 @@ void downstream_pace::record(std::int64_t now_ns) {
 
 void downstream_pace::input(std::uint64_t bytes, std::int64_t now_ns) {
   in_ += bytes;
+  last_input_ = now_ns;
   record(now_ns);
 }
 
@@ -31,14 +32,22 @@ pace_verdict downstream_pace::check(std::int64_t now_ns) {
     return pace_verdict::keep;
   record(now_ns);
   auto& start = samples_.front();
-  if (now_ns - start.at < limits_.window_ns || lag() < limits_.drop_min_lag)
+  const auto elapsed = now_ns - start.at;
+  if (elapsed < limits_.window_ns || lag() < limits_.drop_min_lag)
     return pace_verdict::keep; // not a full window yet, or close enough behind
-  // What it had to take: the input over the window; when little came in (the upstream
-  // finished, or the relay held it), a quarter of what it still owes, so a stalled or crawling
-  // downstream goes too, while one held to in lockstep at a fair pace stays.
-  const auto owed = std::max(in_ - start.in, lag() / 4);
-  const auto took = taken_ - start.taken;
-  if (static_cast<double>(took) < limits_.min_share * static_cast<double>(owed))
+  const auto in = static_cast<double>(in_ - start.in);
+  const auto took = static_cast<double>(taken_ - start.taken);
+  // Rates: the input's over the part of the window it flowed in (a file that ended early in
+  // the window came in at its own pace, not spread over the window), the downstream's over
+  // the whole window (it had work throughout: it is still far behind).
+  if (in > 0) {
+    const auto span = std::clamp(last_input_ - start.at, limits_.window_ns / 16, elapsed);
+    if (took / static_cast<double>(elapsed) <
+        limits_.min_share * in / static_cast<double>(span))
+      return pace_verdict::slow;
+  }
+  // Stalled or crawling: in a whole window it took less than an eighth of what it owes.
+  if (took < limits_.min_share * static_cast<double>(lag()) / 4)
     return pace_verdict::slow;
   return pace_verdict::keep;
 }

@@ -16,7 +16,7 @@ namespace cascade::core {
 
 struct pace_limits {
   std::uint64_t hold_lag = 24u << 20;   // behind by more: take no more input for now
-  std::uint64_t drop_min_lag = 8u << 20; // behind by less: never handed to repair
+  std::uint64_t drop_min_lag = 4u << 20; // behind by less: never handed to repair
   std::uint64_t cap_lag = 64u << 20;     // behind by more: handed to repair at once
   std::int64_t window_ns = 1'500'000'000;
   double min_share = 0.5; // of the input over the window the downstream must take
@@ -24,8 +24,8 @@ struct pace_limits {
 
 enum class pace_verdict {
   keep,
-  slow,  // far behind, and over a full window took less than min_share of the input (or,
-         // when less came in, of a quarter of what it owes: stalled or crawling)
+  slow,  // far behind, and over a full window took at less than min_share of the input's
+         // rate (or, stalled or crawling, less than min_share of a quarter of what it owes)
   capped // fell behind by more than cap_lag
 };
 
@@ -57,6 +57,7 @@ private:
 
   pace_limits limits_;
   std::uint64_t in_ = 0, taken_ = 0;
+  std::int64_t last_input_ = 0; // when input last came
   // Running totals, oldest first, at least 1/16 window apart (so at most about 17 of them
   // reach back one window; older ones are dropped once a newer one covers the window).
   std::deque<sample> samples_;

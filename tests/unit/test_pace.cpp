@@ -72,8 +72,28 @@ TEST_CASE("pace: a downstream slower than half the input goes to repair after a 
 TEST_CASE("pace: slow but little behind is kept (a small file)") {
   downstream_pace p;
   std::int64_t t = 0;
-  p.input(6 * mib, 0);
+  p.input(p.limits().drop_min_lag - 1, 0);
   CHECK(run(p, t, 5000 * ms, 0, 0.5 * mib) == pace_verdict::keep); // under drop_min_lag
+}
+
+TEST_CASE("pace: a file that came in fast and ended early in the window: its rate counts") {
+  // test_cascade's slow scenario: 20 MB at 200 Mbit/s in; the downstream's link is cut to
+  // 20 Mbit/s 0.2 s in, and its socket buffers took 4 MiB at once.
+  downstream_pace p;
+  std::int64_t t = 0;
+  CHECK(run(p, t, 200 * ms, 19e6, 19e6) == pace_verdict::keep);
+  p.taken(0, t);
+  p.input(4 * mib, t);
+  p.taken(4 * mib, t);
+  auto v = run(p, t, 650 * ms, 19e6, 2.5e6);
+  v = v == pace_verdict::keep ? run(p, t, 3000 * ms, 0, 2.5e6) : v;
+  CHECK(v == pace_verdict::slow);
+  CHECK(t <= p.limits().window_ns + 100 * ms);
+  // The same downstream at 60% of the input's rate is kept.
+  downstream_pace q;
+  t = 0;
+  v = run(q, t, 1000 * ms, 19e6, 11.5e6);
+  CHECK((v == pace_verdict::keep ? run(q, t, 3000 * ms, 0, 11.5e6) : v) == pace_verdict::keep);
 }
 
 TEST_CASE("pace: a downstream at 60% of a slow input is held to once far behind, not dropped") {
