@@ -122,8 +122,9 @@ void downstream::judge() {
     return drop("did not answer the offer in time" + how);
   drop(verdict == core::pace_verdict::capped
            ? "fell far behind, past " + mib(l.cap_lag) + how
-           : "fell far behind, slower than half the input over " +
-                 std::to_string(l.window_ns / 1'000'000) + " ms" + how);
+           : "fell far behind, under " + std::to_string(static_cast<int>(l.min_share * 100)) +
+                 "% of the input's rate over " + std::to_string(l.window_ns / 1'000'000) + " ms" +
+                 how);
 }
 
 void downstream::send(std::vector<rpc::piece> pieces) {

@@ -48,8 +48,7 @@ public:
   }
   // A source may push another frame (it stays well inside the lag a relay tolerates).
   bool has_room() const {
-    return state_ == state::streaming && in_flight_ < window &&
-           bytes_in_flight_ < source_lag_bytes;
+    return state_ == state::streaming && in_flight_ < window && bytes_in_flight_ < source_lag_bytes;
   }
   std::string describe() const;
   // The peer being offered or streamed the file, if any (the console's downstreams).
@@ -58,8 +57,8 @@ public:
 private:
   enum class state { idle, offering, streaming, finishing, done };
   void drop(const std::string& why);
-  void judge();         // drops the peer if core::downstream_pace says so
-  void finish_stream(); // the done call after the frames (finish_error_ set)
+  void judge();                              // drops the peer if core::downstream_pace says so
+  void finish_stream();                      // the done call after the frames (finish_error_ set)
   void send(std::vector<rpc::piece> pieces); // one frame to the peer, counted in flight
 
   const node_context& ctx_;

@@ -89,8 +89,8 @@ bool transfer_logic::prepare() {
   if (count(s.verified) > 0) {
     s.fd = tmp.reopen(s.job.tmp_path);
     if (!s.fd) {
-      io::log_warn("cannot resume " + s.job.tmp_path + ": " + std::strerror(errno) +
-                   "; starting " + r.path + " again");
+      io::log_warn("cannot resume " + s.job.tmp_path + ": " + std::strerror(errno) + "; starting " +
+                   r.path + " again");
       std::fill(s.verified.begin(), s.verified.end(), false);
       if (ctx_->partials)
         ctx_->partials->put(r, s.job.tmp_path, {}); // serve nothing of it to peers

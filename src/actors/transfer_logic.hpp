@@ -35,10 +35,10 @@ struct transfer_state {
   std::vector<stream_state> streams;
   std::map<std::size_t, rpc::have_answer> answers; // by index into job.sources, this round
   bool planned = false;                            // this round
-  std::size_t round = 0;      // pull rounds so far (a partial holder may have more next time)
-  std::size_t idle_rounds = 0; // rounds in a row that got no chunk
-  std::size_t held_before = 0; // verified chunks when this round started
-  std::size_t unheld = 0;      // missing chunks no connected peer holds (this round)
+  std::size_t round = 0;        // pull rounds so far (a partial holder may have more next time)
+  std::size_t idle_rounds = 0;  // rounds in a row that got no chunk
+  std::size_t held_before = 0;  // verified chunks when this round started
+  std::size_t unheld = 0;       // missing chunks no connected peer holds (this round)
   bool partial_holders = false; // this round's plan counted on a peer still receiving
   std::string plan_text;
   transfer_result result;

@@ -102,8 +102,8 @@ void transfer_logic::plan() {
     bool partial = std::any_of(holders.begin(), holders.end(),
                                [&](auto& h) { return h.source == f.source && !h.complete; });
     partial_used = partial_used || partial;
-    s.plan_text += (s.plan_text.empty() ? "" : ", ") + std::to_string(f.chunks.size()) +
-                   " from " + short_of(device) + (partial ? " (partial)" : "");
+    s.plan_text += (s.plan_text.empty() ? "" : ", ") + std::to_string(f.chunks.size()) + " from " +
+                   short_of(device) + (partial ? " (partial)" : "");
     stream_state str;
     str.session = session;
     str.device = device;
@@ -141,8 +141,8 @@ void transfer_logic::streams_done() {
   s.idle_rounds = gained ? 0 : s.idle_rounds + 1;
   if (!s.partial_holders || s.idle_rounds > max_idle_rounds)
     return finish(unheld_error());
-  auto pause = gained ? std::chrono::milliseconds(0)
-                      : std::chrono::milliseconds(50 << (s.idle_rounds - 1));
+  auto pause =
+      gained ? std::chrono::milliseconds(0) : std::chrono::milliseconds(50 << (s.idle_rounds - 1));
   self_->delayed_send(self_, pause, retry_atom::value);
 }
 

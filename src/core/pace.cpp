@@ -42,8 +42,7 @@ pace_verdict downstream_pace::check(std::int64_t now_ns) {
   // the whole window (it had work throughout: it is still far behind).
   if (in > 0) {
     const auto span = std::clamp(last_input_ - start.at, limits_.window_ns / 16, elapsed);
-    if (took / static_cast<double>(elapsed) <
-        limits_.min_share * in / static_cast<double>(span))
+    if (took / static_cast<double>(elapsed) < limits_.min_share * in / static_cast<double>(span))
       return pace_verdict::slow;
   }
   // Stalled or crawling: in a whole window it took less than an eighth of what it owes.

@@ -15,11 +15,11 @@
 namespace cascade::core {
 
 struct pace_limits {
-  std::uint64_t hold_lag = 24u << 20;   // behind by more: take no more input for now
+  std::uint64_t hold_lag = 24u << 20;    // behind by more: take no more input for now
   std::uint64_t drop_min_lag = 4u << 20; // behind by less: never handed to repair
   std::uint64_t cap_lag = 64u << 20;     // behind by more: handed to repair at once
   std::int64_t window_ns = 1'500'000'000;
-  double min_share = 0.5; // of the input over the window the downstream must take
+  double min_share = 0.4; // of the input's rate the downstream must keep over the window
 };
 
 enum class pace_verdict {

@@ -50,7 +50,8 @@ TEST_CASE("pace: a start-up burst does not drop a downstream that then keeps up"
   CHECK(p.lag() < 2 * mib);
 }
 
-TEST_CASE("pace: a downstream nearly as fast is held to, not dropped (the chain runs in lockstep)") {
+TEST_CASE(
+    "pace: a downstream nearly as fast is held to, not dropped (the chain runs in lockstep)") {
   downstream_pace p;
   std::int64_t t = 0;
   CHECK(run(p, t, 10'000 * ms, 300.0 * mib, 200.0 * mib) == pace_verdict::keep);
