@@ -326,14 +326,16 @@ bool index_logic::finish_one(transfer_result& r, std::vector<std::string>& relea
   }
   s.failures.erase(r.record.path);
   s.suspects.erase(r.record.path);
-  ctx_->partials->erase(r.record.path); // r.tmp_path: installed or deleted below
   auto n = db().get_needed(r.record.path);
   if (n && n->record.version == r.record.version && ready_to_apply(r.record)) {
     install(r.record, r.tmp_path);
+    // Only now: a peer repairing from our temp file meanwhile finds the file in its place.
+    ctx_->partials->erase(r.record.path);
     io::log_info("received " + r.record.path + " (" + std::to_string(r.bytes_fetched) +
                  " bytes fetched, " + std::to_string(r.bytes_copied) + " copied locally)");
     return true;
   }
+  ctx_->partials->erase(r.record.path);
   ctx_->tmp->remove(r.tmp_path); // superseded meanwhile
   if (n)
     process_needed(r.record.path);

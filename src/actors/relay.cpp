@@ -29,6 +29,15 @@ std::string short_name(const core::device_id& d) {
   return core::format_device_id(d).substr(0, 7);
 }
 
+std::int64_t now_ns() {
+  return std::chrono::steady_clock::now().time_since_epoch().count();
+}
+
+std::string mib(std::uint64_t bytes) {
+  auto tenths = bytes * 10 / (1 << 20);
+  return std::to_string(tenths / 10) + "." + std::to_string(tenths % 10) + " MiB";
+}
+
 } // namespace
 
 downstream::downstream(const node_context& ctx, core::file_record record, relay_plan plan,
@@ -76,18 +85,48 @@ void downstream::on_answer(bool accepted) {
     send(std::move(backlog_.front()));
     backlog_.pop_front();
   }
-  if (finish_error_) {
-    ctx_.net->finish_push(push_, *finish_error_);
-    state_ = state::done;
-  }
+  if (finish_error_)
+    finish_stream();
+}
+
+void downstream::finish_stream() {
+  ctx_.net->finish_push(push_, *finish_error_);
+  state_ = in_flight_ > 0 ? state::finishing : state::done;
 }
 
 void downstream::on_sent(std::size_t frames) {
+  std::size_t bytes = 0;
   for (; frames > 0 && !frame_bytes_.empty(); --frames) {
+    bytes += frame_bytes_.front();
     bytes_in_flight_ -= frame_bytes_.front();
     frame_bytes_.pop_front();
     --in_flight_;
   }
+  if (bytes > 0)
+    pace_.taken(bytes, now_ns());
+  if (state_ == state::finishing && in_flight_ == 0)
+    state_ = state::done;
+}
+
+void downstream::tick() {
+  if (active())
+    judge();
+}
+
+void downstream::judge() {
+  auto verdict = pace_.check(now_ns());
+  if (verdict == core::pace_verdict::keep)
+    return;
+  auto& l = pace_.limits();
+  auto how = " (" + mib(pace_.lag()) + " behind, took " + mib(pace_.taken_bytes()) + " of " +
+             mib(pace_.input_bytes()) + ")";
+  if (state_ == state::offering)
+    return drop("did not answer the offer in time" + how);
+  drop(verdict == core::pace_verdict::capped
+           ? "fell far behind, past " + mib(l.cap_lag) + how
+           : "fell far behind, under " + std::to_string(static_cast<int>(l.min_share * 100)) +
+                 "% of the input's rate over " + std::to_string(l.window_ns / 1'000'000) + " ms" +
+                 how);
 }
 
 void downstream::send(std::vector<rpc::piece> pieces) {
@@ -112,8 +151,8 @@ void downstream::on_failed(const std::string& error) {
 }
 
 void downstream::drop(const std::string& why) {
-  if (state_ == state::streaming)
-    ctx_.net->finish_push(push_, why);
+  if (state_ == state::streaming || state_ == state::finishing)
+    ctx_.net->finish_push(push_, why, true); // frames still queued for it are not sent
   io::log_warn("relay " + record_.path + ": " + (peer_ ? short_name(*peer_) : "?") + " " + why +
                "; it repairs from the index");
   state_ = state::done;
@@ -123,24 +162,25 @@ void downstream::drop(const std::string& why) {
 }
 
 void downstream::forward(std::vector<rpc::piece> pieces) {
-  if (pieces.empty())
+  if (pieces.empty() || (state_ != state::offering && state_ != state::streaming))
     return;
-  if (state_ == state::offering) {
-    if (backlog_.size() >= max_backlog)
-      return drop("did not answer the offer in time");
+  std::size_t bytes = 0;
+  for (auto& p : pieces)
+    bytes += p.data.size();
+  pace_.input(bytes, now_ns());
+  if (state_ == state::offering)
     backlog_.push_back(std::move(pieces));
-  } else if (state_ == state::streaming) {
-    if (in_flight_ >= 4 * window || bytes_in_flight_ >= max_lag_bytes)
-      return drop("fell far behind");
+  else
     send(std::move(pieces));
-  }
+  judge();
 }
 
 void downstream::finish(const std::string& error) {
+  if (finish_error_)
+    return; // the first word stands (a relay that gave up on its upstream, then finished)
   finish_error_ = error;
   if (state_ == state::streaming) {
-    ctx_.net->finish_push(push_, error);
-    state_ = state::done;
+    finish_stream();
   } else if (state_ == state::idle) {
     state_ = state::done;
   }
@@ -150,10 +190,10 @@ void downstream::finish(const std::string& error) {
 std::string downstream::describe() const {
   if (!peer_)
     return "no downstream";
-  const char* names[] = {"idle", "offering", "streaming", "done"};
+  const char* names[] = {"idle", "offering", "streaming", "finishing", "done"};
   return "downstream " + short_name(*peer_) + " " + names[static_cast<int>(state_)] + ", " +
          std::to_string(in_flight_) + " frames (" + std::to_string(bytes_in_flight_) +
-         " bytes) in flight";
+         " bytes) in flight" + (pace_.hold() ? ", holding the upstream" : "");
 }
 
 } // namespace cascade::actors

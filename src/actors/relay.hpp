@@ -1,26 +1,27 @@
 // The downstream side of the push cascade, shared by the transfer actor (a relay: it forwards
 // each chunk once verified) and the upload actor (the source). It offers the file along the
-// plan (core::next_hop), moves on when a peer declines, keeps a bounded window of frames in
-// flight, and hands a peer that falls far behind to repair (it will pull instead).
+// plan (core::next_hop), moves on when a peer declines, and paces the peer (core::downstream_pace):
+// the owner stops taking input while the peer is far behind (holding()), and a peer much slower
+// than the input over a window is handed to repair (it pulls instead).
 #pragma once
 
+#include <chrono>
 #include <deque>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "actors/actors.hpp"
+#include "core/pace.hpp"
 
 namespace cascade::actors {
 
 class downstream {
 public:
-  static constexpr std::size_t window = 16;      // frames in flight to the peer
-  static constexpr std::size_t max_backlog = 64; // frames held while an offer is pending
-  // Bytes queued for the peer beyond what its stream took: past this it has fallen far behind
-  // (at 100 Mbit/s, about 0.7 s of lag) and is handed to repair, so a slow peer neither slows
-  // its upstream nor makes it hold the file in memory.
-  static constexpr std::size_t max_lag_bytes = 8 << 20;
+  static constexpr std::size_t window = 16; // frames in flight from a source to the peer
+  static constexpr std::size_t source_lag_bytes = 4 << 20; // and bytes
+  // How often the owner asks tick() while the peer is active (a stalled peer sends nothing).
+  static constexpr auto tick_interval = std::chrono::milliseconds(250);
 
   downstream(const node_context& ctx, core::file_record record, relay_plan plan, caf::actor owner);
 
@@ -31,24 +32,33 @@ public:
   void on_sent(std::size_t frames);
   void on_failed(const std::string& error);
 
-  // Forwards a frame of verified bytes (dropped if the peer fell too far behind).
+  // Forwards a frame of verified bytes (the peer is dropped if it fell too far behind).
   void forward(std::vector<rpc::piece> pieces);
+  // Judges the peer's pace now (drops it to repair if it stalled far behind).
+  void tick();
+  // The owner should take no more input (hold its upstream's credit) until the peer catches up.
+  bool holding() const { return active() && pace_.hold(); }
   // No more frames: `error` empty if the file is complete.
   void finish(const std::string& error);
 
-  bool active() const { return state_ == state::offering || state_ == state::streaming; }
+  // Offering, streaming, or finishing (the owner is done; frames are still on their way, and
+  // the peer is still paced: a slow one is handed to repair then too).
+  bool active() const {
+    return state_ == state::offering || state_ == state::streaming || state_ == state::finishing;
+  }
   // A source may push another frame (it stays well inside the lag a relay tolerates).
   bool has_room() const {
-    return state_ == state::streaming && in_flight_ < window &&
-           bytes_in_flight_ < max_lag_bytes / 2;
+    return state_ == state::streaming && in_flight_ < window && bytes_in_flight_ < source_lag_bytes;
   }
   std::string describe() const;
   // The peer being offered or streamed the file, if any (the console's downstreams).
   std::optional<core::device_id> peer() const { return active() ? peer_ : std::nullopt; }
 
 private:
-  enum class state { idle, offering, streaming, done };
+  enum class state { idle, offering, streaming, finishing, done };
   void drop(const std::string& why);
+  void judge();                              // drops the peer if core::downstream_pace says so
+  void finish_stream();                      // the done call after the frames (finish_error_ set)
   void send(std::vector<rpc::piece> pieces); // one frame to the peer, counted in flight
 
   const node_context& ctx_;
@@ -64,6 +74,7 @@ private:
   std::deque<std::vector<rpc::piece>> backlog_;
   std::optional<std::string> finish_error_; // set once the owner finished
   std::vector<core::device_id> declined_;
+  core::downstream_pace pace_; // bytes handed on vs bytes the peer took
 };
 
 } // namespace cascade::actors

@@ -174,7 +174,8 @@ public:
   push_id offer(session_id s, wire_entry entry, std::vector<core::device_id> rest,
                 std::vector<core::device_id> visited, std::shared_ptr<push_observer> observer);
   void push(push_id p, std::vector<piece> pieces);
-  void finish_push(push_id p, std::string error);
+  // With `drop_queued`, frames pushed but not yet sent are skipped (a peer handed to repair).
+  void finish_push(push_id p, std::string error, bool drop_queued = false);
   // Drops the device's connections now and refuses it from now on.
   void deny(const core::device_id& d);
 

@@ -98,6 +98,7 @@ struct pending_push {
   kj::Maybe<wire::ChunkSink::Client> sink;
   kj::Maybe<kj::ForkedPromise<void>> tail; // the frames sent so far, in order
   bool failed = false;
+  bool dropping = false; // finished early: frames still queued are skipped
 
   void fail(const std::string& error) {
     if (failed)

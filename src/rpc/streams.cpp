@@ -272,7 +272,11 @@ void network::push(push_id p, std::vector<piece> pieces) {
     pieces.clear();
     auto next =
         tail->addBranch()
-            .then([req = kj::mv(req), held = std::move(held)]() mutable {
+            .then([i, p, req = kj::mv(req), held = std::move(held)]() mutable
+                  -> kj::Promise<void> {
+              auto it = i->pushes.find(p);
+              if (it == i->pushes.end() || it->second->dropping)
+                return kj::READY_NOW;
               return req.send().attach(std::move(held));
             })
             .then(
@@ -288,12 +292,13 @@ void network::push(push_id p, std::vector<piece> pieces) {
   });
 }
 
-void network::finish_push(push_id p, std::string error) {
-  impl_->post([i = impl_.get(), p, error]() {
+void network::finish_push(push_id p, std::string error, bool drop_queued) {
+  impl_->post([i = impl_.get(), p, error, drop_queued]() {
     auto it = i->pushes.find(p);
     if (it == i->pushes.end())
       return;
     auto& push = *it->second;
+    push.dropping = push.dropping || drop_queued;
     wire::ChunkSink::Client* sink = nullptr;
     KJ_IF_MAYBE (c, push.sink) {
       sink = c;

@@ -7,6 +7,10 @@ Scenarios (discovery only, no --peer):
           (host 4 starts receiving before host 2 has finished); the same from host 5 to host 1;
           200 small files in 10 directories from host 1 reach host 5; a rename and deletions on
           host 5 reach host 1.
+  follow  `up 3 --topology chain`, links unshaped (the nodes, not the links, set the pace): a
+          64 MB file from host 1 reaches host 3 byte-identical through host 2, which relays it
+          while receiving; host 3 keeps up, so host 2 never hands it to repair ("fell far
+          behind"), and no transfer or repair fails on any host.
   repair  `up 4 --rate 200mbit`: a 60 MB file from host 1; the first relay (the host whose log
           says "upstream <host 1>") is killed once its temp file is partly written; the others
           converge byte-identical with nothing left in .cascade/tmp; the killed one, started
@@ -19,9 +23,9 @@ Scenarios (discovery only, no --peer):
           chunks, and neither assembles a file; host 1 started again, all three hold it
           byte-identical, fetching only the chunks they still lacked.
   slow    `up 3 --rate 200mbit`: a 20 MB file from host 1; once host 1's first downstream X is
-          known, the other host Y is slowed to 20 Mbit/s. X is not held to Y's pace: it logs
-          that Y fell far behind and handed it to repair, and has the file long before Y's link
-          could carry it (limit: half of 8 s); Y completes by repair, byte-identical.
+          known, the other host Y is slowed to 20 Mbit/s. X is not held to Y's pace: it has the
+          file long before Y's link could carry it (limit: half of 8 s), and logs (within 5 s)
+          that Y fell far behind and handed it to repair; Y completes by repair, byte-identical.
   sources `up 3 --rate 200mbit`: hosts 1 and 2 each write a different 40 MB file at the same
           moment; both reach every host within 1.25x of one such file alone plus the second
           file's bytes through host 3's shaped link (measured in the same run).
@@ -249,6 +253,31 @@ def scenario_chain():
     step("chain: wait-sync", lambda: cluster("wait-sync", "--timeout", 30).returncode == 0)
 
 
+def scenario_follow():
+    cluster("up", 3, "--topology", "chain")
+    idmap = ids(3)
+    wait_connected(idmap, lambda i: [j for j in (i - 1, i + 1) if 1 <= j <= 3])
+    data = os.urandom(64_000_000)
+    t0 = time.time()
+    m0 = time.monotonic()
+    put(1, "follow.bin", data)
+    got = arrival_times([2, 3], ["follow.bin"], len(data), m0, 40)
+    measured["follow: host 2, host 3 have the 64 MB file after, s"] = [
+        got.get(("follow.bin", i)) for i in (2, 3)]
+    step("follow: a 64 MB file on host 1 reaches hosts 2 and 3 byte-identical",
+         lambda: wait_same([2, 3], "follow.bin", data, 5))
+    check_relayed(idmap, [1, 2, 3], "follow.bin", t0 - 1)
+    logs = {i: since(last_run(node_log(i)), t0 - 1) for i in (1, 2, 3)}
+    step("follow: host 3 kept up: nobody was handed to repair ('fell far behind', offer timeout)",
+         lambda: not any(grep(logs[i], r"^relay follow\.bin: .*(fell far behind|did not answer)")
+                         for i in (1, 2))
+         or [m for i in (1, 2) for _, _, m in grep(logs[i], r"^relay follow")])
+    bad = r"^(transfer of follow\.bin failed|relay follow\.bin: .*(stopped|pulling))|cannot read"
+    step("follow: no transfer, relay or repair failed on any host",
+         lambda: not any(grep(logs[i], bad) for i in logs)
+         or [m for i in logs for _, _, m in grep(logs[i], bad)])
+
+
 def switch_up(n, rate):
     """`up n --rate rate` (a switch), every node connected to every other; returns the ids."""
     cluster("up", n, "--rate", rate)
@@ -387,9 +416,11 @@ def scenario_slow():
     # Y's link alone needs 40 MB * 8 / 20 Mbit/s = 16 s: X held to Y's pace would take as long.
     step(f"slow: host {x} has the file in under 4 s, not held to host {y}'s 20 Mbit/s (16 s)",
          lambda: (t_x is not None and t_x < 4) or t_x)
+    # Judged over a window (core::downstream_pace): about 1.5 s after host Y's push began.
+    dropped = wait_until(lambda: grep(since(last_run(node_log(x)), t0),
+                                      rf"^relay slow\.bin: {short(idmap, y)} fell far behind"), 5, 0.1)
     step(f"slow: host {x} handed host {y} to repair ('fell far behind')",
-         lambda: bool(grep(since(last_run(node_log(x)), t0),
-                           rf"^relay slow\.bin: {short(idmap, y)} fell far behind")) or
+         lambda: bool(dropped) or
          [m for _, _, m in grep(since(last_run(node_log(x)), t0), r"^relay slow")])
     step(f"slow: host {y} completes by repair, byte-identical",
          lambda: wait_same([y], "slow.bin", data, 60))
@@ -455,7 +486,8 @@ def report():
 
 
 def main():
-    return run_main([("chain", scenario_chain), ("repair", scenario_repair),
+    return run_main([("chain", scenario_chain), ("follow", scenario_follow),
+                     ("repair", scenario_repair),
                      ("partial", scenario_partial), ("slow", scenario_slow),
                      ("sources", scenario_sources)],
                     280, "cascade-cascade-test-", report=report)
