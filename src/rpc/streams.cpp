@@ -1,8 +1,12 @@
 // The chunk streams of rpc::network: fetches (we pull ranges into a sink of ours) and pushes
 // (the cascade: offers, and frames streamed into a peer's sink). Runs on the KJ thread; the
 // public methods only queue work for it.
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
 
+#include "io/folder.hpp"
 #include "rpc/convert.hpp"
 #include "rpc/network_impl.hpp"
 
@@ -321,6 +325,72 @@ void network::finish_push(push_id p, std::string error, bool drop_queued) {
                                 it->second->fail(e.getDescription().cStr());
                               i->end_push(p);
                             }));
+  });
+}
+
+// Serves one fetch: reads the asked ranges (from the partial temp file while we are still
+// receiving the file ourselves) and streams them to the sink, one frame at a time.
+kj::Promise<void> network::impl::serve_fetch(wire::ChunkSink::Client sink, std::string path,
+                                             std::string partial,
+                                             std::vector<core::byte_range> ranges, std::size_t idx,
+                                             std::uint64_t pos) {
+  if (idx >= ranges.size()) {
+    auto req = sink.doneRequest();
+    req.setError("");
+    return req.send().ignoreResult();
+  }
+  // TODO(perf): read on a worker thread instead of the KJ thread.
+  // A partial file is renamed into place once complete: then the folder's file has the bytes.
+  io::unique_fd fd;
+  if (!partial.empty())
+    fd = io::unique_fd(::open(partial.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+  if (!fd)
+    fd = cfg.folder->open_read(path);
+  auto req = sink.writeRequest();
+  std::vector<std::pair<std::uint64_t, std::uint64_t>> parts; // (offset, length)
+  std::size_t bytes = 0;
+  while (idx < ranges.size() && bytes < max_frame_bytes) {
+    auto& r = ranges[idx];
+    auto take = std::min<std::uint64_t>(r.length - pos, max_frame_bytes - bytes);
+    parts.emplace_back(r.offset + pos, take);
+    bytes += take;
+    pos += take;
+    if (pos == r.length) {
+      ++idx;
+      pos = 0;
+    }
+  }
+  // Read into one pooled block (each part word-aligned in it) that the message references.
+  auto list = req.initPieces(static_cast<unsigned>(parts.size()));
+  auto orphanage =
+      capnp::Orphanage::getForMessageContaining(wire::ChunkSink::WriteParams::Builder(req));
+  auto block = io::frame_pool().acquire(bytes + 8 * parts.size());
+  std::vector<buffer> held;
+  std::size_t at = 0;
+  for (unsigned i = 0; i < parts.size(); ++i) {
+    auto want = static_cast<std::size_t>(parts[i].second);
+    std::size_t got = 0;
+    while (fd && got < want) {
+      auto n = ::pread(fd.get(), block.data() + at + got, want - got,
+                       static_cast<off_t>(parts[i].first + got));
+      if (n <= 0)
+        break;
+      got += static_cast<std::size_t>(n);
+    }
+    if (got < want) {
+      auto done = sink.doneRequest();
+      done.setError("cannot read " + path + " (changed or removed on the sender)");
+      return done.send().ignoreResult();
+    }
+    block.zero_pad(at + want);
+    held.push_back(block.share(at, want));
+    list[i].setOffset(parts[i].first);
+    list[i].adoptData(reference_bytes(orphanage, held.back()));
+    at = (at + want + 7) / 8 * 8;
+  }
+  return req.send().attach(std::move(held)).then([this, sink, path = kj::mv(path), partial = kj::mv(partial),
+                          ranges = kj::mv(ranges), idx, pos]() mutable {
+    return serve_fetch(kj::mv(sink), kj::mv(path), kj::mv(partial), kj::mv(ranges), idx, pos);
   });
 }
 

@@ -49,7 +49,11 @@ public:
     ++log_.haves;
     if (log_.on_have)
       return log_.on_have(ctx);
-    return kj::READY_NOW; // holds nothing
+    // An attack that serves fetches claims the file whole (a node asks only peers that say they
+    // hold chunks, and presumes only a silent announcer whole); the others hold nothing.
+    if (log_.on_fetch)
+      ctx.getResults().setComplete(true);
+    return kj::READY_NOW;
   }
 
 private:
