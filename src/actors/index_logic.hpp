@@ -138,7 +138,8 @@ public:
   // The local side must be indexed as it is on disk before a remote version replaces it;
   // otherwise an unscanned local edit would be lost. A conflict moves our copy aside first.
   bool ready_to_apply(const core::file_record& remote);
-  void install(core::file_record r, const std::string& tmp);
+  bool install(core::file_record r, const std::string& tmp); // false: not applied (logged)
+  void retry_later(const std::string& path);
   // A remote record is now on disk: stored under its own version, never bumped.
   void settle(core::file_record r, std::uint64_t inode);
   std::string next_tmp();

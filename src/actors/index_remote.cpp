@@ -82,10 +82,15 @@ void index_logic::apply_inline(std::vector<std::pair<core::file_record, std::str
     auto tmp = next_tmp();
     if (st().disk->write_tmp(tmp, r, data, files.size() == 1))
       staged.emplace_back(r, tmp);
+    else
+      retry_later(r.path);
   }
   st().disk->sync_tmp();
   for (auto& [r, tmp] : staged)
-    install(r, tmp);
+    if (install(r, tmp))
+      st().failures.erase(r.path);
+    else
+      retry_later(r.path);
 }
 
 void index_logic::process_needed(const std::string& path) {
@@ -159,10 +164,25 @@ bool index_logic::ready_to_apply(const core::file_record& remote) {
   return true;
 }
 
-void index_logic::install(core::file_record r, const std::string& tmp) {
+bool index_logic::install(core::file_record r, const std::string& tmp) {
   auto ino = st().disk->install(tmp, r);
   if (ino)
     settle(r, *ino);
+  return ino.has_value();
+}
+
+// A record that could not be applied (the applier said why: a read-only or immutable
+// directory, a full disk) stays needed and is fetched and applied again, backing off from
+// 0.5 s to 8 s: once the cause is gone it lands without a restart.
+void index_logic::retry_later(const std::string& path) {
+  auto& s = st();
+  auto tries = s.failures[path]++;
+  auto wait = std::chrono::milliseconds(500) * (1 << std::min(tries, 4));
+  io::log_warn("could not apply " + path + "; retrying in " + std::to_string(wait.count()) +
+               " ms");
+  if (std::find(s.waiting.begin(), s.waiting.end(), path) == s.waiting.end())
+    s.waiting.push_back(path);
+  s.pull_after[path] = std::chrono::steady_clock::now() + wait;
 }
 
 void index_logic::settle(core::file_record r, std::uint64_t inode) {

@@ -324,17 +324,22 @@ bool index_logic::finish_one(transfer_result& r, std::vector<std::string>& relea
     s.pull_after[r.record.path] = std::chrono::steady_clock::now() + wait;
     return false;
   }
-  s.failures.erase(r.record.path);
   s.suspects.erase(r.record.path);
   auto n = db().get_needed(r.record.path);
   if (n && n->record.version == r.record.version && ready_to_apply(r.record)) {
-    install(r.record, r.tmp_path);
+    bool ok = install(r.record, r.tmp_path);
     // Only now: a peer repairing from our temp file meanwhile finds the file in its place.
     ctx_->partials->erase(r.record.path);
+    if (!ok) {
+      retry_later(r.record.path);
+      return false;
+    }
+    s.failures.erase(r.record.path);
     io::log_info("received " + r.record.path + " (" + std::to_string(r.bytes_fetched) +
                  " bytes fetched, " + std::to_string(r.bytes_copied) + " copied locally)");
     return true;
   }
+  s.failures.erase(r.record.path);
   ctx_->partials->erase(r.record.path);
   ctx_->tmp->remove(r.tmp_path); // superseded meanwhile
   if (n)
