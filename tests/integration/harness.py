@@ -248,6 +248,16 @@ def pair(root, key=None, key_b=None, start=True, ports=None, log_level="debug"):
     return a, b
 
 
+def synced_pair(name, files, timeout=10):
+    """A fresh scratch dir and a running pair A, B that holds `files` ({relative path: text},
+    written on A) on both sides."""
+    a, b = pair(new_scratch(name))
+    for rel, text in files.items():
+        write(os.path.join(a.dir, rel), text)
+    assert_converged(a.dir, b.dir, timeout)
+    return a, b
+
+
 def wait_connected(a, b, timeout=10):
     ok = wait_until(lambda: "connected to" in a.log(a.start_mark)
                     and "connected to" in b.log(b.start_mark), timeout)

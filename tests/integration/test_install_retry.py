@@ -17,10 +17,7 @@ WAIT = 5.0
 
 @r.case
 def immutable_directory_heals():
-    root = h.new_scratch("install_retry")
-    a, b = h.pair(root)
-    h.write(f"{a.dir}/ro/old.txt", "old\n")
-    h.assert_converged(a.dir, b.dir, 10)
+    a, b = h.synced_pair("install_retry", {"ro/old.txt": "old\n"})
     old = h.sha256_file(f"{b.dir}/ro/old.txt")
     ro = f"{b.dir}/ro"
     subprocess.run(["chattr", "+i", ro], check=True, timeout=10)

@@ -35,10 +35,7 @@ def stop_within(node, sig):
 
 @r.case
 def idle_sigint_and_sigterm():
-    root = h.new_scratch("idle")
-    a, b = h.pair(root)
-    h.write(f"{a.dir}/x.txt", "x")
-    h.assert_converged(a.dir, b.dir, 5)
+    a, b = h.synced_pair("idle", {"x.txt": "x"})
     ta = stop_within(a, signal.SIGINT)
     tb = stop_within(b, signal.SIGTERM)
     print(f"  idle: SIGINT {ta:.3f}s, SIGTERM {tb:.3f}s")
@@ -101,10 +98,7 @@ def failed_actor_stops_the_node():
     """The guardian: a long-lived actor that ends with an error (test switch
     CASCADE_TEST_FAIL_ACTOR) stops the node with exit 1 and one line naming it, never a node that
     stays up and syncs nothing; a restart then syncs as before."""
-    root = h.new_scratch("guardian")
-    a, b = h.pair(root)
-    h.write(f"{a.dir}/x.txt", "x")
-    h.assert_converged(a.dir, b.dir, 5)
+    a, b = h.synced_pair("guardian", {"x.txt": "x"})
     stop_within(a, signal.SIGTERM)
     for victim in ("index", "supervisor", "watcher"):
         os.environ["CASCADE_TEST_FAIL_ACTOR"] = victim
