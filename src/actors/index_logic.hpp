@@ -17,6 +17,10 @@
 
 namespace cascade::actors::index_detail {
 
+// What became of a received file: in place, refused for safety (a symlink in its way), or
+// failed for a cause that may pass (retried with a backoff).
+enum class install_outcome { installed, refused, failed };
+
 constexpr std::uint64_t inline_limit = 64 * 1024;    // small files travel with their record
 constexpr std::uint64_t hash_inline_limit = 1 << 20; // larger files go to the scanner
 constexpr auto pull_grace = std::chrono::milliseconds(300);
@@ -138,7 +142,7 @@ public:
   // The local side must be indexed as it is on disk before a remote version replaces it;
   // otherwise an unscanned local edit would be lost. A conflict moves our copy aside first.
   bool ready_to_apply(const core::file_record& remote);
-  bool install(core::file_record r, const std::string& tmp); // false: not applied (logged)
+  install_outcome install(core::file_record r, const std::string& tmp); // failures logged
   void retry_later(const std::string& path);
   // A remote record is now on disk: stored under its own version, never bumped.
   void settle(core::file_record r, std::uint64_t inode);

@@ -1,6 +1,7 @@
 // The index, remote side: records from peers are decided, applied or fetched.
 
 #include <algorithm>
+#include <cerrno>
 
 #include "actors/index_logic.hpp"
 #include "core/path.hpp"
@@ -86,11 +87,13 @@ void index_logic::apply_inline(std::vector<std::pair<core::file_record, std::str
       retry_later(r.path);
   }
   st().disk->sync_tmp();
-  for (auto& [r, tmp] : staged)
-    if (install(r, tmp))
+  for (auto& [r, tmp] : staged) {
+    auto outcome = install(r, tmp);
+    if (outcome == install_outcome::installed)
       st().failures.erase(r.path);
-    else
+    else if (outcome == install_outcome::failed)
       retry_later(r.path);
+  }
 }
 
 void index_logic::process_needed(const std::string& path) {
@@ -164,11 +167,16 @@ bool index_logic::ready_to_apply(const core::file_record& remote) {
   return true;
 }
 
-bool index_logic::install(core::file_record r, const std::string& tmp) {
+install_outcome index_logic::install(core::file_record r, const std::string& tmp) {
   auto ino = st().disk->install(tmp, r);
-  if (ino)
+  if (ino) {
     settle(r, *ino);
-  return ino.has_value();
+    return install_outcome::installed;
+  }
+  // A symlink in the way (ELOOP, EXDEV) is a refusal, not a fault that passes: it is not
+  // fetched again and again (the record stays needed; a rescan or a new version retries).
+  auto err = st().disk->last_install_errno();
+  return err == ELOOP || err == EXDEV ? install_outcome::refused : install_outcome::failed;
 }
 
 // A record that could not be applied (the applier said why: a read-only or immutable

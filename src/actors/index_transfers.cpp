@@ -327,11 +327,12 @@ bool index_logic::finish_one(transfer_result& r, std::vector<std::string>& relea
   s.suspects.erase(r.record.path);
   auto n = db().get_needed(r.record.path);
   if (n && n->record.version == r.record.version && ready_to_apply(r.record)) {
-    bool ok = install(r.record, r.tmp_path);
+    auto outcome = install(r.record, r.tmp_path);
     // Only now: a peer repairing from our temp file meanwhile finds the file in its place.
     ctx_->partials->erase(r.record.path);
-    if (!ok) {
-      retry_later(r.record.path);
+    if (outcome != install_outcome::installed) {
+      if (outcome == install_outcome::failed)
+        retry_later(r.record.path);
       return false;
     }
     s.failures.erase(r.record.path);

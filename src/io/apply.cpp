@@ -78,26 +78,32 @@ void applier::sync_tmp() {
 
 std::optional<std::uint64_t> applier::install(const std::string& tmp, const core::file_record& r) {
   auto parent = core::parent_of(r.path);
+  last_errno_ = 0;
   if (!parent.empty() && !folder_.make_dirs(parent, 0755, &created_in_)) {
-    log_failed("create the directory of", r.path, errno);
+    last_errno_ = errno;
+    log_failed("create the directory of", r.path, last_errno_);
     tmp_.remove(tmp);
     return std::nullopt;
   }
   auto cur = folder_.stat(r.path);
   if (cur && cur->type == core::file_type::dir) {
+    last_errno_ = EISDIR;
     log_error("cannot replace directory " + r.path + " with a file");
     tmp_.remove(tmp);
     return std::nullopt;
   }
   if (!folder_.rename_into(tmp_.fd(), tmp_.name_of(tmp), r.path)) {
-    log_failed("move into place", r.path, errno);
+    last_errno_ = errno;
+    log_failed("move into place", r.path, last_errno_);
     tmp_.remove(tmp);
     return std::nullopt;
   }
   touched_dirs_.insert(std::string(parent));
   auto st = folder_.stat(r.path);
-  if (!st)
+  if (!st) {
+    last_errno_ = errno;
     return std::nullopt;
+  }
   return st->inode;
 }
 
