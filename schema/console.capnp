@@ -37,6 +37,16 @@ struct Status {
   uptimeNs @20 :Int64;
   logLevel @21 :Text;
   latency @22 :Latency;    # change seen by the source's watcher -> applied here
+  faults @23 :List(Fault); # what is wrong now (cleared when it heals), oldest first
+}
+
+# A current fault of the node: a full disk under the index, failed installs, unreadable local
+# files, directories without a watch.
+struct Fault {
+  name @0 :Text;           # stable key: index_disk, installs, unreadable, unwatched
+  message @1 :Text;        # one line: what is wrong, what it affects, what the node does
+  sinceNs @2 :Int64;       # wall clock (ns since the epoch) when it began; 0: not known
+  count @3 :UInt64;        # occurrences while it lasts
 }
 
 struct Peer {

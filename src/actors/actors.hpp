@@ -65,6 +65,8 @@ using found_atom = caf::atom_constant<caf::atom("found")>;         // Avahi -> d
 using lost_atom = caf::atom_constant<caf::atom("lost")>;           // Avahi -> discovery
 using unwatched_atom = caf::atom_constant<caf::atom("unwatched")>; // watcher -> index: rescan
 using have_atom = caf::atom_constant<caf::atom("have")>;           // repair: who holds what
+using unread_atom = caf::atom_constant<caf::atom("unread")>;       // index -> itself: look again
+using db_tick_atom = caf::atom_constant<caf::atom("db_tick")>;     // index -> itself: store fault
 
 // What every actor of one node shares; immutable after start.
 struct node_context {

@@ -144,9 +144,21 @@ core::node_status node_status(const sweep& sw, const node_context* ctx, const st
   s.log_level = io::level_name(io::log_level());
   if (sw.index)
     s.index = *sw.index;
+  s.faults = s.index.faults;
   for (auto& a : sw.top)
-    if (a.kind == "watcher")
+    if (a.kind == "watcher") {
       s.watcher_pending = a.counter("pending");
+      if (auto n = a.counter("unwatched"))
+        s.faults.push_back({"unwatched",
+                            std::to_string(n) +
+                                " directories have no inotify watch (over "
+                                "fs.inotify.max_user_watches): their changes are found by a "
+                                "rescan every " +
+                                std::to_string(io::fs_watcher::rescan_interval_s) + " s",
+                            a.counter("unwatched_since_ns"), n});
+    }
+  std::stable_sort(s.faults.begin(), s.faults.end(),
+                   [](auto& x, auto& y) { return x.since_ns < y.since_ns; });
   for (auto& p : sw.peers) {
     if (!p.answered)
       continue;

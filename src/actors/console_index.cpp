@@ -91,6 +91,7 @@ core::index_summary summarize(index_state& st) {
   s.hashing = st.hashing.size();
   s.deletes_held = st.deletes.pending();
   s.halted = st.halted;
+  s.faults = st.faults.list();
   s.latency = st.latency.summary();
   for (auto& [dev, tracker] : st.latency_by_peer)
     s.latency_by_peer.emplace_back(dev, tracker.summary());

@@ -27,29 +27,36 @@ caf::behavior index_actor(self_ptr self, const node_context* ctx, caf::actor sca
   self->set_down_handler([=](caf::down_msg& m) { logic->on_actor_down(m.source); });
   logic->start();
   return {
-      [=](scan_atom, const std::vector<std::string>& paths) { logic->scan(paths); },
-      [=](scan_atom, const std::vector<std::string>& paths, const std::vector<std::int64_t>& seen) {
-        scan_seen(*logic, paths, seen);
+      [=](scan_atom, const std::vector<std::string>& paths) {
+        logic->guarded([&] { logic->scan(paths); });
       },
-      [=](rescan_atom) { logic->rescan(); },
+      [=](scan_atom, const std::vector<std::string>& paths, const std::vector<std::int64_t>& seen) {
+        logic->guarded([&] { scan_seen(*logic, paths, seen); });
+      },
+      [=](rescan_atom) { logic->guarded([&] { logic->rescan(); }); },
       [=](unwatched_atom, const std::vector<std::string>& roots) {
         std::vector<std::string> valid;
         for (auto& r : roots)
           if (core::validate_path(r) == core::path_error::ok)
             valid.push_back(r);
-        auto changes = scan_subtrees(*logic, ctx, valid).changes;
+        std::uint64_t changes = 0;
+        logic->guarded([&] { changes = scan_subtrees(*logic, ctx, valid).changes; });
         io::log_debug("rescanned " + std::to_string(roots.size()) +
                       " unwatched trees: " + std::to_string(changes) + " changes");
       },
       [=](hashed_atom, const std::string& path, const std::optional<io::hashed_file>& h) {
-        logic->on_hashed(path, h);
+        logic->guarded([&] { logic->on_hashed(path, h); });
       },
       [=](up_atom, const rpc::session_info& info, caf::actor peer) {
-        logic->on_session_up(info, std::move(peer));
+        logic->guarded([&] { logic->on_session_up(info, std::move(peer)); });
       },
       [=](down_atom, rpc::session_id s) { logic->on_session_down(s); },
       [=](update_atom, rpc::session_id s, std::vector<rpc::wire_entry>& entries,
-          std::uint64_t last) { return logic->on_update(s, entries, last); },
+          std::uint64_t last) {
+        bool ok = false; // not recorded: refused, so the peer sends it again
+        logic->guarded([&] { ok = logic->on_update(s, entries, last); });
+        return ok;
+      },
       [=](get_atom, std::uint64_t from, const core::device_id& device) {
         return logic->get_updates(from, device);
       },
@@ -58,18 +65,22 @@ caf::behavior index_actor(self_ptr self, const node_context* ctx, caf::actor sca
         return caf::make_message(epoch, seq);
       },
       [=](finished_atom, transfer_result& r) { logic->on_finished(r); },
-      [=](installs_atom) { logic->flush_finished(); },
-      [=](flush_atom) { logic->flush_deletes(); },
+      [=](installs_atom) { logic->guarded([&] { logic->flush_finished(); }); },
+      [=](flush_atom) { logic->guarded([&] { logic->flush_deletes(); }); },
+      [=](unread_atom) { logic->guarded([&] { logic->retry_unreadable(); }); },
+      [=](db_tick_atom) { logic->guarded([&] { logic->db_tick(); }); },
       [=](offer_atom, rpc::session_id s, rpc::call_id call, rpc::wire_entry& e,
           std::vector<core::device_id>& rest, std::vector<core::device_id>& visited) {
-        logic->on_offer(s, call, e, std::move(rest), std::move(visited));
+        if (!logic->guarded(
+                [&] { logic->on_offer(s, call, e, std::move(rest), std::move(visited)); }))
+          ctx->net->decline_offer(s, call);
       },
       [=](have_atom, rpc::session_id s, rpc::call_id call, const std::string& path,
           const core::version_vector& v) { logic->on_have(s, call, path, v); },
       [=](netsnap_atom, const std::vector<core::peer_status>& rows) { logic->on_link_rates(rows); },
       [=](retry_atom) {
         self->state.retry_scheduled = false;
-        logic->start_transfers();
+        logic->guarded([&] { logic->start_transfers(); });
       },
       [=](status_atom) {
         auto s = summarize(self->state);
@@ -90,7 +101,14 @@ caf::behavior index_actor(self_ptr self, const node_context* ctx, caf::actor sca
       [=](children_atom) { return children(self->state); },
       [=](files_atom, const std::string& glob) { return find_files(self->state, ctx, glob); },
       [=](conflicts_atom) { return find_conflicts(self->state); },
-      [=](rescan_atom, const std::string& path) { return rescan_path(*logic, ctx, path); },
+      [=](rescan_atom, const std::string& path) {
+        caf::message answer =
+            caf::make_message(std::uint64_t{0}, std::uint64_t{0}, std::uint64_t{0},
+                              std::string("index database "
+                                          "fault: see errors"));
+        logic->guarded([&] { answer = rescan_path(*logic, ctx, path); });
+        return answer;
+      },
   };
 }
 

@@ -30,6 +30,15 @@ bool matches(const io::stored_record& s, const io::local_stat& st) {
 
 void index_logic::commit_local(core::file_record r, std::uint64_t inode,
                                const io::stored_record* old) {
+  if (auto it = st().unrecorded.find(r.path); it != st().unrecorded.end()) {
+    auto [remote, from] = std::move(it->second);
+    st().unrecorded.erase(it);
+    if (core::same_content(remote, r)) { // applied before a store fault rolled it back
+      db().put(remote, inode, from);
+      st().applied_uncommitted[remote.path] = {remote, from};
+      return;
+    }
+  }
   if (old)
     r.version = old->record.version;
   r.version.bump(ctx_->self_short);
@@ -111,6 +120,8 @@ void index_logic::hold_delete(const std::string& path) {
 void index_logic::flush_deletes() {
   auto& s = st();
   s.delete_flush_scheduled = false;
+  if (paused())
+    return; // the retry round flushes them
   auto now = steady_ns();
   auto paths = s.deletes.take_due(now);
   if (paths.empty()) {
@@ -141,8 +152,11 @@ void index_logic::flush_deletes() {
 
 void index_logic::commit_hashed(const std::string& path, const std::optional<io::hashed_file>& h,
                                 const io::stored_record* old) {
-  if (!h)
-    return; // vanished or not a file any more: its own event follows
+  if (!h) {
+    check_readable(path); // vanished or not a file any more: its own event follows
+    return;
+  }
+  readable_again(path);
   auto now = ctx_->folder->stat(path);
   if (!now || *now != h->before) {
     check_path(path); // changed while hashed: look again
@@ -166,8 +180,8 @@ void index_logic::commit_hashed(const std::string& path, const std::optional<io:
 
 void index_logic::on_hashed(const std::string& path, const std::optional<io::hashed_file>& h) {
   st().hashing.erase(path);
-  if (st().halted)
-    return;
+  if (st().halted || paused())
+    return; // paused: the retry round's rescan hashes it again
   db().begin();
   if (st().rescan_after_hash.erase(path))
     check_path(path);
@@ -180,8 +194,8 @@ void index_logic::on_hashed(const std::string& path, const std::optional<io::has
 }
 
 void index_logic::scan(const std::vector<std::string>& paths) {
-  if (!check_marker())
-    return;
+  if (paused() || !check_marker())
+    return; // paused: the retry round rescans everything
   db().begin();
   for (auto& p : paths)
     if (core::validate_path(p) == core::path_error::ok)

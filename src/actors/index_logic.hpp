@@ -10,6 +10,7 @@
 
 #include "actors/actors.hpp"
 #include "core/deletion_hold.hpp"
+#include "core/faults.hpp"
 #include "core/latency.hpp"
 #include "core/transfer_slots.hpp"
 #include "io/apply.hpp"
@@ -54,8 +55,8 @@ struct index_state {
   std::map<core::transfer_slots::ticket, slot_job> slot_jobs; // waiting for a slot
   // Running, monitored, and held here alone (the network holds them weakly): released when down.
   std::map<caf::actor_addr, std::pair<core::transfer_slots::ticket, caf::actor>> slot_actors;
-  std::map<std::string, core::transfer_slots::ticket> upload_tickets;  // uploads waiting
-  std::set<std::string> pull_queued;                                   // pulls waiting
+  std::map<std::string, core::transfer_slots::ticket> upload_tickets; // uploads waiting
+  std::set<std::string> pull_queued;                                  // pulls waiting
   // A file learnt from an index update is pulled only after a short grace: a push of it
   // (an offer along the cascade) usually arrives first and makes the pull unnecessary.
   std::map<std::string, std::chrono::steady_clock::time_point> pull_after;
@@ -80,6 +81,24 @@ struct index_state {
   // (network::snapshot, asked for at most once a second when an upload starts).
   std::map<core::device_id, double> link_rates;
   std::chrono::steady_clock::time_point last_snapshot{};
+  // A store fault that may pass (a full disk, issue 12; index_fault.cpp): the transaction is
+  // rolled back, writes pause until a retry (1 s doubling to 30 s, or at once when space comes
+  // back), and what was not committed is done again: peers are asked from their committed
+  // progress, the folder is rescanned, needed records are fetched again.
+  core::retry_backoff db_retry;
+  bool db_paused = false;             // writes wait for the next retry round
+  std::int64_t db_resumed_ns = 0;     // steady: the last retry round began
+  std::uint64_t db_free_at_fault = 0; // free bytes of the state directory's file system then
+  bool db_tick_scheduled = false;
+  // Remote records applied to disk in the open transaction, with their sender; kept as
+  // `unrecorded` if a fault rolls it back, so that the rescan records the file as that record
+  // instead of as a local change.
+  std::map<std::string, std::pair<core::file_record, core::short_id>> applied_uncommitted;
+  std::map<std::string, std::pair<core::file_record, core::short_id>> unrecorded;
+  // What is wrong now, for the console's `errors` and `status` (cleared when it heals).
+  core::fault_board faults;
+  std::map<std::string, int> unreadable; // local files we cannot read -> errno
+  bool unreadable_retry_scheduled = false;
 };
 
 using self_ptr = caf::stateful_actor<index_state>*;
@@ -107,6 +126,7 @@ public:
   void commit() {
     st().disk->sync_dirs();
     db().commit();
+    st().applied_uncommitted.clear();
   }
   io::store& db() { return *st().db; }
 
@@ -144,6 +164,8 @@ public:
   bool ready_to_apply(const core::file_record& remote);
   install_outcome install(core::file_record r, const std::string& tmp); // failures logged
   void retry_later(const std::string& path);
+  // A directory, symlink or deletion could not be applied: retried like a file unless refused.
+  void apply_failed(const std::string& path);
   // A remote record is now on disk: stored under its own version, never bumped.
   void settle(core::file_record r, std::uint64_t inode);
   std::string next_tmp();
@@ -180,7 +202,41 @@ public:
   // Start-up: clean temp files of an earlier run, then retry what we still need.
   void start();
 
+  // Runs one handler's work (index_fault.cpp). A store fault that may pass rolls back and
+  // pauses writes until a retry; any other (a corrupt database) is rethrown: the guardian stops
+  // the node with exit 1 and one line. False if the work was rolled back.
+  template <class F> bool guarded(F&& work) {
+    auto before = db().write_commits();
+    try {
+      work();
+    } catch (const io::store_error& e) {
+      on_store_fault(e);
+      return false;
+    }
+    if (db().write_commits() != before)
+      on_store_ok();
+    return true;
+  }
+  // True while writes wait for a retry: handlers leave their work for it.
+  bool paused() const { return self_->state.db_paused; }
+  // The once-a-second check while the store fails: retries when due or when space came back,
+  // and declares the fault healed after a quiet retry round.
+  void db_tick();
+  // A failed install or an unreadable local file, for the console (counted, the last named).
+  void note_install_failure(const std::string& path, int err);
+  void note_install_ok();
+  // A local file that exists but cannot be read (no permission): warned once, shown in the
+  // console, looked at again every few seconds until it can be read and synced.
+  void check_readable(const std::string& path);
+  void readable_again(const std::string& path);
+  void retry_unreadable();
+
 private:
+  void on_store_fault(const io::store_error& e);
+  void on_store_ok();
+  // The retry round: writes resume and everything not committed is done again.
+  void db_resume();
+  void schedule_db_tick();
   bool launch_pull(const std::string& path, core::transfer_slots::ticket t);
   bool launch_upload(const std::string& path, core::transfer_slots::ticket t);
   void hold_slot(const caf::actor& a, core::transfer_slots::ticket t);

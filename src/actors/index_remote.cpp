@@ -21,7 +21,8 @@ std::optional<rpc::session_id> index_logic::session_of(const core::device_id& d)
 bool index_logic::on_update(rpc::session_id s, std::vector<rpc::wire_entry>& entries,
                             std::uint64_t last) {
   auto it = st().sessions.find(s);
-  if (it == st().sessions.end() || !check_marker())
+  // Paused by a store fault: refused, so the peer's progress stays; asked again on retry.
+  if (it == st().sessions.end() || paused() || !check_marker())
     return false;
   auto device = it->second.device;
   auto epoch_seq = db().peer_progress(device);
@@ -114,17 +115,23 @@ void index_logic::process_needed(const std::string& path) {
       return; // a running transfer copies from it (a rename): deleted when that ends
     if (st().disk->remove(r))
       settle(r, 0);
+    else
+      apply_failed(path); // e.g. a read-only directory, or not empty yet: applied again later
     return;
   }
   switch (r.type) {
   case core::file_type::dir:
     if (auto ino = st().disk->make_dir(r))
       settle(r, *ino);
+    else
+      apply_failed(path);
     return;
   case core::file_type::symlink: {
     auto tmp = next_tmp();
     if (auto ino = st().disk->make_symlink(tmp, r))
       settle(r, *ino);
+    else
+      apply_failed(path);
     return;
   }
   case core::file_type::file: {
@@ -179,15 +186,23 @@ install_outcome index_logic::install(core::file_record r, const std::string& tmp
   return err == ELOOP || err == EXDEV ? install_outcome::refused : install_outcome::failed;
 }
 
+void index_logic::apply_failed(const std::string& path) {
+  auto err = st().disk->last_install_errno();
+  if (err != ELOOP && err != EXDEV) // a symlink in the way: refused, not retried
+    retry_later(path);
+}
+
 // A record that could not be applied (the applier said why: a read-only or immutable
 // directory, a full disk) stays needed and is fetched and applied again, backing off from
-// 0.5 s to 8 s: once the cause is gone it lands without a restart.
+// 0.5 s to 8 s: once the cause is gone it lands without a restart. Said once per path at warn
+// level (the applier logs each attempt's cause).
 void index_logic::retry_later(const std::string& path) {
   auto& s = st();
   auto tries = s.failures[path]++;
   auto wait = std::chrono::milliseconds(500) * (1 << std::min(tries, 4));
-  io::log_warn("could not apply " + path + "; retrying in " + std::to_string(wait.count()) +
-               " ms");
+  note_install_failure(path, s.disk->last_install_errno());
+  io::log(tries == 0 ? io::level::warn : io::level::debug,
+          "could not apply " + path + "; retrying in " + std::to_string(wait.count()) + " ms");
   if (std::find(s.waiting.begin(), s.waiting.end(), path) == s.waiting.end())
     s.waiting.push_back(path);
   s.pull_after[path] = std::chrono::steady_clock::now() + wait;
@@ -198,6 +213,9 @@ void index_logic::settle(core::file_record r, std::uint64_t inode) {
   auto from = n ? core::short_of(n->from) : 0;
   db().put(r, inode, from);
   db().remove_needed(r.path);
+  st().applied_uncommitted[r.path] = {r, from};
+  if (st().failures.erase(r.path))
+    note_install_ok();
   if (!st().transfers.count(r.path))
     drop_partial(r.path); // a partial of an older version is of no use now
   if (n)
@@ -231,6 +249,8 @@ void index_logic::on_session_up(const rpc::session_info& info, caf::actor peer) 
 }
 
 void index_logic::process_needed_later(const std::string& path) {
+  if (paused())
+    return; // the retry round queues every needed record
   db().begin();
   process_needed(path);
   commit();

@@ -14,9 +14,12 @@ namespace cascade::actors::index_detail {
 
 void index_logic::start_transfers() {
   auto& s = st();
+  if (paused())
+    return; // nowhere to record a result: the retry round starts them
   std::deque<std::string> still;
   auto now = std::chrono::steady_clock::now();
   std::optional<std::chrono::steady_clock::time_point> wake;
+  std::vector<std::string> reapply; // directories, symlinks and deletions that failed before
   while (!s.waiting.empty()) {
     auto path = std::move(s.waiting.front());
     s.waiting.pop_front();
@@ -33,6 +36,10 @@ void index_logic::start_transfers() {
       continue;
     }
     s.pull_after.erase(path);
+    if (n->record.deleted || n->record.type != core::file_type::file) {
+      reapply.push_back(std::move(path)); // nothing to fetch: applied again below
+      continue;
+    }
     if (s.sessions.empty()) {
       still.push_back(std::move(path)); // nobody is connected: waits for a peer
       continue;
@@ -44,6 +51,13 @@ void index_logic::start_transfers() {
       launch(t);
   }
   s.waiting = std::move(still);
+  if (!reapply.empty()) {
+    db().begin();
+    for (auto& path : reapply)
+      process_needed(path);
+    commit();
+    notify_peers();
+  }
   if (wake)
     self_->delayed_send(
         self_,
@@ -211,8 +225,9 @@ void index_logic::on_offer(rpc::session_id s, rpc::call_id call, rpc::wire_entry
   auto& r = e.record;
   auto decline = [&] { ctx_->net->decline_offer(s, call); };
   // No free slot (or others wait for one): declined; the file is pulled in its turn.
-  if (it == st().sessions.end() || st().halted || r.deleted || r.type != core::file_type::file ||
-      st().transfers.count(r.path) || st().slots.free() == 0 || st().slots.waiting() > 0)
+  if (it == st().sessions.end() || st().halted || paused() || r.deleted ||
+      r.type != core::file_type::file || st().transfers.count(r.path) || st().slots.free() == 0 ||
+      st().slots.waiting() > 0)
     return decline();
   auto device = it->second.device;
   auto local = db().get(r.path);
@@ -235,11 +250,17 @@ void index_logic::on_offer(rpc::session_id s, rpc::call_id call, rpc::wire_entry
   auto t = st().slots.issue();
   if (!st().slots.try_take(t))
     return decline();
-  db().begin();
-  bool ready = ready_to_apply(r);
-  if (ready)
-    db().put_needed(r, device);
-  commit();
+  bool ready = false;
+  try {
+    db().begin();
+    ready = ready_to_apply(r);
+    if (ready)
+      db().put_needed(r, device);
+    commit();
+  } catch (const io::store_error&) {
+    st().slots.release(t); // declined by the caller
+    throw;
+  }
   if (!ready) {
     st().slots.release(t);
     grant_slots();
@@ -285,16 +306,27 @@ void index_logic::on_finished(transfer_result& r) {
 void index_logic::flush_finished() {
   auto& s = st();
   s.finished_flush_scheduled = false;
+  if (paused())
+    return; // kept for the retry round
   auto batch = std::move(s.finished);
   s.finished.clear();
   std::vector<std::string> released;
   bool installed = false;
-  db().begin();
-  for (auto& r : batch)
-    installed = finish_one(r, released) || installed;
-  for (auto& p : released)
-    process_needed(p); // deletions that waited for these transfers
-  commit();
+  std::size_t done = 0;
+  try {
+    db().begin();
+    for (; done < batch.size(); ++done)
+      installed = finish_one(batch[done], released) || installed;
+    for (auto& p : released)
+      process_needed(p); // deletions that waited for these transfers
+    commit();
+  } catch (const io::store_error&) {
+    // Rolled back: the results not looked at yet wait for the retry round (installed ones are
+    // recognised by its rescan; the one that failed is fetched again).
+    for (auto i = done + 1; i < batch.size(); ++i)
+      s.finished.push_back(std::move(batch[i]));
+    throw;
+  }
   if (installed)
     notify_peers();
   start_transfers();

@@ -29,6 +29,7 @@ struct watcher_state {
   std::optional<std::int64_t> tick_at; // when the next tick is scheduled
   std::uint64_t events = 0, scans = 0;
   std::map<std::string, std::int64_t> seen_at; // pending path -> wall time of its first event
+  std::int64_t unwatched_since = 0; // wall ns: since when directories have no watch (0: none)
 };
 
 caf::behavior watcher(caf::stateful_actor<watcher_state>* self, caf::actor index,
@@ -74,6 +75,8 @@ caf::behavior watcher(caf::stateful_actor<watcher_state>* self, caf::actor index
       },
       [=](overflow_atom) { self->send(index, rescan_atom::value); },
       [=](unwatched_atom a, std::vector<std::string>& roots) {
+        if (self->state.unwatched_since == 0 && !roots.empty())
+          self->state.unwatched_since = wall_ns();
         self->send(index, a, std::move(roots)); // trees over the watch limit: rescanned
       },
       [=](status_atom) {
@@ -81,6 +84,10 @@ caf::behavior watcher(caf::stateful_actor<watcher_state>* self, caf::actor index
         auto s = core::status_of("watcher", "watcher", self->mailbox().size());
         std::uint64_t watches = ctx && ctx->fs ? ctx->fs->watch_count() : 0;
         std::uint64_t unwatched = ctx && ctx->fs ? ctx->fs->unwatched_count() : 0;
+        if (unwatched == 0) // the console shows it as a fault while it lasts
+          st.unwatched_since = 0;
+        else if (st.unwatched_since == 0)
+          st.unwatched_since = wall_ns();
         s.state = std::to_string(watches) + " directories watched, " +
                   (unwatched ? std::to_string(unwatched) +
                                    " without a watch (over fs.inotify.max_user_watches; "
@@ -92,6 +99,7 @@ caf::behavior watcher(caf::stateful_actor<watcher_state>* self, caf::actor index
                   " scans sent";
         s.counters = {{"watches", watches},
                       {"unwatched", unwatched},
+                      {"unwatched_since_ns", static_cast<std::uint64_t>(st.unwatched_since)},
                       {"pending", st.pending.pending()},
                       {"events", st.events},
                       {"scans", st.scans}};

@@ -98,6 +98,16 @@ int run_command(session& s, const std::vector<std::string>& words) {
         return 0;
       }
       json_status(j, r.getStatus());
+    } else if (name == "errors") {
+      auto r = s.wait(s.cap().statusRequest().send());
+      auto faults = r.getStatus().getFaults();
+      if (!as_json) {
+        std::cout << (faults.size() ? text_faults(faults) : std::string("no faults\n"));
+        return 0;
+      }
+      j.begin_object().key("faults");
+      json_faults(j, faults);
+      j.end_object();
     } else if (name == "peers") {
       auto r = s.wait(s.cap().peersRequest().send());
       if (!as_json) {

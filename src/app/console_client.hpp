@@ -26,6 +26,10 @@ struct command_info {
 inline constexpr command_info commands[] = {
     {"status", "status",
      "device id, group, folder, files, bytes, in sync or what is pending, uptime, latency", 0, 0},
+    {"errors", "errors",
+     "what is wrong now (a full disk, failed installs, unreadable files, unwatched directories), "
+     "since when; cleared when it heals",
+     0, 0},
     {"peers", "peers",
      "every peer: device id, address, how found, state, round trip, bytes and rates each way, "
      "latency, last error",

@@ -1,6 +1,7 @@
 // How `node console` shows status, peers, actors and transfers, in text and in JSON (files and
 // conflicts: console_output_files.cpp; the writer and units: console_format.cpp).
 #include <algorithm>
+#include <chrono>
 #include <sstream>
 
 #include "app/console_format.hpp"
@@ -75,7 +76,36 @@ std::string text_status(cw::Status::Reader s) {
   o << "latency  " << latency_text(s.getLatency()) << "\n";
   o << "uptime   " << human_duration_ns(s.getUptimeNs()) << "\n";
   o << "log      " << str(s.getLogLevel()) << "\n";
+  o << "faults   " << (s.getFaults().size() ? "" : "none\n") << text_faults(s.getFaults(), "  ");
   return o.str();
+}
+
+std::string text_faults(capnp::List<cw::Fault>::Reader faults, const char* indent) {
+  std::ostringstream o;
+  auto now = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                 std::chrono::system_clock::now().time_since_epoch())
+                 .count();
+  bool first = true;
+  for (auto f : faults) {
+    o << (first && indent[0] ? "" : indent) << str(f.getName());
+    if (f.getSinceNs() > 0)
+      o << " (for " << human_duration_ns(std::max<std::int64_t>(now - f.getSinceNs(), 0)) << ")";
+    o << ": " << str(f.getMessage()) << "\n";
+    first = false;
+  }
+  return o.str();
+}
+
+void json_faults(json& j, capnp::List<cw::Fault>::Reader faults) {
+  j.begin_array();
+  for (auto f : faults)
+    j.begin_object()
+        .field("name", str(f.getName()))
+        .field("message", str(f.getMessage()))
+        .field("since_ns", f.getSinceNs())
+        .field("count", f.getCount())
+        .end_object();
+  j.end_array();
 }
 
 void json_status(json& j, cw::Status::Reader s) {
@@ -107,6 +137,8 @@ void json_status(json& j, cw::Status::Reader s) {
       .field("log_level", str(s.getLogLevel()))
       .key("latency");
   latency_json(j, s.getLatency());
+  j.key("faults");
+  json_faults(j, s.getFaults());
   j.end_object();
 }
 

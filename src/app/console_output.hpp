@@ -45,6 +45,9 @@ std::string human_duration_ns(std::int64_t ns);
 
 // Text.
 std::string text_status(cw::Status::Reader s);
+// Current faults, one a line: "name (for 12 s): message"; the first line without `indent`.
+std::string text_faults(capnp::List<cw::Fault>::Reader faults, const char* indent = "");
+void json_faults(json& j, capnp::List<cw::Fault>::Reader faults);
 std::string text_peers(capnp::List<cw::Peer>::Reader peers);
 std::string text_actors(capnp::List<cw::Actor>::Reader actors);
 std::string text_transfers(capnp::List<cw::Transfer>::Reader transfers);

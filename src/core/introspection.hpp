@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "core/device_id.hpp"
+#include "core/faults.hpp"
 #include "core/latency.hpp"
 #include "core/record.hpp"
 
@@ -63,7 +64,8 @@ struct index_summary {
   std::uint64_t needed_files = 0, needed_bytes = 0; // remote versions not applied yet
   std::uint64_t transfers = 0, waiting = 0, hashing = 0, deletes_held = 0;
   bool halted = false;
-  latency_summary latency;                                            // every record applied here
+  std::vector<fault> faults; // the index's current faults (a full disk, failed installs, ...)
+  latency_summary latency;   // every record applied here
   std::vector<std::pair<device_id, latency_summary>> latency_by_peer; // by the sending peer
 };
 
@@ -121,6 +123,7 @@ struct node_status {
   bool in_sync = false;
   std::int64_t uptime_ns = 0;
   std::string log_level;
+  std::vector<fault> faults; // every current fault of the node, oldest first
 };
 
 struct console_answer {

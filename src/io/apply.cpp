@@ -122,18 +122,23 @@ bool applier::remove(const core::file_record& r) {
   auto cur = folder_.stat(r.path);
   if (!cur)
     return true;
-  if (cur->type == core::file_type::dir)
-    return folder_.remove_dir(r.path);
-  return folder_.remove_file(r.path);
+  bool dir = cur->type == core::file_type::dir;
+  if (dir ? folder_.remove_dir(r.path) : folder_.remove_file(r.path))
+    return true;
+  last_errno_ = errno;
+  log_failed(dir ? "remove directory" : "remove", r.path, last_errno_);
+  return false;
 }
 
 std::optional<std::uint64_t> applier::make_dir(const core::file_record& r) {
   auto cur = folder_.stat(r.path);
   if (cur && cur->type == core::file_type::symlink) {
+    last_errno_ = ELOOP;
     log_failed("create directory", r.path, ELOOP);
     return std::nullopt;
   }
   if (cur && cur->type != core::file_type::dir) {
+    last_errno_ = EEXIST;
     log_error("cannot create directory " + r.path + ": a file is in the way");
     return std::nullopt;
   }
@@ -141,7 +146,8 @@ std::optional<std::uint64_t> applier::make_dir(const core::file_record& r) {
   // mkdirat (or after the stat above) is refused, never followed to chmod its target.
   if (!folder_.make_dirs(r.path, r.mode & 07777, &created_in_) ||
       !folder_.set_mode(r.path, r.mode)) {
-    log_failed("create directory", r.path, errno);
+    last_errno_ = errno;
+    log_failed("create directory", r.path, last_errno_);
     return std::nullopt;
   }
   auto st = folder_.stat(r.path);
@@ -151,6 +157,7 @@ std::optional<std::uint64_t> applier::make_dir(const core::file_record& r) {
 std::optional<std::uint64_t> applier::make_symlink(const std::string& tmp,
                                                    const core::file_record& r) {
   if (!tmp_.make_symlink(r.symlink_target, tmp, r.mtime_ns)) {
+    last_errno_ = errno;
     log_error("cannot create symlink " + r.path + ": " + std::strerror(errno));
     return std::nullopt;
   }

@@ -27,9 +27,10 @@ public:
   // A symlink (or a parent swapped for one) in the way is refused with one log line
   // ("refused to apply PATH: ..."), and the temp file removed.
   std::optional<std::uint64_t> install(const std::string& tmp, const core::file_record& r);
-  // errno of the last install that failed (EISDIR: a directory is in the way).
+  // errno of the last install, removal, mkdir or symlink that failed (EISDIR: a directory is in
+  // the way; ELOOP, EXDEV: a symlink is).
   int last_install_errno() const { return last_errno_; }
-  // Removes a file, symlink or empty directory; true if it is gone.
+  // Removes a file, symlink or empty directory; true if it is gone (else logged, with errno).
   bool remove(const core::file_record& r);
   std::optional<std::uint64_t> make_dir(const core::file_record& r);
   std::optional<std::uint64_t> make_symlink(const std::string& tmp, const core::file_record& r);
@@ -44,7 +45,7 @@ private:
   const tmp_dir& tmp_;
   bool dirty_ = false;
   std::set<std::string> touched_dirs_;
-  int last_errno_ = 0; // why the last install failed
+  int last_errno_ = 0;                  // why the last install failed
   std::vector<std::string> created_in_; // parents of directories made since the last sync_dirs
 };
 

@@ -187,10 +187,24 @@ store::store(const std::string& path) {
   } else {
     epoch_ = std::stoull(e);
   }
+  load_last_sequence();
+}
+
+bool store_error::may_heal() const {
+  return code_ == SQLITE_FULL || code_ == SQLITE_IOERR || code_ == SQLITE_BUSY ||
+         code_ == SQLITE_LOCKED || code_ == SQLITE_NOMEM || code_ == SQLITE_CANTOPEN;
+}
+
+void store::fail(int rc, const std::string& msg) {
+  throw store_error(rc & 0xff, "index database: " + msg);
+}
+
+void store::load_last_sequence() {
   auto* s = prepare("SELECT COALESCE(MAX(seq), 0) FROM files");
   stmt_guard g{s};
   if (sqlite3_step(s) == SQLITE_ROW)
     last_seq_ = static_cast<std::uint64_t>(sqlite3_column_int64(s, 0));
+  committed_seq_ = last_seq_;
 }
 
 store::~store() {
@@ -204,10 +218,10 @@ store::~store() {
 
 void store::exec(const char* sql) {
   char* err = nullptr;
-  if (sqlite3_exec(db_, sql, nullptr, nullptr, &err) != SQLITE_OK) {
+  if (int rc = sqlite3_exec(db_, sql, nullptr, nullptr, &err); rc != SQLITE_OK) {
     std::string msg = err ? err : "?";
     sqlite3_free(err);
-    throw std::runtime_error(std::string("index database: ") + msg);
+    fail(rc, msg);
   }
 }
 
@@ -217,8 +231,9 @@ sqlite3_stmt* store::prepare(const char* sql) {
     if (sqlite3_sql(s) == sql || std::strcmp(sqlite3_sql(s), sql) == 0)
       return s;
   sqlite3_stmt* s = nullptr;
-  if (sqlite3_prepare_v3(db_, sql, -1, SQLITE_PREPARE_PERSISTENT, &s, nullptr) != SQLITE_OK)
-    throw std::runtime_error(std::string("index database: ") + sqlite3_errmsg(db_));
+  if (int rc = sqlite3_prepare_v3(db_, sql, -1, SQLITE_PREPARE_PERSISTENT, &s, nullptr);
+      rc != SQLITE_OK)
+    fail(rc, sqlite3_errmsg(db_));
   statements_.push_back(s);
   return s;
 }
@@ -243,8 +258,8 @@ void store::add_column(const char* table, const char* column, const char* decl) 
   auto sql = std::string("SELECT COUNT(*) FROM pragma_table_info('") + table + "') WHERE name = '" +
              column + "'";
   sqlite3_stmt* s = nullptr;
-  if (sqlite3_prepare_v2(db_, sql.c_str(), -1, &s, nullptr) != SQLITE_OK)
-    throw std::runtime_error(std::string("index database: ") + sqlite3_errmsg(db_));
+  if (int rc = sqlite3_prepare_v2(db_, sql.c_str(), -1, &s, nullptr); rc != SQLITE_OK)
+    fail(rc, sqlite3_errmsg(db_));
   bool present = sqlite3_step(s) == SQLITE_ROW && sqlite3_column_int(s, 0) > 0;
   sqlite3_finalize(s);
   if (!present)
@@ -252,13 +267,15 @@ void store::add_column(const char* table, const char* column, const char* decl) 
 }
 
 void store::begin() {
-  if (!sqlite3_get_autocommit(db_))
-    exec("ROLLBACK"); // a batch that failed half-way: none of it counts
+  rollback(); // a batch that failed half-way: none of it counts
   exec("BEGIN IMMEDIATE");
 }
 void store::rollback() {
+  // SQLite may have rolled back by itself (after SQLITE_FULL): the numbers go back either way.
   if (!sqlite3_get_autocommit(db_))
     sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+  last_seq_ = committed_seq_;
+  wrote_ = false;
 }
 
 // Every write is checked: a failed step (disk full, I/O error) throws, so nothing after it in
@@ -266,10 +283,16 @@ void store::rollback() {
 void store::step_done(sqlite3_stmt* s) {
   int rc = sqlite3_step(s);
   if (rc != SQLITE_DONE && rc != SQLITE_ROW)
-    throw std::runtime_error(std::string("index database: ") + sqlite3_errmsg(db_));
+    fail(rc, sqlite3_errmsg(db_));
+  wrote_ = true;
+  if (sqlite3_get_autocommit(db_))
+    ++write_commits_, wrote_ = false;
 }
 void store::commit() {
   exec("COMMIT");
+  committed_seq_ = last_seq_;
+  if (wrote_)
+    ++write_commits_, wrote_ = false;
 }
 
 namespace {
@@ -351,6 +374,8 @@ void store::put(core::file_record& r, std::uint64_t inode, core::short_id receiv
       step_done(s);
     }
   }
+  if (sqlite3_get_autocommit(db_))
+    committed_seq_ = last_seq_; // no transaction open: it is committed already
 }
 
 std::vector<stored_record> store::since(std::uint64_t after, std::size_t limit) {
@@ -398,7 +423,6 @@ std::optional<core::local_source> store::find_chunk(const core::sha256_digest& h
   return core::local_source{column_text(s, 0),
                             static_cast<std::uint64_t>(sqlite3_column_int64(s, 1))};
 }
-
 
 std::vector<stored_record> store::matching(const std::string& glob, std::size_t limit) {
   static const std::string sql =

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -33,9 +34,23 @@ struct folder_totals {
   std::uint64_t files = 0, dirs = 0, bytes = 0, deleted = 0;
 };
 
+// A failed database operation, with SQLite's primary result code. A full disk or an I/O error
+// may pass (space is freed): the caller rolls back and retries later. Anything else (a corrupt
+// file, not a database) will not heal by waiting.
+class store_error : public std::runtime_error {
+public:
+  store_error(int code, const std::string& what) : std::runtime_error(what), code_(code) {}
+  int code() const { return code_; }
+  bool may_heal() const;
+
+private:
+  int code_;
+};
+
 class store {
 public:
   // Opens or creates the database. Throws std::runtime_error with SQLite's message on failure.
+  // Every later failure throws store_error.
   explicit store(const std::string& path);
   ~store();
   store(const store&) = delete;
@@ -46,8 +61,11 @@ public:
 
   void begin();
   void commit();
-  // Drops the open transaction, if any (begin() does it too for one left open by a failure).
+  // Drops the open transaction, if any (begin() does it too for one left open by a failure),
+  // and forgets the sequence numbers it handed out.
   void rollback();
+  // Commits that wrote something (a sign that writes work again after a fault).
+  std::uint64_t write_commits() const { return write_commits_; }
 
   std::optional<stored_record> get(std::string_view path);
   // Gives the record the next sequence number and stores it (replacing the path's record).
@@ -84,10 +102,15 @@ private:
   std::string meta(const char* key);
   void set_meta(const char* key, const std::string& value);
   void add_column(const char* table, const char* column, const char* decl);
+  [[noreturn]] void fail(int rc, const std::string& msg);
+  void load_last_sequence();
 
   sqlite3* db_ = nullptr;
   std::uint64_t epoch_ = 0;
   std::uint64_t last_seq_ = 0;
+  std::uint64_t committed_seq_ = 0; // last_seq_ as of the last commit, for rollback()
+  bool wrote_ = false;              // the open transaction wrote something
+  std::uint64_t write_commits_ = 0;
   std::vector<sqlite3_stmt*> statements_;
 };
 

@@ -78,6 +78,14 @@ void fill(cw::Status::Builder out, const core::node_status& s) {
   out.setUptimeNs(s.uptime_ns);
   out.setLogLevel(s.log_level);
   fill(out.initLatency(), i.latency);
+  auto faults = out.initFaults(static_cast<unsigned>(s.faults.size()));
+  for (unsigned k = 0; k < s.faults.size(); ++k) {
+    auto& f = s.faults[k];
+    faults[k].setName(f.name);
+    faults[k].setMessage(f.message);
+    faults[k].setSinceNs(f.since_ns);
+    faults[k].setCount(f.count);
+  }
 }
 
 void fill(cw::Peer::Builder out, const core::peer_status& p) {

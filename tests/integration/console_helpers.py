@@ -13,7 +13,7 @@ T = 10
 # The documented shapes (docs/console.md): exact key sets.
 STATUS_KEYS = {"device_id", "group", "folder", "state_dir", "files", "dirs", "bytes", "deleted",
                "sequence", "in_sync", "halted", "pending", "peers_connected", "uptime_s",
-               "log_level", "latency"}
+               "log_level", "latency", "faults"}
 PENDING_KEYS = {"needed_files", "needed_bytes", "transfers", "waiting", "hashing",
                 "deletes_held", "watcher_queue", "peers_behind"}
 LATENCY_KEYS = {"count", "p50_ms", "p95_ms", "p99_ms", "max_ms"}
@@ -27,7 +27,7 @@ FILE_KEYS = {"record", "has", "sent_to", "received_from", "needed"}
 RECORD_KEYS = {"path", "type", "size", "mtime_ns", "mode", "deleted", "version", "sequence",
                "modified_by", "chunks", "symlink_target", "changed_at_ns"}
 CONFLICT_KEYS = {"path", "original", "device", "time", "size", "mtime_ns"}
-COMMANDS = {"status", "peers", "actors", "transfers", "files", "conflicts", "rescan", "log",
+COMMANDS = {"status", "errors", "peers", "actors", "transfers", "files", "conflicts", "rescan", "log",
             "deny", "top", "help"}
 
 

@@ -91,3 +91,59 @@ TEST_CASE("store: a write that fails throws, the batch is dropped, progress is n
   }
   fs::remove_all(t);
 }
+
+TEST_CASE("store: a full disk is a store_error that may heal; rollback gives back the sequence") {
+  std::string t = (std::getenv("TMPDIR") ? std::getenv("TMPDIR") : "/tmp");
+  t += "/cascade-store-test-XXXXXX";
+  REQUIRE(::mkdtemp(t.data()) != nullptr);
+  {
+    io::store db(t + "/index.db");
+    db.begin();
+    auto first = big_record(0);
+    db.put(first, 1, 0);
+    db.commit();
+    CHECK(db.last_sequence() == 1);
+    auto commits = db.write_commits();
+    CHECK(commits >= 1);
+
+    bool healable = false;
+    auto full = std::make_unique<fsize_limit>(
+        static_cast<rlim_t>(fs::file_size(t + "/index.db") + (64 << 10)));
+    try {
+      db.begin();
+      for (int i = 1; i < 20000; ++i) {
+        auto r = big_record(i);
+        db.put(r, 1, 0);
+      }
+      db.commit();
+    } catch (const io::store_error& e) {
+      healable = e.may_heal(); // "disk I/O error" here (EFBIG); "database or disk is full" on a
+      CHECK(std::string(e.what()).find("index database") == 0); // full file system
+    }
+    CHECK(healable);
+    db.rollback();
+    full.reset();
+    // The numbers handed out in the failed batch are given again: no gap, no reuse.
+    CHECK(db.last_sequence() == 1);
+    CHECK(db.write_commits() == commits);
+    db.begin();
+    auto next = big_record(1);
+    db.put(next, 1, 0);
+    db.commit();
+    CHECK(next.sequence == 2);
+    CHECK(db.write_commits() == commits + 1);
+    CHECK(db.since(0, 10).size() == 2);
+    // An empty transaction is not a sign that writes work.
+    db.begin();
+    db.commit();
+    CHECK(db.write_commits() == commits + 1);
+  }
+  fs::remove_all(t);
+}
+
+TEST_CASE("store: which faults may heal") {
+  CHECK(io::store_error(13 /* SQLITE_FULL */, "x").may_heal());
+  CHECK(io::store_error(10 /* SQLITE_IOERR */, "x").may_heal());
+  CHECK_FALSE(io::store_error(11 /* SQLITE_CORRUPT */, "x").may_heal());
+  CHECK_FALSE(io::store_error(26 /* SQLITE_NOTADB */, "x").may_heal());
+}
