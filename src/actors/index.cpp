@@ -85,12 +85,14 @@ caf::behavior index_actor(self_ptr self, const node_context* ctx, caf::actor sca
       [=](status_atom) {
         auto s = summarize(self->state);
         auto a = core::status_of("index", "index", self->mailbox().size());
-        a.state = std::string(s.halted ? "HALTED, " : "") + std::to_string(s.files) + " files, " +
-                  std::to_string(s.bytes) + " bytes, sequence " + std::to_string(s.sequence) +
-                  ", " + std::to_string(s.needed_files) + " needed, " +
-                  std::to_string(s.transfers) + " transfers, " + std::to_string(s.waiting) +
-                  " waiting, " + std::to_string(s.hashing) + " hashing, " +
-                  std::to_string(s.deletes_held) + " deletions held";
+        a.state = std::string(s.halted ? "HALTED, " : "") +
+                  (self->state.db_paused ? "WRITES PAUSED (index database fault), " : "") +
+                  std::to_string(s.files) + " files, " + std::to_string(s.bytes) +
+                  " bytes, sequence " + std::to_string(s.sequence) + ", " +
+                  std::to_string(s.needed_files) + " needed, " + std::to_string(s.transfers) +
+                  " transfers, " + std::to_string(s.waiting) + " waiting, " +
+                  std::to_string(s.hashing) + " hashing, " + std::to_string(s.deletes_held) +
+                  " deletions held";
         a.counters = {{"files", s.files},         {"bytes", s.bytes},
                       {"sequence", s.sequence},   {"needed", s.needed_files},
                       {"transfers", s.transfers}, {"waiting", s.waiting},

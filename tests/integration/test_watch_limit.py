@@ -48,6 +48,11 @@ def unwatched_directories_are_rescanned():
     assert watcher["counters"]["watches"] + watcher["counters"]["unwatched"] == 2 * DIRS + 1, \
         watcher
     assert "rescanned every 10 s" in watcher["state"], watcher
+    faults = {f["name"]: f for f in c.ask(a, "errors")["faults"]}
+    assert "unwatched" in faults and faults["unwatched"]["count"] > 0, faults
+    assert "max_user_watches" in faults["unwatched"]["message"], faults
+    assert faults["unwatched"]["since_ns"] > 0, faults
+    assert "unwatched" in c.text(a, "status")
 
     cpu0 = a.cpu()
     for i in range(DIRS):
