@@ -45,10 +45,12 @@ void index_logic::on_store_fault(const io::store_error& e) {
   s.db_paused = true;
   s.db_free_at_fault = free_bytes(ctx_->state_dir);
   bool first = s.db_retry.fail(steady_ns());
-  auto msg = std::string(e.what()) + " (" + ctx_->state_dir +
-             "/index.db): changes are not recorded until it can write again; nothing is lost, "
-             "retrying every 1-30 s and as soon as space is freed";
-  s.faults.raise("index_disk", msg, wall_ns());
+  std::string what = e.what();
+  if (what.rfind("index database", 0) == 0)
+    what += " (" + ctx_->state_dir + "/index.db)";
+  auto msg = what + ": changes are not recorded until it can write again; nothing is lost, "
+                    "retrying every 1-30 s and as soon as space is freed";
+  s.faults.raise("storage", msg, wall_ns());
   if (first)
     io::log_error(msg);
   else
@@ -60,8 +62,8 @@ void index_logic::on_store_ok() {
   auto& s = st();
   if (!s.db_retry.succeed())
     return;
-  s.faults.clear("index_disk");
-  io::log_info("index database writes again: the fault healed; records resumed");
+  s.faults.clear("storage");
+  io::log_info("storage writes again: the fault healed; records resumed");
 }
 
 void index_logic::schedule_db_tick() {

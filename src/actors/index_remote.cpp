@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstring>
 
 #include "actors/index_logic.hpp"
 #include "core/path.hpp"
@@ -82,10 +83,18 @@ void index_logic::apply_inline(std::vector<std::pair<core::file_record, std::str
       continue;
     }
     auto tmp = next_tmp();
-    if (st().disk->write_tmp(tmp, r, data, files.size() == 1))
+    if (st().disk->write_tmp(tmp, r, data, files.size() == 1)) {
       staged.emplace_back(r, tmp);
-    else
+    } else if (io::out_of_space(st().disk->last_install_errno())) {
+      // The whole batch waits for room: rolled back (the peer sends it again), one fault.
+      for (auto& [sr, stmp] : staged)
+        ctx_->tmp->remove(stmp);
+      throw io::store_error::no_space(std::string("received files: ") +
+                                      std::strerror(st().disk->last_install_errno()) + " (" +
+                                      ctx_->state_dir + "/tmp)");
+    } else {
       retry_later(r.path);
+    }
   }
   st().disk->sync_tmp();
   for (auto& [r, tmp] : staged) {

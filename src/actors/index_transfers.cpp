@@ -4,6 +4,8 @@
 // declined: the sender moves on, and the file is pulled here once its turn comes.
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 
 #include "actors/index_logic.hpp"
 #include "core/relay.hpp"
@@ -68,7 +70,8 @@ void index_logic::start_transfers() {
 void index_logic::forget_pull(const std::string& path) {
   auto& s = st();
   s.pull_after.erase(path);
-  s.failures.erase(path);
+  if (s.failures.erase(path))
+    note_install_ok(); // no longer needed: not a failure any more
   s.suspects.erase(path);
   drop_partial(path);
 }
@@ -341,6 +344,13 @@ bool index_logic::finish_one(transfer_result& r, std::vector<std::string>& relea
       released.push_back(src);
     }
   s.transfer_sources.erase(r.record.path);
+  if (!r.error.empty() && (r.error.find(std::strerror(ENOSPC)) != std::string::npos ||
+                           r.error.find(std::strerror(EDQUOT)) != std::string::npos)) {
+    // A full disk: one fault for all (index_fault.cpp), not a warning per file and attempt; the
+    // verified chunks stay in the temp file for the retry round.
+    s.waiting.push_back(r.record.path);
+    throw io::store_error::no_space("received files: " + r.error + " (" + r.record.path + ")");
+  }
   if (!r.error.empty()) {
     // Retries back off (0.5 s doubling to 8 s) so a peer that keeps failing is not hammered;
     // a new session or a new announcement of the version cuts the wait short. The temp file

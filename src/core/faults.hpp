@@ -11,7 +11,7 @@
 namespace cascade::core {
 
 struct fault {
-  std::string name;          // stable key: "index_disk", "installs", "unreadable", "unwatched"
+  std::string name;          // stable key: "storage", "installs", "unreadable", "unwatched"
   std::string message;       // one line for a person: what is wrong and what it affects
   std::int64_t since_ns = 0; // wall clock, when it started
   std::uint64_t count = 0;   // occurrences while it lasts (failed installs, unreadable files)

@@ -29,43 +29,41 @@ void log_failed(const std::string& what, const std::string& path, int err) {
 
 applier::applier(folder& f, const tmp_dir& tmp) : folder_(f), tmp_(tmp) {}
 
+bool applier::tmp_failed(const std::string& what, const std::string& tmp, bool remove) {
+  last_errno_ = errno;
+  if (remove)
+    tmp_.remove(tmp);
+  if (!out_of_space(last_errno_)) // the caller reports a full disk once, not per file
+    log_error("cannot " + what + " " + tmp + ": " + std::strerror(last_errno_));
+  return false;
+}
+
 bool applier::write_tmp(const std::string& tmp, const core::file_record& r, const std::string& data,
                         bool sync) {
   auto fd = tmp_.create(tmp);
-  if (!fd) {
-    log_error("cannot create " + tmp + ": " + std::strerror(errno));
-    return false;
-  }
+  if (!fd)
+    return tmp_failed("create", tmp, false);
   std::size_t done = 0;
   while (done < data.size()) {
     auto n = ::write(fd.get(), data.data() + done, data.size() - done);
     if (n < 0 && errno == EINTR)
       continue;
-    if (n <= 0) {
-      log_error("cannot write " + tmp + ": " + std::strerror(errno));
-      tmp_.remove(tmp);
-      return false;
-    }
+    if (n <= 0)
+      return tmp_failed("write", tmp, true);
     done += static_cast<std::size_t>(n);
   }
   timespec ts[2];
   mtime_spec(r.mtime_ns, ts);
   // Mode and time go on the descriptor before the rename: nothing in the folder is touched by
   // name afterwards.
-  if (::fchmod(fd.get(), r.mode & 07777) != 0 || ::futimens(fd.get(), ts) != 0) {
-    log_error("cannot set mode and time of " + tmp + ": " + std::strerror(errno));
-    tmp_.remove(tmp);
-    return false;
-  }
+  if (::fchmod(fd.get(), r.mode & 07777) != 0 || ::futimens(fd.get(), ts) != 0)
+    return tmp_failed("set mode and time of", tmp, true);
   if (!sync) {
     dirty_ = true;
     return true;
   }
-  if (::fsync(fd.get()) != 0) { // the data may not be on disk: the temp file is not installed
-    log_error("cannot sync " + tmp + ": " + std::strerror(errno));
-    tmp_.remove(tmp);
-    return false;
-  }
+  if (::fsync(fd.get()) != 0) // the data may not be on disk: the temp file is not installed
+    return tmp_failed("sync", tmp, true);
   return true;
 }
 

@@ -2,6 +2,7 @@
 // directory and an atomic rename, so a reader never sees a partial file under its final name.
 #pragma once
 
+#include <cerrno>
 #include <cstdint>
 #include <optional>
 #include <set>
@@ -13,12 +14,18 @@
 
 namespace cascade::io {
 
+// ENOSPC or EDQUOT: a fault of the whole file system, not of one file.
+inline bool out_of_space(int err) {
+  return err == ENOSPC || err == EDQUOT;
+}
+
 class applier {
 public:
   applier(folder& f, const tmp_dir& tmp);
 
   // Writes a small file's content to `tmp` (a fresh tmp_dir::new_path) with its mode and mtime,
   // set on the descriptor before the rename; fsynced now if `sync`, else by the next sync_tmp().
+  // A failure is logged (unless out_of_space) and its errno kept for last_install_errno().
   bool write_tmp(const std::string& tmp, const core::file_record& r, const std::string& data,
                  bool sync);
   // One sync for every temp file written since the last call (cheaper than fsync per file).
@@ -41,6 +48,8 @@ public:
   void clean_tmp();
 
 private:
+  bool tmp_failed(const std::string& what, const std::string& tmp, bool remove);
+
   folder& folder_;
   const tmp_dir& tmp_;
   bool dirty_ = false;

@@ -195,6 +195,10 @@ bool store_error::may_heal() const {
          code_ == SQLITE_LOCKED || code_ == SQLITE_NOMEM || code_ == SQLITE_CANTOPEN;
 }
 
+store_error store_error::no_space(const std::string& what) {
+  return store_error(SQLITE_FULL, what);
+}
+
 void store::fail(int rc, const std::string& msg) {
   throw store_error(rc & 0xff, "index database: " + msg);
 }

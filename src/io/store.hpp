@@ -42,6 +42,9 @@ public:
   store_error(int code, const std::string& what) : std::runtime_error(what), code_(code) {}
   int code() const { return code_; }
   bool may_heal() const;
+  // The file system under the state directory is full for data (a received file's temp file):
+  // the same fault as a full database, healed the same way.
+  static store_error no_space(const std::string& what);
 
 private:
   int code_;

@@ -10,25 +10,25 @@ constexpr std::int64_t s = 1'000'000'000;
 
 TEST_CASE("fault board: a fault is new once, keeps its start, counts, and clears") {
   fault_board b;
-  CHECK_FALSE(b.has("index_disk"));
-  CHECK(b.raise("index_disk", "disk full", 10 * s));
-  CHECK_FALSE(b.raise("index_disk", "disk still full", 20 * s));
-  REQUIRE(b.find("index_disk"));
-  CHECK(b.find("index_disk")->since_ns == 10 * s);
-  CHECK(b.find("index_disk")->message == "disk still full");
-  CHECK(b.find("index_disk")->count == 2);
+  CHECK_FALSE(b.has("storage"));
+  CHECK(b.raise("storage", "disk full", 10 * s));
+  CHECK_FALSE(b.raise("storage", "disk still full", 20 * s));
+  REQUIRE(b.find("storage"));
+  CHECK(b.find("storage")->since_ns == 10 * s);
+  CHECK(b.find("storage")->message == "disk still full");
+  CHECK(b.find("storage")->count == 2);
   CHECK(b.raise("installs", "x", 11 * s, 5));
   b.set_count("installs", 3);
   CHECK(b.find("installs")->count == 3);
   CHECK(b.list().size() == 2);
-  CHECK(b.clear("index_disk"));
-  CHECK_FALSE(b.clear("index_disk"));
-  CHECK_FALSE(b.has("index_disk"));
+  CHECK(b.clear("storage"));
+  CHECK_FALSE(b.clear("storage"));
+  CHECK_FALSE(b.has("storage"));
   CHECK(b.list().size() == 1);
   // Raised again after it healed: a new fault with a new start.
-  CHECK(b.raise("index_disk", "full again", 30 * s));
-  CHECK(b.find("index_disk")->since_ns == 30 * s);
-  CHECK(b.find("index_disk")->count == 1);
+  CHECK(b.raise("storage", "full again", 30 * s));
+  CHECK(b.find("storage")->since_ns == 30 * s);
+  CHECK(b.find("storage")->count == 1);
 }
 
 TEST_CASE("retry backoff: 1 s doubling to 30 s; only the first failure and the heal count") {
