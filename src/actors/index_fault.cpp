@@ -13,8 +13,7 @@ namespace cascade::actors::index_detail {
 namespace {
 
 constexpr auto tick = std::chrono::seconds(1);
-// After a retry round without a new fault for this long, the fault counts as healed even if
-// nothing needed writing.
+// After a retry round without a new fault for this long, the fault counts as healed.
 constexpr std::int64_t quiet_heal_ns = 3'000'000'000;
 constexpr std::uint64_t space_back_bytes = 1 << 20; // freed since the fault: retry at once
 constexpr auto unreadable_retry = std::chrono::seconds(5);

@@ -206,21 +206,19 @@ public:
   // pauses writes until a retry; any other (a corrupt database) is rethrown: the guardian stops
   // the node with exit 1 and one line. False if the work was rolled back.
   template <class F> bool guarded(F&& work) {
-    auto before = db().write_commits();
     try {
       work();
     } catch (const io::store_error& e) {
       on_store_fault(e);
       return false;
     }
-    if (db().write_commits() != before)
-      on_store_ok();
     return true;
   }
   // True while writes wait for a retry: handlers leave their work for it.
   bool paused() const { return self_->state.db_paused; }
   // The once-a-second check while the store fails: retries when due or when space came back,
-  // and declares the fault healed after a quiet retry round.
+  // and declares the fault healed after a retry round without a new fault for 3 s (not at the
+  // first write that works: a small one may fit while a peer's batch does not).
   void db_tick();
   // A failed install or an unreadable local file, for the console (counted, the last named).
   void note_install_failure(const std::string& path, int err);

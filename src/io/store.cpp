@@ -279,7 +279,6 @@ void store::rollback() {
   if (!sqlite3_get_autocommit(db_))
     sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
   last_seq_ = committed_seq_;
-  wrote_ = false;
 }
 
 // Every write is checked: a failed step (disk full, I/O error) throws, so nothing after it in
@@ -288,15 +287,10 @@ void store::step_done(sqlite3_stmt* s) {
   int rc = sqlite3_step(s);
   if (rc != SQLITE_DONE && rc != SQLITE_ROW)
     fail(rc, sqlite3_errmsg(db_));
-  wrote_ = true;
-  if (sqlite3_get_autocommit(db_))
-    ++write_commits_, wrote_ = false;
 }
 void store::commit() {
   exec("COMMIT");
   committed_seq_ = last_seq_;
-  if (wrote_)
-    ++write_commits_, wrote_ = false;
 }
 
 namespace {

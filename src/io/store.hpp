@@ -67,8 +67,6 @@ public:
   // Drops the open transaction, if any (begin() does it too for one left open by a failure),
   // and forgets the sequence numbers it handed out.
   void rollback();
-  // Commits that wrote something (a sign that writes work again after a fault).
-  std::uint64_t write_commits() const { return write_commits_; }
 
   std::optional<stored_record> get(std::string_view path);
   // Gives the record the next sequence number and stores it (replacing the path's record).
@@ -112,8 +110,6 @@ private:
   std::uint64_t epoch_ = 0;
   std::uint64_t last_seq_ = 0;
   std::uint64_t committed_seq_ = 0; // last_seq_ as of the last commit, for rollback()
-  bool wrote_ = false;              // the open transaction wrote something
-  std::uint64_t write_commits_ = 0;
   std::vector<sqlite3_stmt*> statements_;
 };
 

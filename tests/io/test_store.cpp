@@ -103,8 +103,6 @@ TEST_CASE("store: a full disk is a store_error that may heal; rollback gives bac
     db.put(first, 1, 0);
     db.commit();
     CHECK(db.last_sequence() == 1);
-    auto commits = db.write_commits();
-    CHECK(commits >= 1);
 
     bool healable = false;
     auto full = std::make_unique<fsize_limit>(
@@ -125,18 +123,12 @@ TEST_CASE("store: a full disk is a store_error that may heal; rollback gives bac
     full.reset();
     // The numbers handed out in the failed batch are given again: no gap, no reuse.
     CHECK(db.last_sequence() == 1);
-    CHECK(db.write_commits() == commits);
     db.begin();
     auto next = big_record(1);
     db.put(next, 1, 0);
     db.commit();
     CHECK(next.sequence == 2);
-    CHECK(db.write_commits() == commits + 1);
     CHECK(db.since(0, 10).size() == 2);
-    // An empty transaction is not a sign that writes work.
-    db.begin();
-    db.commit();
-    CHECK(db.write_commits() == commits + 1);
   }
   fs::remove_all(t);
 }
