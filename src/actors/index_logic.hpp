@@ -135,6 +135,9 @@ public:
   std::uint64_t sessions_epoch(rpc::session_id s) { return epochs_[s]; }
   void set_epoch(rpc::session_id s, std::uint64_t e) { epochs_[s] = e; }
 
+  // Takes a winning record that the disk already matches without touching the file.
+  bool adopt(const io::stored_record* local, const core::file_record& remote,
+             const core::device_id& from);
   // Small files of one batch: written, synced once, renamed, committed.
   void apply_inline(std::vector<std::pair<core::file_record, std::string>>& files);
   // Decides a needed record again and applies it (or queues its transfer).

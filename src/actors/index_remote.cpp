@@ -51,6 +51,8 @@ bool index_logic::on_update(rpc::session_id s, std::vector<rpc::wire_entry>& ent
       }
       continue;
     }
+    if (d.what == core::verdict::take && adopt(local ? &*local : nullptr, e.record, device))
+      continue;
     db().put_needed(e.record, device);
     if (e.has_data && e.record.type == core::file_type::file && !e.record.deleted)
       inline_files.emplace_back(e.record, std::move(e.data));
@@ -62,6 +64,20 @@ bool index_logic::on_update(rpc::session_id s, std::vector<rpc::wire_entry>& ent
   commit();
   notify_peers();
   start_transfers();
+  return true;
+}
+
+// A record that wins but describes what the disk already holds (the same bytes, mtime and mode:
+// two nodes made the same change, or a node that lost its index rescanned and meets its peers'
+// records again) is taken into the index without touching the file, so nothing is fetched or
+// rewritten and every inode stays.
+bool index_logic::adopt(const io::stored_record* local, const core::file_record& remote,
+                        const core::device_id& from) {
+  if (!local || !core::same_content(local->record, remote) || !ready_to_apply(remote))
+    return false;
+  auto r = remote; // put() gives it our next sequence number
+  db().put(r, local->inode, core::short_of(from));
+  db().remove_needed(remote.path);
   return true;
 }
 
