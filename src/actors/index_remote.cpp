@@ -4,6 +4,7 @@
 #include <cerrno>
 
 #include "actors/index_logic.hpp"
+#include "core/fetch_plan.hpp"
 #include "core/path.hpp"
 #include "core/relay.hpp"
 #include "core/rules.hpp"
@@ -146,7 +147,11 @@ void index_logic::process_needed(const std::string& path) {
   case core::file_type::file: {
     if (st().transfers.count(path))
       return;
-    auto soon = std::chrono::steady_clock::now() + pull_grace;
+    // The grace leaves time for an offer (a push is faster than a pull for a new file); an
+    // edit of a file we hold is not offered (core::worth_pushing), so it is pulled at once.
+    auto soon = std::chrono::steady_clock::now();
+    if (core::worth_pushing(local && !local->record.deleted ? &local->record : nullptr, r))
+      soon += pull_grace;
     if (std::find(st().waiting.begin(), st().waiting.end(), path) == st().waiting.end()) {
       st().waiting.push_back(path);
       st().pull_after.emplace(path, soon);

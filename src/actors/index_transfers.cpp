@@ -117,6 +117,12 @@ bool index_logic::launch_pull(const std::string& path, core::transfer_slots::tic
   }
   auto plan =
       core::plan_fetch(n->record, [&](const core::sha256_digest& h) { return db().find_chunk(h); });
+  transfer_job job;
+  for (auto& c : plan.copies)
+    if (!job.trusted.count(c.from.path))
+      if (auto src = db().get(c.from.path);
+          src && !src->record.deleted && src->record.type == core::file_type::file)
+        job.trusted[c.from.path] = {src->inode, src->record.size, src->record.mtime_ns};
   auto& sources = s.transfer_sources[path];
   for (auto& c : plan.copies)
     if (c.from.path != path &&
@@ -124,7 +130,6 @@ bool index_logic::launch_pull(const std::string& path, core::transfer_slots::tic
       sources.push_back(c.from.path);
       ++s.source_refs[c.from.path];
     }
-  transfer_job job;
   job.record = n->record;
   // Every peer is asked what it holds (the announcer is presumed to hold it all if silent):
   // a relay that died leaves its downstream to complete from whoever has the chunks.
