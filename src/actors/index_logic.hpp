@@ -12,6 +12,7 @@
 #include "core/deletion_hold.hpp"
 #include "core/latency.hpp"
 #include "core/transfer_slots.hpp"
+#include "core/unique_queue.hpp"
 #include "io/apply.hpp"
 #include "io/store.hpp"
 
@@ -43,7 +44,7 @@ struct index_state {
   std::map<std::string, caf::actor> transfers;
   std::map<std::string, std::vector<std::string>> transfer_sources; // path -> copy sources
   std::map<std::string, int> source_refs; // paths running transfers copy from: not deleted yet
-  std::deque<std::string> waiting;        // needed paths without a transfer yet
+  core::unique_queue waiting;             // needed paths without a transfer yet
   // The transfer slots (index_transfers.cpp): every upload, accepted offer and pull holds one
   // while its actor lives; the rest wait in FIFO order.
   core::transfer_slots slots{4};

@@ -152,8 +152,7 @@ void index_logic::process_needed(const std::string& path) {
     auto soon = std::chrono::steady_clock::now();
     if (core::worth_pushing(local && !local->record.deleted ? &local->record : nullptr, r))
       soon += pull_grace;
-    if (std::find(st().waiting.begin(), st().waiting.end(), path) == st().waiting.end()) {
-      st().waiting.push_back(path);
+    if (st().waiting.push(path)) {
       st().pull_after.emplace(path, soon);
     } else if (auto it = st().pull_after.find(path); it != st().pull_after.end()) {
       it->second = std::min(it->second, soon); // announced again: maybe by a holder, try soon
@@ -209,8 +208,7 @@ void index_logic::retry_later(const std::string& path) {
   auto wait = std::chrono::milliseconds(500) * (1 << std::min(tries, 4));
   io::log_warn("could not apply " + path + "; retrying in " + std::to_string(wait.count()) +
                " ms");
-  if (std::find(s.waiting.begin(), s.waiting.end(), path) == s.waiting.end())
-    s.waiting.push_back(path);
+  s.waiting.push(path);
   s.pull_after[path] = std::chrono::steady_clock::now() + wait;
 }
 
@@ -292,7 +290,7 @@ void index_logic::drop_partial(const std::string& path, const core::version_vect
 void index_logic::start() {
   st().disk->clean_tmp();
   for (auto& n : db().all_needed())
-    st().waiting.push_back(n.record.path);
+    st().waiting.push(n.record.path);
 }
 
 } // namespace cascade::actors::index_detail

@@ -14,27 +14,28 @@ namespace cascade::actors::index_detail {
 
 void index_logic::start_transfers() {
   auto& s = st();
-  std::deque<std::string> still;
+  core::unique_queue still;
   auto now = std::chrono::steady_clock::now();
   std::optional<std::chrono::steady_clock::time_point> wake;
   while (!s.waiting.empty()) {
-    auto path = std::move(s.waiting.front());
-    s.waiting.pop_front();
+    auto path = s.waiting.pop();
     if (s.transfers.count(path) || s.pull_queued.count(path))
       continue; // already coming (a push took it), or waiting for a slot
+    // Not due yet: looked at again when due, without asking the database now (a burst keeps
+    // thousands here, and this runs after every batch).
+    if (auto it = s.pull_after.find(path); it != s.pull_after.end() && it->second > now) {
+      still.push(path);
+      wake = wake ? std::min(*wake, it->second) : it->second;
+      continue;
+    }
     auto n = db().get_needed(path);
     if (!n) {
       forget_pull(path);
       continue;
     }
-    if (auto it = s.pull_after.find(path); it != s.pull_after.end() && it->second > now) {
-      still.push_back(std::move(path));
-      wake = wake ? std::min(*wake, it->second) : it->second;
-      continue;
-    }
     s.pull_after.erase(path);
     if (s.sessions.empty()) {
-      still.push_back(std::move(path)); // nobody is connected: waits for a peer
+      still.push(path); // nobody is connected: waits for a peer
       continue;
     }
     auto t = s.slots.issue();
@@ -112,7 +113,7 @@ bool index_logic::launch_pull(const std::string& path, core::transfer_slots::tic
     return false;
   }
   if (s.sessions.empty()) {
-    s.waiting.push_back(path); // the peers went meanwhile
+    s.waiting.push(path); // the peers went meanwhile
     return false;
   }
   auto plan =
@@ -325,7 +326,7 @@ bool index_logic::finish_one(transfer_result& r, std::vector<std::string>& relea
     io::log_warn("transfer of " + r.record.path + " failed: " + r.error + "; kept " +
                  std::to_string(r.chunks_held) + " of " + std::to_string(r.record.chunks.size()) +
                  " chunks; retrying in " + std::to_string(wait.count()) + " ms");
-    s.waiting.push_back(r.record.path);
+    s.waiting.push(r.record.path);
     s.pull_after[r.record.path] = std::chrono::steady_clock::now() + wait;
     return false;
   }
