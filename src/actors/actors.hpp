@@ -5,6 +5,7 @@
 
 #include <caf/all.hpp>
 
+#include <map>
 #include <optional>
 #include <set>
 #include <string>
@@ -103,12 +104,21 @@ struct relay_plan {
   std::vector<std::pair<core::device_id, rpc::session_id>> peers;
 };
 
+// What the index knew of a local file when a transfer was planned: chunks copied from it are
+// trusted (not hashed again) while it still is exactly that file (inode, size, mtime).
+struct source_stamp {
+  std::uint64_t inode = 0;
+  std::uint64_t size = 0;
+  std::int64_t mtime_ns = 0;
+};
+
 struct transfer_job {
   core::file_record record;
   // Pushed: the upstream. Pulled: the peer that announced the version (presumed to hold it
   // whole if it does not answer the have query), 0 if it is not connected.
   rpc::session_id session = 0;
   std::vector<core::chunk_copy> copies;
+  std::map<std::string, source_stamp> trusted; // by source path (files of the folder only)
   std::vector<std::size_t> missing;
   std::string tmp_path;
   // Pushed to us (an accepted offer): the chunks arrive on their own; relay them onward.

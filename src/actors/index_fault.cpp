@@ -107,9 +107,8 @@ void index_logic::db_resume() {
   }
   // Needed records (fetched or applied again) and what waited meanwhile.
   for (auto& n : db().all_needed())
-    if (!s.transfers.count(n.record.path) &&
-        std::find(s.waiting.begin(), s.waiting.end(), n.record.path) == s.waiting.end())
-      s.waiting.push_back(n.record.path);
+    if (!s.transfers.count(n.record.path))
+      s.waiting.push(n.record.path);
   if (!s.finished.empty() && !s.finished_flush_scheduled) {
     s.finished_flush_scheduled = true;
     self_->send(self_, installs_atom::value);

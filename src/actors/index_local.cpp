@@ -2,6 +2,7 @@
 #include <unistd.h>
 
 #include "actors/index_logic.hpp"
+#include "core/fetch_plan.hpp"
 #include "core/path.hpp"
 #include "core/rules.hpp"
 #include "io/log.hpp"
@@ -46,8 +47,11 @@ void index_logic::commit_local(core::file_record r, std::uint64_t inode,
   r.changed_at_ns = take_changed_at(st(), r.path);
   db().put(r, inode, 0);
   io::log_debug("local change " + r.path + (r.deleted ? " (deleted)" : ""));
-  if (r.type == core::file_type::file && !r.deleted && r.size > inline_limit)
-    start_upload(r);      // push it down the cascade at once
+  // A new file is pushed down the cascade at once; an edit of one the peers hold is pulled by
+  // them, copying what they have (a push would send every byte again).
+  if (r.type == core::file_type::file && !r.deleted && r.size > inline_limit &&
+      core::worth_pushing(old ? &old->record : nullptr, r))
+    start_upload(r);
   process_needed(r.path); // a remote record waiting for this path is now decided anew
 }
 

@@ -13,6 +13,7 @@
 #include "core/faults.hpp"
 #include "core/latency.hpp"
 #include "core/transfer_slots.hpp"
+#include "core/unique_queue.hpp"
 #include "io/apply.hpp"
 #include "io/store.hpp"
 
@@ -44,7 +45,7 @@ struct index_state {
   std::map<std::string, caf::actor> transfers;
   std::map<std::string, std::vector<std::string>> transfer_sources; // path -> copy sources
   std::map<std::string, int> source_refs; // paths running transfers copy from: not deleted yet
-  std::deque<std::string> waiting;        // needed paths without a transfer yet
+  core::unique_queue waiting;             // needed paths without a transfer yet
   // The transfer slots (index_transfers.cpp): every upload, accepted offer and pull holds one
   // while its actor lives; the rest wait in FIFO order.
   core::transfer_slots slots{4};
@@ -155,6 +156,9 @@ public:
   std::uint64_t sessions_epoch(rpc::session_id s) { return epochs_[s]; }
   void set_epoch(rpc::session_id s, std::uint64_t e) { epochs_[s] = e; }
 
+  // Takes a winning record that the disk already matches without touching the file.
+  bool adopt(const io::stored_record* local, const core::file_record& remote,
+             const core::device_id& from);
   // Small files of one batch: written, synced once, renamed, committed.
   void apply_inline(std::vector<std::pair<core::file_record, std::string>>& files);
   // Decides a needed record again and applies it (or queues its transfer).

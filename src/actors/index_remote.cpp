@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "actors/index_logic.hpp"
+#include "core/fetch_plan.hpp"
 #include "core/path.hpp"
 #include "core/relay.hpp"
 #include "core/rules.hpp"
@@ -53,6 +54,8 @@ bool index_logic::on_update(rpc::session_id s, std::vector<rpc::wire_entry>& ent
       }
       continue;
     }
+    if (d.what == core::verdict::take && adopt(local ? &*local : nullptr, e.record, device))
+      continue;
     db().put_needed(e.record, device);
     if (e.has_data && e.record.type == core::file_type::file && !e.record.deleted)
       inline_files.emplace_back(e.record, std::move(e.data));
@@ -64,6 +67,20 @@ bool index_logic::on_update(rpc::session_id s, std::vector<rpc::wire_entry>& ent
   commit();
   notify_peers();
   start_transfers();
+  return true;
+}
+
+// A record that wins but describes what the disk already holds (the same bytes, mtime and mode:
+// two nodes made the same change, or a node that lost its index rescanned and meets its peers'
+// records again) is taken into the index without touching the file, so nothing is fetched or
+// rewritten and every inode stays.
+bool index_logic::adopt(const io::stored_record* local, const core::file_record& remote,
+                        const core::device_id& from) {
+  if (!local || !core::same_content(local->record, remote) || !ready_to_apply(remote))
+    return false;
+  auto r = remote; // put() gives it our next sequence number
+  db().put(r, local->inode, core::short_of(from));
+  db().remove_needed(remote.path);
   return true;
 }
 
@@ -146,9 +163,12 @@ void index_logic::process_needed(const std::string& path) {
   case core::file_type::file: {
     if (st().transfers.count(path))
       return;
-    auto soon = std::chrono::steady_clock::now() + pull_grace;
-    if (std::find(st().waiting.begin(), st().waiting.end(), path) == st().waiting.end()) {
-      st().waiting.push_back(path);
+    // The grace leaves time for an offer (a push is faster than a pull for a new file); an
+    // edit of a file we hold is not offered (core::worth_pushing), so it is pulled at once.
+    auto soon = std::chrono::steady_clock::now();
+    if (core::worth_pushing(local && !local->record.deleted ? &local->record : nullptr, r))
+      soon += pull_grace;
+    if (st().waiting.push(path)) {
       st().pull_after.emplace(path, soon);
     } else if (auto it = st().pull_after.find(path); it != st().pull_after.end()) {
       it->second = std::min(it->second, soon); // announced again: maybe by a holder, try soon
@@ -212,8 +232,7 @@ void index_logic::retry_later(const std::string& path) {
   note_install_failure(path, s.disk->last_install_errno());
   io::log(tries == 0 ? io::level::warn : io::level::debug,
           "could not apply " + path + "; retrying in " + std::to_string(wait.count()) + " ms");
-  if (std::find(s.waiting.begin(), s.waiting.end(), path) == s.waiting.end())
-    s.waiting.push_back(path);
+  s.waiting.push(path);
   s.pull_after[path] = std::chrono::steady_clock::now() + wait;
 }
 
@@ -300,7 +319,7 @@ void index_logic::drop_partial(const std::string& path, const core::version_vect
 void index_logic::start() {
   st().disk->clean_tmp();
   for (auto& n : db().all_needed())
-    st().waiting.push_back(n.record.path);
+    st().waiting.push(n.record.path);
 }
 
 } // namespace cascade::actors::index_detail

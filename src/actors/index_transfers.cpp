@@ -18,23 +18,24 @@ void index_logic::start_transfers() {
   auto& s = st();
   if (paused())
     return; // nowhere to record a result: the retry round starts them
-  std::deque<std::string> still;
+  core::unique_queue still;
   auto now = std::chrono::steady_clock::now();
   std::optional<std::chrono::steady_clock::time_point> wake;
   std::vector<std::string> reapply; // directories, symlinks and deletions that failed before
   while (!s.waiting.empty()) {
-    auto path = std::move(s.waiting.front());
-    s.waiting.pop_front();
+    auto path = s.waiting.pop();
     if (s.transfers.count(path) || s.pull_queued.count(path))
       continue; // already coming (a push took it), or waiting for a slot
+    // Not due yet: looked at again when due, without asking the database now (a burst keeps
+    // thousands here, and this runs after every batch).
+    if (auto it = s.pull_after.find(path); it != s.pull_after.end() && it->second > now) {
+      still.push(path);
+      wake = wake ? std::min(*wake, it->second) : it->second;
+      continue;
+    }
     auto n = db().get_needed(path);
     if (!n) {
       forget_pull(path);
-      continue;
-    }
-    if (auto it = s.pull_after.find(path); it != s.pull_after.end() && it->second > now) {
-      still.push_back(std::move(path));
-      wake = wake ? std::min(*wake, it->second) : it->second;
       continue;
     }
     s.pull_after.erase(path);
@@ -43,7 +44,7 @@ void index_logic::start_transfers() {
       continue;
     }
     if (s.sessions.empty()) {
-      still.push_back(std::move(path)); // nobody is connected: waits for a peer
+      still.push(path); // nobody is connected: waits for a peer
       continue;
     }
     auto t = s.slots.issue();
@@ -129,11 +130,17 @@ bool index_logic::launch_pull(const std::string& path, core::transfer_slots::tic
     return false;
   }
   if (s.sessions.empty()) {
-    s.waiting.push_back(path); // the peers went meanwhile
+    s.waiting.push(path); // the peers went meanwhile
     return false;
   }
   auto plan =
       core::plan_fetch(n->record, [&](const core::sha256_digest& h) { return db().find_chunk(h); });
+  transfer_job job;
+  for (auto& c : plan.copies)
+    if (!job.trusted.count(c.from.path))
+      if (auto src = db().get(c.from.path);
+          src && !src->record.deleted && src->record.type == core::file_type::file)
+        job.trusted[c.from.path] = {src->inode, src->record.size, src->record.mtime_ns};
   auto& sources = s.transfer_sources[path];
   for (auto& c : plan.copies)
     if (c.from.path != path &&
@@ -141,7 +148,6 @@ bool index_logic::launch_pull(const std::string& path, core::transfer_slots::tic
       sources.push_back(c.from.path);
       ++s.source_refs[c.from.path];
     }
-  transfer_job job;
   job.record = n->record;
   // Every peer is asked what it holds (the announcer is presumed to hold it all if silent):
   // a relay that died leaves its downstream to complete from whoever has the chunks.
@@ -348,7 +354,7 @@ bool index_logic::finish_one(transfer_result& r, std::vector<std::string>& relea
                            r.error.find(std::strerror(EDQUOT)) != std::string::npos)) {
     // A full disk: one fault for all (index_fault.cpp), not a warning per file and attempt; the
     // verified chunks stay in the temp file for the retry round.
-    s.waiting.push_back(r.record.path);
+    s.waiting.push(r.record.path);
     throw io::store_error::no_space("received files: " + r.error + " (" + r.record.path + ")");
   }
   if (!r.error.empty()) {
@@ -362,7 +368,7 @@ bool index_logic::finish_one(transfer_result& r, std::vector<std::string>& relea
     io::log_warn("transfer of " + r.record.path + " failed: " + r.error + "; kept " +
                  std::to_string(r.chunks_held) + " of " + std::to_string(r.record.chunks.size()) +
                  " chunks; retrying in " + std::to_string(wait.count()) + " ms");
-    s.waiting.push_back(r.record.path);
+    s.waiting.push(r.record.path);
     s.pull_after[r.record.path] = std::chrono::steady_clock::now() + wait;
     return false;
   }

@@ -87,6 +87,9 @@ public:
   // transfer.cpp
   void finish(std::string error);
   bool prepare();
+  // Copies the chunks held by a local file the index vouches for (core::copy_runs, one kernel
+  // copy per run) and marks them verified if the file did not change meanwhile.
+  void place_trusted(const std::string& path, const source_stamp& stamp);
   void start_push();
   void on_pieces(std::size_t k, std::vector<rpc::piece>& pieces);
   void on_done(std::size_t k, const std::string& error);

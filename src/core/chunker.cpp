@@ -30,6 +30,39 @@ constexpr std::uint64_t top_mask(unsigned bits) {
   return bits == 0 ? 0 : ~std::uint64_t{0} << (64 - std::min(bits, 64u));
 }
 
+// Rolls the gear hash over d[i, end) and returns the first position after a byte where
+// (fp & mask) == 0, or 0 (with i == end and fp rolled on). Four bytes a step: each of the four
+// hashes is `fp` shifted plus a sum that does not depend on `fp`, so the CPU computes them side
+// by side instead of one dependent shift-and-add per byte; the cuts are exactly those of the
+// byte-by-byte loop (fp = (fp << 1) + gear[byte]; test) that finishes the tail.
+std::size_t scan(const std::uint8_t* d, std::size_t& i, std::size_t end, std::uint64_t& fp,
+                 std::uint64_t mask) {
+  for (; i + 4 <= end; i += 4) {
+    const std::uint64_t a = gear[d[i]], b = gear[d[i + 1]], c = gear[d[i + 2]],
+                        e = gear[d[i + 3]];
+    const std::uint64_t f1 = (fp << 1) + a;
+    const std::uint64_t f2 = (fp << 2) + (a << 1) + b;
+    const std::uint64_t f3 = (fp << 3) + (a << 2) + (b << 1) + c;
+    const std::uint64_t f4 = (fp << 4) + (a << 3) + (b << 2) + (c << 1) + e;
+    if (((f1 & mask) == 0) | ((f2 & mask) == 0) | ((f3 & mask) == 0) | ((f4 & mask) == 0)) {
+      if ((f1 & mask) == 0)
+        return i + 1;
+      if ((f2 & mask) == 0)
+        return i + 2;
+      if ((f3 & mask) == 0)
+        return i + 3;
+      return i + 4;
+    }
+    fp = f4;
+  }
+  for (; i < end; ++i) {
+    fp = (fp << 1) + gear[d[i]];
+    if ((fp & mask) == 0)
+      return i + 1;
+  }
+  return 0;
+}
+
 } // namespace
 
 std::size_t next_cut(std::span<const std::uint8_t> data, bool at_eof, const cdc_params& p) {
@@ -53,16 +86,10 @@ std::size_t next_cut(std::span<const std::uint8_t> data, bool at_eof, const cdc_
   const std::size_t normal = std::clamp(p.avg_size, p.min_size, end);
   std::uint64_t fp = 0;
   std::size_t i = p.min_size; // cut-point skipping: nothing below min_size is even hashed
-  for (; i < normal; ++i) {
-    fp = (fp << 1) + gear[d[i]];
-    if ((fp & mask_s) == 0)
-      return i + 1;
-  }
-  for (; i < end; ++i) {
-    fp = (fp << 1) + gear[d[i]];
-    if ((fp & mask_l) == 0)
-      return i + 1;
-  }
+  if (auto cut = scan(d, i, normal, fp, mask_s))
+    return cut;
+  if (auto cut = scan(d, i, end, fp, mask_l))
+    return cut;
   return end;
 }
 

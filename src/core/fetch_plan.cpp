@@ -21,6 +21,52 @@ fetch_plan plan_fetch(const file_record& wanted, const chunk_lookup& lookup) {
   return plan;
 }
 
+std::uint64_t shared_bytes(const file_record& before, const file_record& now) {
+  std::vector<sha256_digest> held;
+  held.reserve(before.chunks.size());
+  for (auto& c : before.chunks)
+    held.push_back(c.hash);
+  std::sort(held.begin(), held.end());
+  std::uint64_t n = 0;
+  for (auto& c : now.chunks)
+    if (std::binary_search(held.begin(), held.end(), c.hash))
+      n += c.length;
+  return n;
+}
+
+bool worth_pushing(const file_record* before, const file_record& now) {
+  if (!before || before->deleted || before->type != file_type::file)
+    return true;
+  return shared_bytes(*before, now) * 2 <= now.size;
+}
+
+std::vector<copy_run> copy_runs(const file_record& wanted, const std::vector<chunk_copy>& copies,
+                                const std::string& path, std::uint64_t max_run) {
+  std::vector<const chunk_copy*> mine;
+  for (auto& c : copies)
+    if (c.from.path == path && c.chunk_index < wanted.chunks.size())
+      mine.push_back(&c);
+  std::sort(mine.begin(), mine.end(),
+            [](auto* a, auto* b) { return a->chunk_index < b->chunk_index; });
+  std::vector<copy_run> out;
+  for (auto* c : mine) {
+    const chunk& ch = wanted.chunks[c->chunk_index];
+    if (!out.empty()) {
+      auto& run = out.back();
+      if (run.chunks.back() == c->chunk_index)
+        continue; // listed twice
+      if (run.from_offset + run.length == c->from.offset &&
+          run.to_offset + run.length == ch.offset && run.length + ch.length <= max_run) {
+        run.length += ch.length;
+        run.chunks.push_back(c->chunk_index);
+        continue;
+      }
+    }
+    out.push_back({c->from.offset, ch.offset, ch.length, {c->chunk_index}});
+  }
+  return out;
+}
+
 std::vector<byte_range> to_ranges(const file_record& wanted, const std::vector<std::size_t>& idx,
                                   std::uint64_t max_range) {
   std::vector<std::size_t> order(idx);

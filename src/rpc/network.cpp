@@ -35,6 +35,11 @@ void run_queued(const std::function<void()>& fn) {
   }
 }
 
+void run_batch(const std::deque<std::function<void()>>& batch) {
+  for (auto& fn : batch)
+    run_queued(fn);
+}
+
 kj::Promise<void> network::impl::drain_queue(kj::AsyncInputStream& in, std::uint64_t& scratch) {
   return in.read(&scratch, sizeof scratch).then([this, &in, &scratch]() {
     std::deque<std::function<void()>> batch;
@@ -42,8 +47,7 @@ kj::Promise<void> network::impl::drain_queue(kj::AsyncInputStream& in, std::uint
       std::lock_guard lock(mutex);
       batch.swap(queue);
     }
-    for (auto& fn : batch)
-      run_queued(fn);
+    run_batch(batch);
     return drain_queue(in, scratch);
   });
 }

@@ -26,6 +26,8 @@ namespace cascade::rpc {
 
 // Runs one closure queued for the network thread; what it throws is logged, never propagated.
 void run_queued(const std::function<void()>& fn);
+// Runs one drained batch in order; a closure that throws does not stop the ones after it.
+void run_batch(const std::deque<std::function<void()>>& batch);
 
 inline constexpr std::size_t max_frame_bytes = 1024 * 1024; // pieces per write: 256 KiB - 1 MiB
 // Bytes of `-> stream` calls in flight per stream. capnp lets one more message than the window

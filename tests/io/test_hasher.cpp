@@ -65,7 +65,8 @@ TEST_CASE("hash_file: the chunks of files small and large match chunking in memo
   // 40 MiB is hashed on two threads (above 16 MiB), the others on one; 4 MiB + 1 needs a
   // second window fill.
   for (auto [name, size] : std::vector<std::pair<std::string, std::size_t>>{
-           {"empty", 0}, {"small", 100 * 1024 + 7}, {"window", (4 << 20) + 1}, {"big", 40 << 20}}) {
+           {"empty", 0}, {"small", 100 * 1024 + 7}, {"window", (4 << 20) + 1}, {"big", 40 << 20},
+           {"big_odd", (16 << 20) + 4097}}) {
     CAPTURE(name);
     auto data = s.put(name, size, static_cast<unsigned>(size));
     auto h = io::hash_file(f, name);

@@ -155,3 +155,67 @@ TEST_CASE("fetch_plan: to_ranges over a plan covers exactly the missing bytes") 
   CHECK(bytes == 8 * 7);
   CHECK(rs == ranges{{0, 21}, {28, 21}, {56, 14}});
 }
+
+TEST_CASE("copy_runs: an edit in the middle leaves two runs, each one call") {
+  auto r = sized({100, 100, 100, 100, 100});
+  // Chunks 0, 1, 3, 4 are in the old version of the same file, at the same offsets; 2 changed.
+  std::vector<chunk_copy> copies = {
+      {4, {"f", 400}}, {0, {"f", 0}}, {1, {"f", 100}}, {3, {"f", 300}}};
+  auto runs = copy_runs(r, copies, "f", 1 << 20);
+  REQUIRE(runs.size() == 2);
+  CHECK(runs[0].from_offset == 0);
+  CHECK(runs[0].to_offset == 0);
+  CHECK(runs[0].length == 200);
+  CHECK(runs[0].chunks == idx{0, 1});
+  CHECK(runs[1].from_offset == 300);
+  CHECK(runs[1].to_offset == 300);
+  CHECK(runs[1].length == 200);
+  CHECK(runs[1].chunks == idx{3, 4});
+}
+
+TEST_CASE("copy_runs: shifted, reordered and foreign sources break runs; max_run bounds them") {
+  auto r = sized({100, 100, 100, 100});
+  std::vector<chunk_copy> copies = {
+      {0, {"f", 50}},  // an insertion before: shifted, still adjacent in both
+      {1, {"f", 150}},
+      {2, {"f", 0}},   // moved: not adjacent in the source
+      {3, {"g", 250}}, // another file
+  };
+  auto runs = copy_runs(r, copies, "f", 1 << 20);
+  REQUIRE(runs.size() == 2);
+  CHECK(runs[0].from_offset == 50);
+  CHECK(runs[0].chunks == idx{0, 1});
+  CHECK(runs[1].from_offset == 0);
+  CHECK(runs[1].to_offset == 200);
+  CHECK(runs[1].chunks == idx{2});
+  CHECK(copy_runs(r, copies, "g", 1 << 20).size() == 1);
+  CHECK(copy_runs(r, copies, "h", 1 << 20).empty());
+  // At most 150 bytes a run: 0 and 1 stay apart.
+  auto small = copy_runs(r, copies, "f", 150);
+  CHECK(small.size() == 3);
+  // A chunk listed twice and an index out of range are ignored.
+  copies.push_back({1, {"f", 150}});
+  copies.push_back({9, {"f", 900}});
+  CHECK(copy_runs(r, copies, "f", 1 << 20).size() == 2);
+}
+
+TEST_CASE("worth_pushing: a new file is pushed, an edit that keeps most chunks is pulled") {
+  auto before = sized({100, 100, 100, 100});
+  CHECK(worth_pushing(nullptr, before));
+  auto edited = before;
+  edited.chunks[2].hash = digest_of("changed");
+  CHECK(shared_bytes(before, edited) == 300);
+  CHECK_FALSE(worth_pushing(&before, edited));
+  auto rewritten = sized({100, 100, 100, 100});
+  for (auto& c : rewritten.chunks)
+    c.hash = digest_of("new" + std::to_string(c.offset));
+  rewritten.chunks[0].hash = before.chunks[0].hash; // a quarter shared
+  CHECK(shared_bytes(before, rewritten) == 100);
+  CHECK(worth_pushing(&before, rewritten));
+  auto deleted = before;
+  deleted.deleted = true;
+  CHECK(worth_pushing(&deleted, edited)); // a tombstone holds nothing
+  auto half = edited;
+  half.chunks[3].hash = digest_of("changed too");
+  CHECK(worth_pushing(&before, half)); // exactly half shared: a push is no slower
+}

@@ -1,0 +1,14 @@
+// Copying bytes between two open files inside the kernel (copy_file_range: a reflink where the
+// file system shares extents, a page-cache copy elsewhere), with a pread/pwrite fallback where
+// the kernel refuses (EXDEV, EINVAL, ENOSYS, EOPNOTSUPP).
+#pragma once
+
+#include <cstdint>
+
+namespace cascade::io {
+
+// Copies `length` bytes of `in` at `from` to `out` at `to`. False (errno set) on an error or
+// if `in` ends early.
+bool copy_range(int in, std::uint64_t from, int out, std::uint64_t to, std::uint64_t length);
+
+} // namespace cascade::io
