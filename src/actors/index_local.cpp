@@ -1,6 +1,8 @@
 // The index, local side: scans of the folder become versioned records.
 #include <unistd.h>
 
+#include <algorithm>
+
 #include "actors/index_logic.hpp"
 #include "core/fetch_plan.hpp"
 #include "core/path.hpp"
@@ -116,11 +118,14 @@ void index_logic::flush_deletes() {
   auto& s = st();
   s.delete_flush_scheduled = false;
   auto now = steady_ns();
-  auto paths = s.deletes.take_due(now);
+  // Pending hashes may be a renamed file's new name: its creation goes out first (on_hashed
+  // flushes once they are done).
+  bool hashes_pending = !s.hashing.empty();
+  auto paths = s.deletes.take_due(now, hashes_pending);
   if (paths.empty()) {
-    if (auto due = s.deletes.due()) { // more deletions came: wait for the burst to end
+    if (auto next = s.deletes.next_check(now, hashes_pending)) { // the burst goes on
       s.delete_flush_scheduled = true;
-      self_->delayed_send(self_, std::chrono::nanoseconds(std::max<std::int64_t>(*due - now, 1)),
+      self_->delayed_send(self_, std::chrono::nanoseconds(std::max<std::int64_t>(*next - now, 1)),
                           flush_atom::value);
     }
     return;
@@ -132,11 +137,18 @@ void index_logic::flush_deletes() {
     auto stored = db().get(path);
     if (!stored || stored->record.deleted || ctx_->folder->stat(path))
       continue; // back meanwhile, or already recorded
-    if (stored->record.type == core::file_type::dir)
+    if (stored->record.type == core::file_type::dir) {
+      // Deepest first: a peer removes a directory's contents before the directory itself.
+      std::vector<std::string> gone;
       for (auto& child : db().live_paths())
         if (child != path && core::is_under(child, path))
-          if (auto c = db().get(child); c && !ctx_->folder->stat(child))
-            mark_deleted(*c);
+          gone.push_back(child);
+      std::stable_sort(gone.begin(), gone.end(),
+                       [](auto& a, auto& b) { return core::depth(a) > core::depth(b); });
+      for (auto& child : gone)
+        if (auto c = db().get(child); c && !ctx_->folder->stat(child))
+          mark_deleted(*c);
+    }
     mark_deleted(*stored);
   }
   commit();
@@ -181,6 +193,8 @@ void index_logic::on_hashed(const std::string& path, const std::optional<io::has
   }
   commit();
   notify_peers();
+  if (st().hashing.empty() && st().deletes.pending() > 0)
+    flush_deletes(); // deletions that waited for these hashes (a rename) may go now
 }
 
 void index_logic::scan(const std::vector<std::string>& paths) {

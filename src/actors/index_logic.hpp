@@ -10,6 +10,7 @@
 
 #include "actors/actors.hpp"
 #include "core/deletion_hold.hpp"
+#include "core/fetch_plan.hpp"
 #include "core/latency.hpp"
 #include "core/transfer_slots.hpp"
 #include "core/unique_queue.hpp"
@@ -42,9 +43,14 @@ struct index_state {
   std::set<std::string> hashing;           // paths at the scanner
   std::set<std::string> rescan_after_hash; // changed again while being hashed
   std::map<std::string, caf::actor> transfers;
+  // Needed files and the local names they will copy chunks from (a rename): those names are
+  // pinned (not deleted) from the moment the file is known to be needed until it is installed.
   std::map<std::string, std::vector<std::string>> transfer_sources; // path -> copy sources
-  std::map<std::string, int> source_refs; // paths running transfers copy from: not deleted yet
-  core::unique_queue waiting;             // needed paths without a transfer yet
+  std::map<std::string, int> source_refs; // pinned paths: their deletions wait
+  // Directories whose deletion found them not empty: tried again as their entries' deletions
+  // settle (a directory rename spans batches of records).
+  std::set<std::string> kept_dirs;
+  core::unique_queue waiting; // needed paths without a transfer yet
   // The transfer slots (index_transfers.cpp): every upload, accepted offer and pull holds one
   // while its actor lives; the rest wait in FIFO order.
   core::transfer_slots slots{4};
@@ -55,8 +61,8 @@ struct index_state {
   std::map<core::transfer_slots::ticket, slot_job> slot_jobs; // waiting for a slot
   // Running, monitored, and held here alone (the network holds them weakly): released when down.
   std::map<caf::actor_addr, std::pair<core::transfer_slots::ticket, caf::actor>> slot_actors;
-  std::map<std::string, core::transfer_slots::ticket> upload_tickets;  // uploads waiting
-  std::set<std::string> pull_queued;                                   // pulls waiting
+  std::map<std::string, core::transfer_slots::ticket> upload_tickets; // uploads waiting
+  std::set<std::string> pull_queued;                                  // pulls waiting
   // A file learnt from an index update is pulled only after a short grace: a push of it
   // (an offer along the cascade) usually arrives first and makes the pull unnecessary.
   std::map<std::string, std::chrono::steady_clock::time_point> pull_after;
@@ -148,6 +154,12 @@ public:
   bool ready_to_apply(const core::file_record& remote);
   install_outcome install(core::file_record r, const std::string& tmp); // failures logged
   void retry_later(const std::string& path);
+  // A deletion the disk refused (`err`): a directory that is not empty waits for its entries.
+  void remove_failed(const core::file_record& r, int err);
+  // Pins the local names a needed file can copy from (their deletions wait for it).
+  void pin_sources(const std::string& path, const core::file_record& r);
+  // `path` is installed or no longer needed: its sources' held deletions may go.
+  void unpin_sources(const std::string& path);
   // A remote record is now on disk: stored under its own version, never bumped.
   void settle(core::file_record r, std::uint64_t inode);
   std::string next_tmp();
@@ -189,8 +201,9 @@ private:
   bool launch_upload(const std::string& path, core::transfer_slots::ticket t);
   void hold_slot(const caf::actor& a, core::transfer_slots::ticket t);
   void forget_pull(const std::string& path);
+  void pin(const std::string& path, const std::vector<core::chunk_copy>& copies);
   // One finished transfer (inside flush_finished's transaction); true if it was installed.
-  bool finish_one(transfer_result& r, std::vector<std::string>& released);
+  bool finish_one(transfer_result& r);
 
   self_ptr self_;
   const node_context* ctx_;

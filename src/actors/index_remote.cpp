@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstring>
 
 #include "actors/index_logic.hpp"
 #include "core/fetch_plan.hpp"
@@ -38,6 +39,7 @@ bool index_logic::on_update(rpc::session_id s, std::vector<rpc::wire_entry>& ent
     return false;
   });
   std::vector<std::pair<core::file_record, std::string>> inline_files;
+  std::vector<std::string> deletions; // after the new names are in place (a rename)
   for (auto& e : entries) {
     auto local = db().get(e.record.path);
     auto d = core::decide(local ? &local->record : nullptr, e.record);
@@ -57,10 +59,14 @@ bool index_logic::on_update(rpc::session_id s, std::vector<rpc::wire_entry>& ent
     db().put_needed(e.record, device);
     if (e.has_data && e.record.type == core::file_type::file && !e.record.deleted)
       inline_files.emplace_back(e.record, std::move(e.data));
+    else if (e.record.deleted)
+      deletions.push_back(e.record.path);
     else
       process_needed(e.record.path);
   }
   apply_inline(inline_files);
+  for (auto& path : deletions)
+    process_needed(path);
   db().set_peer_progress(device, sessions_epoch(s), last);
   commit();
   notify_peers();
@@ -122,15 +128,18 @@ void index_logic::process_needed(const std::string& path) {
   auto d = core::decide(local ? &local->record : nullptr, r);
   if (d.what == core::verdict::ignore || d.what == core::verdict::keep_local) {
     db().remove_needed(path);
+    unpin_sources(path);
     return;
   }
   if (!ready_to_apply(r))
     return;
   if (r.deleted) {
     if (st().source_refs.count(path))
-      return; // a running transfer copies from it (a rename): deleted when that ends
+      return; // a needed file copies from it (a rename): deleted once that file is in place
     if (st().disk->remove(r))
       settle(r, 0);
+    else
+      remove_failed(r, errno);
     return;
   }
   switch (r.type) {
@@ -147,6 +156,7 @@ void index_logic::process_needed(const std::string& path) {
   case core::file_type::file: {
     if (st().transfers.count(path))
       return;
+    pin_sources(path, r);
     // The grace leaves time for an offer (a push is faster than a pull for a new file); an
     // edit of a file we hold is not offered (core::worth_pushing), so it is pulled at once.
     auto soon = std::chrono::steady_clock::now();
@@ -212,6 +222,36 @@ void index_logic::retry_later(const std::string& path) {
   s.pull_after[path] = std::chrono::steady_clock::now() + wait;
 }
 
+// A directory that is not empty waits for its entries' deletions (each tries it again when it
+// settles: a rename's records span batches, and a held source goes last). Entries the index does
+// not know are local files no peer has seen: they are kept and recorded (they sync as new files,
+// the directory with them), said once. Any other refusal is retried with a backoff.
+void index_logic::remove_failed(const core::file_record& r, int err) {
+  auto& s = st();
+  if (r.type == core::file_type::dir && (err == ENOTEMPTY || err == EEXIST)) {
+    if (!s.kept_dirs.insert(r.path).second)
+      return; // already waiting for its entries
+    std::vector<std::string> unknown;
+    for (auto& name : ctx_->folder->list(r.path).value_or(std::vector<std::string>{})) {
+      auto child = r.path + "/" + name;
+      auto stored = db().get(child);
+      if (!db().get_needed(child) && (!stored || stored->record.deleted))
+        unknown.push_back(child);
+    }
+    if (unknown.empty())
+      return;
+    io::log_warn("kept directory " + r.path + " that a peer deleted: it holds " +
+                 std::to_string(unknown.size()) + " local entries no peer knows (" +
+                 unknown.front() + "); they stay and sync as new files");
+    for (auto& u : unknown)
+      if (core::validate_path(u) == core::path_error::ok)
+        check_path(u);
+    return;
+  }
+  io::log_warn("cannot remove " + r.path + ": " + std::strerror(err));
+  retry_later(r.path);
+}
+
 void index_logic::settle(core::file_record r, std::uint64_t inode) {
   auto n = db().get_needed(r.path);
   auto from = n ? core::short_of(n->from) : 0;
@@ -222,6 +262,12 @@ void index_logic::settle(core::file_record r, std::uint64_t inode) {
   if (n)
     note_applied(st(), r, n->from);
   io::log_debug("applied " + r.path + (r.deleted ? " (deleted)" : ""));
+  st().kept_dirs.erase(r.path);
+  unpin_sources(r.path); // the deletions of the names it copied from may go now
+  // A directory whose deletion waited for its contents (ENOTEMPTY) is tried again.
+  auto parent = std::string(core::parent_of(r.path));
+  if (r.deleted && !parent.empty() && st().kept_dirs.count(parent))
+    process_needed(parent);
 }
 
 std::string index_logic::next_tmp() {

@@ -17,6 +17,7 @@ void index_logic::start_transfers() {
   core::unique_queue still;
   auto now = std::chrono::steady_clock::now();
   std::optional<std::chrono::steady_clock::time_point> wake;
+  std::vector<std::string> again; // due records that are no pulls (a deletion, a directory)
   while (!s.waiting.empty()) {
     auto path = s.waiting.pop();
     if (s.transfers.count(path) || s.pull_queued.count(path))
@@ -34,6 +35,10 @@ void index_logic::start_transfers() {
       continue;
     }
     s.pull_after.erase(path);
+    if (n->record.deleted || n->record.type != core::file_type::file) {
+      again.push_back(std::move(path));
+      continue;
+    }
     if (s.sessions.empty()) {
       still.push(path); // nobody is connected: waits for a peer
       continue;
@@ -45,6 +50,12 @@ void index_logic::start_transfers() {
       launch(t);
   }
   s.waiting = std::move(still);
+  if (!again.empty()) {
+    db().begin();
+    for (auto& path : again)
+      process_needed(path);
+    commit();
+  }
   if (wake)
     self_->delayed_send(
         self_,
@@ -124,13 +135,7 @@ bool index_logic::launch_pull(const std::string& path, core::transfer_slots::tic
       if (auto src = db().get(c.from.path);
           src && !src->record.deleted && src->record.type == core::file_type::file)
         job.trusted[c.from.path] = {src->inode, src->record.size, src->record.mtime_ns};
-  auto& sources = s.transfer_sources[path];
-  for (auto& c : plan.copies)
-    if (c.from.path != path &&
-        std::find(sources.begin(), sources.end(), c.from.path) == sources.end()) {
-      sources.push_back(c.from.path);
-      ++s.source_refs[c.from.path];
-    }
+  pin(path, plan.copies);
   job.record = n->record;
   // Every peer is asked what it holds (the announcer is presumed to hold it all if silent):
   // a relay that died leaves its downstream to complete from whoever has the chunks.
@@ -293,28 +298,21 @@ void index_logic::flush_finished() {
   s.finished_flush_scheduled = false;
   auto batch = std::move(s.finished);
   s.finished.clear();
-  std::vector<std::string> released;
   bool installed = false;
   db().begin();
   for (auto& r : batch)
-    installed = finish_one(r, released) || installed;
-  for (auto& p : released)
-    process_needed(p); // deletions that waited for these transfers
+    installed = finish_one(r) || installed;
   commit();
   if (installed)
     notify_peers();
   start_transfers();
 }
 
-bool index_logic::finish_one(transfer_result& r, std::vector<std::string>& released) {
+// The local names a needed file copies from keep their pins until it is installed (settle) or
+// no longer needed, failed attempts included: a retry copies from them again.
+bool index_logic::finish_one(transfer_result& r) {
   auto& s = st();
   s.transfers.erase(r.record.path);
-  for (auto& src : s.transfer_sources[r.record.path])
-    if (--s.source_refs[src] <= 0) {
-      s.source_refs.erase(src);
-      released.push_back(src);
-    }
-  s.transfer_sources.erase(r.record.path);
   if (!r.error.empty()) {
     // Retries back off (0.5 s doubling to 8 s) so a peer that keeps failing is not hammered;
     // a new session or a new announcement of the version cuts the wait short. The temp file
@@ -349,9 +347,42 @@ bool index_logic::finish_one(transfer_result& r, std::vector<std::string>& relea
   s.failures.erase(r.record.path);
   ctx_->partials->erase(r.record.path);
   ctx_->tmp->remove(r.tmp_path); // superseded meanwhile
+  unpin_sources(r.record.path);
   if (n)
-    process_needed(r.record.path);
+    process_needed(r.record.path); // pins the sources of the newer version
   return false;
+}
+
+void index_logic::pin_sources(const std::string& path, const core::file_record& r) {
+  pin(path,
+      core::plan_fetch(r, [&](const core::sha256_digest& h) { return db().find_chunk(h); }).copies);
+}
+
+void index_logic::pin(const std::string& path, const std::vector<core::chunk_copy>& copies) {
+  auto& s = st();
+  auto& sources = s.transfer_sources[path];
+  for (auto& c : copies)
+    if (c.from.path != path &&
+        std::find(sources.begin(), sources.end(), c.from.path) == sources.end()) {
+      sources.push_back(c.from.path);
+      ++s.source_refs[c.from.path];
+    }
+  if (sources.empty())
+    s.transfer_sources.erase(path);
+}
+
+void index_logic::unpin_sources(const std::string& path) {
+  auto& s = st();
+  auto it = s.transfer_sources.find(path);
+  if (it == s.transfer_sources.end())
+    return;
+  auto sources = std::move(it->second);
+  s.transfer_sources.erase(it);
+  for (auto& src : sources)
+    if (--s.source_refs[src] <= 0) {
+      s.source_refs.erase(src);
+      process_needed(src); // its deletion waited for this file
+    }
 }
 
 } // namespace cascade::actors::index_detail
