@@ -12,6 +12,10 @@ import time
 import harness as h
 
 r = h.Runner("dir_rename")
+# The big case's size (the was 5,000 small files and 4 x 64 MiB).
+SMALL = int(os.environ.get("CASCADE_RENAME_SMALL", "1200"))
+LARGE = int(os.environ.get("CASCADE_RENAME_LARGE", "3"))
+LARGE_MIB = int(os.environ.get("CASCADE_RENAME_LARGE_MIB", "24"))
 
 
 def lo_bytes():
@@ -88,16 +92,16 @@ def rename_and_check(a, b, old, new, names, data_bytes, wire_share=None, timeout
 def big_directory_rename():
     a, b = h.pair(h.new_scratch("big_rename"))
     names, data = [], 0
-    for d in range(20):
-        for f in range(60):
-            n = f"d{d:02d}/s{f:02d}/f.txt" if f % 10 == 0 else f"d{d:02d}/f{f:02d}.txt"
-            h.write(f"{a.dir}/big/{n}", os.urandom(1024))
-            names.append(n)
-            data += 1024
-    for i in range(3):
-        h.make_big_file(f"{a.dir}/big/large{i}.bin", 24 << 20)
+    for i in range(SMALL):
+        d, f = divmod(i, 60)
+        n = f"d{d:03d}/s{f:02d}/f.txt" if f % 10 == 0 else f"d{d:03d}/f{f:02d}.txt"
+        h.write(f"{a.dir}/big/{n}", os.urandom(1024))
+        names.append(n)
+        data += 1024
+    for i in range(LARGE):
+        h.make_big_file(f"{a.dir}/big/large{i}.bin", LARGE_MIB << 20)
         names.append(f"large{i}.bin")
-        data += 24 << 20
+        data += LARGE_MIB << 20
     h.assert_converged(a.dir, b.dir, 60)
     rename_and_check(a, b, "big", "big2", names, data, wire_share=0.05)
 
