@@ -118,9 +118,10 @@ void index_logic::flush_deletes() {
   auto& s = st();
   s.delete_flush_scheduled = false;
   auto now = steady_ns();
-  // Pending hashes may be a renamed file's new name: its creation goes out first (on_hashed
-  // flushes once they are done).
-  bool hashes_pending = !s.hashing.empty();
+  // A file being hashed may be a renamed file's new name: its creation goes out first
+  // (on_hashed flushes once the hashes are done).
+  auto due = s.deletes.due();
+  bool hashes_pending = due && *due <= now && deletions_wait_for_hashes();
   auto paths = s.deletes.take_due(now, hashes_pending);
   if (paths.empty()) {
     if (auto next = s.deletes.next_check(now, hashes_pending)) { // the burst goes on
@@ -153,6 +154,36 @@ void index_logic::flush_deletes() {
   }
   commit();
   notify_peers();
+}
+
+bool index_logic::deletions_wait_for_hashes() {
+  auto& s = st();
+  std::set<std::uint64_t> hashing_sizes;
+  for (auto& p : s.hashing)
+    if (auto lst = ctx_->folder->stat(p); lst && lst->type == core::file_type::file)
+      hashing_sizes.insert(lst->size);
+  if (hashing_sizes.empty())
+    return false;
+  std::vector<std::uint64_t> deleted_sizes;
+  std::vector<std::string> dirs;
+  auto add = [&](const std::string& path) {
+    auto stored = db().get(path);
+    if (!stored || stored->record.deleted)
+      return;
+    if (stored->record.type == core::file_type::file)
+      deleted_sizes.push_back(stored->record.size);
+    else if (stored->record.type == core::file_type::dir)
+      dirs.push_back(path);
+  };
+  for (auto& p : s.deletes.pending_paths())
+    add(p);
+  if (!dirs.empty())
+    for (auto& child : db().live_paths())
+      if (std::any_of(dirs.begin(), dirs.end(),
+                      [&](auto& d) { return child != d && core::is_under(child, d); }))
+        if (auto c = db().get(child); c && c->record.type == core::file_type::file)
+          deleted_sizes.push_back(c->record.size);
+  return core::may_be_renamed(deleted_sizes, hashing_sizes);
 }
 
 void index_logic::commit_hashed(const std::string& path, const std::optional<io::hashed_file>& h,

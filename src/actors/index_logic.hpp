@@ -126,6 +126,8 @@ public:
   void check_path(const std::string& path);
   void hold_delete(const std::string& path);
   void flush_deletes();
+  // True if a due deletion may be the old name of a file being hashed (a rename).
+  bool deletions_wait_for_hashes();
   // A hash result: recorded only if the file did not change while it was read.
   void commit_hashed(const std::string& path, const std::optional<io::hashed_file>& h,
                      const io::stored_record* old);

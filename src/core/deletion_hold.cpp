@@ -56,4 +56,10 @@ void deletion_hold::forget_old(std::int64_t now_ns) {
     recent_.pop_front();
 }
 
+bool may_be_renamed(const std::vector<std::uint64_t>& deleted_sizes,
+                    const std::set<std::uint64_t>& hashing_sizes) {
+  return std::any_of(deleted_sizes.begin(), deleted_sizes.end(),
+                     [&](std::uint64_t size) { return hashing_sizes.count(size) != 0; });
+}
+
 } // namespace cascade::core

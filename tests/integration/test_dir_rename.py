@@ -107,6 +107,19 @@ def big_directory_rename():
 
 
 @r.case
+def large_files_rename():
+    """Only large files: the deletion of the old names is due within milliseconds, long before
+    the new names are hashed."""
+    a, b = h.pair(h.new_scratch("large_rename"))
+    names = [f"large{i}.bin" for i in range(2)]
+    os.makedirs(f"{a.dir}/media")
+    for n in names:
+        h.make_big_file(f"{a.dir}/media/{n}", 32 << 20)
+    h.assert_converged(a.dir, b.dir, 60)
+    rename_and_check(a, b, "media", "media2", names, 64 << 20, wire_share=0.05)
+
+
+@r.case
 def nested_small_rename():
     a, b = h.pair(h.new_scratch("nested_rename"))
     names = []
