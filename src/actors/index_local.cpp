@@ -65,6 +65,13 @@ void index_logic::check_path(const std::string& path) {
       hold_delete(path);
     return;
   }
+  if (stored && !stored->record.deleted && stored->record.type == core::file_type::dir &&
+      lst->type == core::file_type::dir && stored->inode != 0 && stored->inode != lst->inode) {
+    hold_gone_entries(path);
+    auto same = stored->record; // a new inode is no new version (a mode change is, below)
+    db().put(same, lst->inode, stored->received_from);
+    stored = db().get(path);
+  }
   if (stored && matches(*stored, *lst))
     return;
   core::file_record r;
@@ -105,6 +112,15 @@ void index_logic::check_path(const std::string& path) {
   }
 }
 
+// A directory renamed away and made again under its name (a peer's file installed in it) is a
+// new inode: the entries that went with the old one are deleted (the watcher reported only the
+// directory's name, which exists).
+void index_logic::hold_gone_entries(const std::string& dir) {
+  for (auto& child : db().live_paths())
+    if (child != dir && core::is_under(child, dir) && !ctx_->folder->stat(child))
+      hold_delete(child);
+}
+
 void index_logic::hold_delete(const std::string& path) {
   auto& s = st();
   s.deletes.add(path, steady_ns());
@@ -136,8 +152,13 @@ void index_logic::flush_deletes() {
   db().begin();
   for (auto& path : paths) {
     auto stored = db().get(path);
-    if (!stored || stored->record.deleted || ctx_->folder->stat(path))
-      continue; // back meanwhile, or already recorded
+    if (!stored || stored->record.deleted)
+      continue; // already recorded
+    // Back meanwhile (a peer's file installed in a directory renamed away recreates it): the
+    // entries that went with it are deleted all the same.
+    bool back = ctx_->folder->stat(path).has_value();
+    if (back && stored->record.type != core::file_type::dir)
+      continue;
     if (stored->record.type == core::file_type::dir) {
       // Deepest first: a peer removes a directory's contents before the directory itself.
       std::vector<std::string> gone;
@@ -150,7 +171,8 @@ void index_logic::flush_deletes() {
         if (auto c = db().get(child); c && !ctx_->folder->stat(child))
           mark_deleted(*c);
     }
-    mark_deleted(*stored);
+    if (!back)
+      mark_deleted(*stored);
   }
   commit();
   notify_peers();

@@ -125,6 +125,7 @@ public:
   // Looks at one path on disk and records what changed.
   void check_path(const std::string& path);
   void hold_delete(const std::string& path);
+  void hold_gone_entries(const std::string& dir);
   void flush_deletes();
   // True if a due deletion may be the old name of a file being hashed (a rename).
   bool deletions_wait_for_hashes();

@@ -285,7 +285,11 @@ void index_logic::on_session_up(const rpc::session_info& info, caf::actor peer) 
   st().sessions[info.id] = {info.device, std::move(peer)};
   set_epoch(info.id, info.epoch);
   // Records waiting for this peer can go now, and failed transfers may find a holder in it.
-  for (auto& n : db().all_needed())
+  // Deletions last: the files they may be renamed to pin their old names first.
+  auto needed = db().all_needed();
+  std::stable_partition(needed.begin(), needed.end(),
+                        [](const io::needed_record& n) { return !n.record.deleted; });
+  for (auto& n : needed)
     if (n.from == info.device && !st().transfers.count(n.record.path))
       process_needed_later(n.record.path);
   auto soon = std::chrono::steady_clock::now() + pull_grace;

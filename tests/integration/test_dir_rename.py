@@ -120,6 +120,31 @@ def large_files_rename():
 
 
 @r.case
+def offline_rename_keeps_local_file():
+    """B is offline while A renames `big`, and B gets a file of its own in `big/` meanwhile:
+    after the restart B renames by copying (under 5% on the wire), keeps its file (the directory
+    stays for it, and A gets it too) and leaves nothing else of `big/`."""
+    a, b = h.pair(h.new_scratch("offline_rename"))
+    os.makedirs(f"{a.dir}/big/sub")
+    h.make_big_file(f"{a.dir}/big/large.bin", 16 << 20)
+    for i in range(200):
+        h.write(f"{a.dir}/big/sub/f{i:03d}.txt", f"file {i}\n")
+    h.assert_converged(a.dir, b.dir, 30)
+    b.stop()
+    h.write(f"{b.dir}/big/mine.txt", "B's own\n")
+    os.rename(f"{a.dir}/big", f"{a.dir}/big2")
+    before = lo_bytes()
+    b.start()
+    h.wait_connected(a, b)
+    h.assert_converged(a.dir, b.dir, 30)
+    wire = lo_bytes() - before
+    print(f"  {wire / 1e6:.2f} MB on the wire after the restart")
+    assert open(f"{b.dir}/big/mine.txt").read() == "B's own\n"
+    assert left_dirs(b.dir, "big") == [f"{b.dir}/big"], left_dirs(b.dir, "big")
+    assert wire < 0.05 * (16 << 20), f"{wire} bytes on the wire"
+
+
+@r.case
 def nested_small_rename():
     a, b = h.pair(h.new_scratch("nested_rename"))
     names = []
