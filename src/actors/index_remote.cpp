@@ -128,6 +128,7 @@ void index_logic::process_needed(const std::string& path) {
   auto d = core::decide(local ? &local->record : nullptr, r);
   if (d.what == core::verdict::ignore || d.what == core::verdict::keep_local) {
     db().remove_needed(path);
+    st().kept_dirs.erase(path);
     unpin_sources(path);
     return;
   }
@@ -216,16 +217,16 @@ void index_logic::retry_later(const std::string& path) {
   auto& s = st();
   auto tries = s.failures[path]++;
   auto wait = std::chrono::milliseconds(500) * (1 << std::min(tries, 4));
-  io::log_warn("could not apply " + path + "; retrying in " + std::to_string(wait.count()) +
-               " ms");
+  io::log_warn("could not apply " + path + "; retrying in " + std::to_string(wait.count()) + " ms");
   s.waiting.push(path);
   s.pull_after[path] = std::chrono::steady_clock::now() + wait;
 }
 
 // A directory that is not empty waits for its entries' deletions (each tries it again when it
 // settles: a rename's records span batches, and a held source goes last). Entries the index does
-// not know are local files no peer has seen: they are kept and recorded (they sync as new files,
-// the directory with them), said once. Any other refusal is retried with a backoff.
+// not know are local files no peer has seen: they are kept and recorded (those with a valid name
+// sync as new files, the directory with them), said once. Any other refusal is retried with a
+// backoff.
 void index_logic::remove_failed(const core::file_record& r, int err) {
   auto& s = st();
   if (r.type == core::file_type::dir && (err == ENOTEMPTY || err == EEXIST)) {
@@ -242,10 +243,10 @@ void index_logic::remove_failed(const core::file_record& r, int err) {
       return;
     io::log_warn("kept directory " + r.path + " that a peer deleted: it holds " +
                  std::to_string(unknown.size()) + " local entries no peer knows (" +
-                 unknown.front() + "); they stay and sync as new files");
+                 core::printable(unknown.front()) + "); they stay here");
     for (auto& u : unknown)
       if (core::validate_path(u) == core::path_error::ok)
-        check_path(u);
+        check_path(u); // recorded now: they sync as new files, the directory with them
     return;
   }
   io::log_warn("cannot remove " + r.path + ": " + std::strerror(err));
@@ -339,8 +340,12 @@ void index_logic::drop_partial(const std::string& path, const core::version_vect
 
 void index_logic::start() {
   st().disk->clean_tmp();
-  for (auto& n : db().all_needed())
+  for (auto& n : db().all_needed()) {
+    // Pins live in memory: files still needed pin their sources again before any deletion.
+    if (!n.record.deleted && n.record.type == core::file_type::file)
+      pin_sources(n.record.path, n.record);
     st().waiting.push(n.record.path);
+  }
 }
 
 } // namespace cascade::actors::index_detail

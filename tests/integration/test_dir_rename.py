@@ -5,6 +5,7 @@ absent from both its old and its new path on B (a thread polls all the time), an
 of the old tree is left behind. Also `mv a a2` of a nested directory of
 small files (its deletions span several batches of records)."""
 import os
+import shutil
 import sys
 import threading
 import time
@@ -142,6 +143,25 @@ def offline_rename_keeps_local_file():
     assert open(f"{b.dir}/big/mine.txt").read() == "B's own\n"
     assert left_dirs(b.dir, "big") == [f"{b.dir}/big"], left_dirs(b.dir, "big")
     assert wire < 0.05 * (16 << 20), f"{wire} bytes on the wire"
+
+
+@r.case
+def unknown_entry_keeps_directory():
+    """A directory deleted on A holds, on B, an entry B cannot index (a backslash in its name):
+    B removes everything else, keeps the directory with that entry and says so once."""
+    a, b = h.synced_pair("unknown_entry", {f"keep/f{i}.txt": f"{i}\n" for i in range(5)})
+    h.write(f"{b.dir}/keep/odd\\name.txt", "B's own\n")
+    mark = b.log_size()
+    shutil.rmtree(f"{a.dir}/keep")
+    gone = lambda: not any(os.path.exists(f"{b.dir}/keep/f{i}.txt") for i in range(5))  # noqa: E731
+    assert h.wait_until(gone, 10), b.tail()
+    said = lambda: "kept directory keep that a peer deleted" in b.log(mark)  # noqa: E731
+    assert h.wait_until(said, 5), b.tail()
+    h.write(f"{a.dir}/later.txt", "still syncing\n")
+    assert h.wait_until(lambda: os.path.exists(f"{b.dir}/later.txt"), 10), b.tail()
+    assert os.listdir(f"{b.dir}/keep") == ["odd\\name.txt"]
+    assert b.log(mark).count("kept directory keep") == 1, b.log(mark)[-2000:]
+    assert a.poll() is None and b.poll() is None
 
 
 @r.case
