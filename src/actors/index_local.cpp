@@ -1,6 +1,8 @@
 // The index, local side: scans of the folder become versioned records.
 #include <unistd.h>
 
+#include <algorithm>
+
 #include "actors/index_logic.hpp"
 #include "core/fetch_plan.hpp"
 #include "core/path.hpp"
@@ -72,6 +74,13 @@ void index_logic::check_path(const std::string& path) {
       hold_delete(path);
     return;
   }
+  if (stored && !stored->record.deleted && stored->record.type == core::file_type::dir &&
+      lst->type == core::file_type::dir && stored->inode != 0 && stored->inode != lst->inode) {
+    hold_gone_entries(path);
+    auto same = stored->record; // a new inode is no new version (a mode change is, below)
+    db().put(same, lst->inode, stored->received_from);
+    stored = db().get(path);
+  }
   if (stored && matches(*stored, *lst))
     return;
   core::file_record r;
@@ -112,6 +121,15 @@ void index_logic::check_path(const std::string& path) {
   }
 }
 
+// A directory renamed away and made again under its name (a peer's file installed in it) is a
+// new inode: the entries that went with the old one are deleted (the watcher reported only the
+// directory's name, which exists).
+void index_logic::hold_gone_entries(const std::string& dir) {
+  for (auto& child : db().live_paths())
+    if (child != dir && core::is_under(child, dir) && !ctx_->folder->stat(child))
+      hold_delete(child);
+}
+
 void index_logic::hold_delete(const std::string& path) {
   auto& s = st();
   s.deletes.add(path, steady_ns());
@@ -127,11 +145,15 @@ void index_logic::flush_deletes() {
   if (paused())
     return; // the retry round flushes them
   auto now = steady_ns();
-  auto paths = s.deletes.take_due(now);
+  // A file being hashed may be a renamed file's new name: its creation goes out first
+  // (on_hashed flushes once the hashes are done).
+  auto due = s.deletes.due();
+  bool hashes_pending = due && *due <= now && deletions_wait_for_hashes();
+  auto paths = s.deletes.take_due(now, hashes_pending);
   if (paths.empty()) {
-    if (auto due = s.deletes.due()) { // more deletions came: wait for the burst to end
+    if (auto next = s.deletes.next_check(now, hashes_pending)) { // the burst goes on
       s.delete_flush_scheduled = true;
-      self_->delayed_send(self_, std::chrono::nanoseconds(std::max<std::int64_t>(*due - now, 1)),
+      self_->delayed_send(self_, std::chrono::nanoseconds(std::max<std::int64_t>(*next - now, 1)),
                           flush_atom::value);
     }
     return;
@@ -141,17 +163,60 @@ void index_logic::flush_deletes() {
   db().begin();
   for (auto& path : paths) {
     auto stored = db().get(path);
-    if (!stored || stored->record.deleted || ctx_->folder->stat(path))
-      continue; // back meanwhile, or already recorded
-    if (stored->record.type == core::file_type::dir)
+    if (!stored || stored->record.deleted)
+      continue; // already recorded
+    // Back meanwhile (a peer's file installed in a directory renamed away recreates it): the
+    // entries that went with it are deleted all the same.
+    bool back = ctx_->folder->stat(path).has_value();
+    if (back && stored->record.type != core::file_type::dir)
+      continue;
+    if (stored->record.type == core::file_type::dir) {
+      // Deepest first: a peer removes a directory's contents before the directory itself.
+      std::vector<std::string> gone;
       for (auto& child : db().live_paths())
         if (child != path && core::is_under(child, path))
-          if (auto c = db().get(child); c && !ctx_->folder->stat(child))
-            mark_deleted(*c);
-    mark_deleted(*stored);
+          gone.push_back(child);
+      std::stable_sort(gone.begin(), gone.end(),
+                       [](auto& a, auto& b) { return core::depth(a) > core::depth(b); });
+      for (auto& child : gone)
+        if (auto c = db().get(child); c && !ctx_->folder->stat(child))
+          mark_deleted(*c);
+    }
+    if (!back)
+      mark_deleted(*stored);
   }
   commit();
   notify_peers();
+}
+
+bool index_logic::deletions_wait_for_hashes() {
+  auto& s = st();
+  std::set<std::uint64_t> hashing_sizes;
+  for (auto& p : s.hashing)
+    if (auto lst = ctx_->folder->stat(p); lst && lst->type == core::file_type::file)
+      hashing_sizes.insert(lst->size);
+  if (hashing_sizes.empty())
+    return false;
+  std::vector<std::uint64_t> deleted_sizes;
+  std::vector<std::string> dirs;
+  auto add = [&](const std::string& path) {
+    auto stored = db().get(path);
+    if (!stored || stored->record.deleted)
+      return;
+    if (stored->record.type == core::file_type::file)
+      deleted_sizes.push_back(stored->record.size);
+    else if (stored->record.type == core::file_type::dir)
+      dirs.push_back(path);
+  };
+  for (auto& p : s.deletes.pending_paths())
+    add(p);
+  if (!dirs.empty())
+    for (auto& child : db().live_paths())
+      if (std::any_of(dirs.begin(), dirs.end(),
+                      [&](auto& d) { return child != d && core::is_under(child, d); }))
+        if (auto c = db().get(child); c && c->record.type == core::file_type::file)
+          deleted_sizes.push_back(c->record.size);
+  return core::may_be_renamed(deleted_sizes, hashing_sizes);
 }
 
 void index_logic::commit_hashed(const std::string& path, const std::optional<io::hashed_file>& h,
@@ -195,6 +260,8 @@ void index_logic::on_hashed(const std::string& path, const std::optional<io::has
   }
   commit();
   notify_peers();
+  if (st().hashing.empty() && st().deletes.pending() > 0)
+    flush_deletes(); // deletions that waited for these hashes (a rename) may go now
 }
 
 void index_logic::scan(const std::vector<std::string>& paths) {

@@ -11,6 +11,7 @@
 #include "actors/actors.hpp"
 #include "core/deletion_hold.hpp"
 #include "core/faults.hpp"
+#include "core/fetch_plan.hpp"
 #include "core/latency.hpp"
 #include "core/transfer_slots.hpp"
 #include "core/unique_queue.hpp"
@@ -43,9 +44,14 @@ struct index_state {
   std::set<std::string> hashing;           // paths at the scanner
   std::set<std::string> rescan_after_hash; // changed again while being hashed
   std::map<std::string, caf::actor> transfers;
+  // Needed files and the local names they will copy chunks from (a rename): those names are
+  // pinned (not deleted) from the moment the file is known to be needed until it is installed.
   std::map<std::string, std::vector<std::string>> transfer_sources; // path -> copy sources
-  std::map<std::string, int> source_refs; // paths running transfers copy from: not deleted yet
-  core::unique_queue waiting;             // needed paths without a transfer yet
+  std::map<std::string, int> source_refs; // pinned paths: their deletions wait
+  // Directories whose deletion found them not empty: tried again as their entries' deletions
+  // settle (a directory rename spans batches of records).
+  std::set<std::string> kept_dirs;
+  core::unique_queue waiting; // needed paths without a transfer yet
   // The transfer slots (index_transfers.cpp): every upload, accepted offer and pull holds one
   // while its actor lives; the rest wait in FIFO order.
   core::transfer_slots slots{4};
@@ -139,7 +145,10 @@ public:
   // Looks at one path on disk and records what changed.
   void check_path(const std::string& path);
   void hold_delete(const std::string& path);
+  void hold_gone_entries(const std::string& dir);
   void flush_deletes();
+  // True if a due deletion may be the old name of a file being hashed (a rename).
+  bool deletions_wait_for_hashes();
   // A hash result: recorded only if the file did not change while it was read.
   void commit_hashed(const std::string& path, const std::optional<io::hashed_file>& h,
                      const io::stored_record* old);
@@ -170,6 +179,12 @@ public:
   void retry_later(const std::string& path);
   // A directory, symlink or deletion could not be applied: retried like a file unless refused.
   void apply_failed(const std::string& path);
+  // A deletion the disk refused (`err`): a directory that is not empty waits for its entries.
+  void remove_failed(const core::file_record& r, int err);
+  // Pins the local names a needed file can copy from (their deletions wait for it).
+  void pin_sources(const std::string& path, const core::file_record& r);
+  // `path` is installed or no longer needed: its sources' held deletions may go.
+  void unpin_sources(const std::string& path);
   // A remote record is now on disk: stored under its own version, never bumped.
   void settle(core::file_record r, std::uint64_t inode);
   std::string next_tmp();
@@ -243,8 +258,9 @@ private:
   bool launch_upload(const std::string& path, core::transfer_slots::ticket t);
   void hold_slot(const caf::actor& a, core::transfer_slots::ticket t);
   void forget_pull(const std::string& path);
+  void pin(const std::string& path, const std::vector<core::chunk_copy>& copies);
   // One finished transfer (inside flush_finished's transaction); true if it was installed.
-  bool finish_one(transfer_result& r, std::vector<std::string>& released);
+  bool finish_one(transfer_result& r);
 
   self_ptr self_;
   const node_context* ctx_;

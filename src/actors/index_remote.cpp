@@ -40,6 +40,7 @@ bool index_logic::on_update(rpc::session_id s, std::vector<rpc::wire_entry>& ent
     return false;
   });
   std::vector<std::pair<core::file_record, std::string>> inline_files;
+  std::vector<std::string> deletions; // after the new names are in place (a rename)
   for (auto& e : entries) {
     auto local = db().get(e.record.path);
     auto d = core::decide(local ? &local->record : nullptr, e.record);
@@ -59,10 +60,14 @@ bool index_logic::on_update(rpc::session_id s, std::vector<rpc::wire_entry>& ent
     db().put_needed(e.record, device);
     if (e.has_data && e.record.type == core::file_type::file && !e.record.deleted)
       inline_files.emplace_back(e.record, std::move(e.data));
+    else if (e.record.deleted)
+      deletions.push_back(e.record.path);
     else
       process_needed(e.record.path);
   }
   apply_inline(inline_files);
+  for (auto& path : deletions)
+    process_needed(path);
   db().set_peer_progress(device, sessions_epoch(s), last);
   commit();
   notify_peers();
@@ -132,17 +137,19 @@ void index_logic::process_needed(const std::string& path) {
   auto d = core::decide(local ? &local->record : nullptr, r);
   if (d.what == core::verdict::ignore || d.what == core::verdict::keep_local) {
     db().remove_needed(path);
+    st().kept_dirs.erase(path);
+    unpin_sources(path);
     return;
   }
   if (!ready_to_apply(r))
     return;
   if (r.deleted) {
     if (st().source_refs.count(path))
-      return; // a running transfer copies from it (a rename): deleted when that ends
+      return; // a needed file copies from it (a rename): deleted once that file is in place
     if (st().disk->remove(r))
       settle(r, 0);
     else
-      apply_failed(path); // e.g. a read-only directory, or not empty yet: applied again later
+      remove_failed(r, st().disk->last_install_errno());
     return;
   }
   switch (r.type) {
@@ -163,6 +170,7 @@ void index_logic::process_needed(const std::string& path) {
   case core::file_type::file: {
     if (st().transfers.count(path))
       return;
+    pin_sources(path, r);
     // The grace leaves time for an offer (a push is faster than a pull for a new file); an
     // edit of a file we hold is not offered (core::worth_pushing), so it is pulled at once.
     auto soon = std::chrono::steady_clock::now();
@@ -236,6 +244,36 @@ void index_logic::retry_later(const std::string& path) {
   s.pull_after[path] = std::chrono::steady_clock::now() + wait;
 }
 
+// A directory that is not empty waits for its entries' deletions (each tries it again when it
+// settles: a rename's records span batches, and a held source goes last). Entries the index does
+// not know are local files no peer has seen: they are kept and recorded (those with a valid name
+// sync as new files, the directory with them), said once. Any other refusal is retried with a
+// backoff.
+void index_logic::remove_failed(const core::file_record& r, int err) {
+  auto& s = st();
+  if (r.type == core::file_type::dir && (err == ENOTEMPTY || err == EEXIST)) {
+    if (!s.kept_dirs.insert(r.path).second)
+      return; // already waiting for its entries
+    std::vector<std::string> unknown;
+    for (auto& name : ctx_->folder->list(r.path).value_or(std::vector<std::string>{})) {
+      auto child = r.path + "/" + name;
+      auto stored = db().get(child);
+      if (!db().get_needed(child) && (!stored || stored->record.deleted))
+        unknown.push_back(child);
+    }
+    if (unknown.empty())
+      return;
+    io::log_warn("kept directory " + r.path + " that a peer deleted: it holds " +
+                 std::to_string(unknown.size()) + " local entries no peer knows (" +
+                 core::printable(unknown.front()) + "); they stay here");
+    for (auto& u : unknown)
+      if (core::validate_path(u) == core::path_error::ok)
+        check_path(u); // recorded now: they sync as new files, the directory with them
+    return;
+  }
+  apply_failed(r.path); // the applier said why; a symlink in the way is refused, not retried
+}
+
 void index_logic::settle(core::file_record r, std::uint64_t inode) {
   auto n = db().get_needed(r.path);
   auto from = n ? core::short_of(n->from) : 0;
@@ -249,6 +287,12 @@ void index_logic::settle(core::file_record r, std::uint64_t inode) {
   if (n)
     note_applied(st(), r, n->from);
   io::log_debug("applied " + r.path + (r.deleted ? " (deleted)" : ""));
+  st().kept_dirs.erase(r.path);
+  unpin_sources(r.path); // the deletions of the names it copied from may go now
+  // A directory whose deletion waited for its contents (ENOTEMPTY) is tried again.
+  auto parent = std::string(core::parent_of(r.path));
+  if (r.deleted && !parent.empty() && st().kept_dirs.count(parent))
+    process_needed(parent);
 }
 
 std::string index_logic::next_tmp() {
@@ -266,7 +310,11 @@ void index_logic::on_session_up(const rpc::session_info& info, caf::actor peer) 
   st().sessions[info.id] = {info.device, std::move(peer)};
   set_epoch(info.id, info.epoch);
   // Records waiting for this peer can go now, and failed transfers may find a holder in it.
-  for (auto& n : db().all_needed())
+  // Deletions last: the files they may be renamed to pin their old names first.
+  auto needed = db().all_needed();
+  std::stable_partition(needed.begin(), needed.end(),
+                        [](const io::needed_record& n) { return !n.record.deleted; });
+  for (auto& n : needed)
     if (n.from == info.device && !st().transfers.count(n.record.path))
       process_needed_later(n.record.path);
   auto soon = std::chrono::steady_clock::now() + pull_grace;
@@ -318,8 +366,12 @@ void index_logic::drop_partial(const std::string& path, const core::version_vect
 
 void index_logic::start() {
   st().disk->clean_tmp();
-  for (auto& n : db().all_needed())
+  for (auto& n : db().all_needed()) {
+    // Pins live in memory: files still needed pin their sources again before any deletion.
+    if (!n.record.deleted && n.record.type == core::file_type::file)
+      pin_sources(n.record.path, n.record);
     st().waiting.push(n.record.path);
+  }
 }
 
 } // namespace cascade::actors::index_detail

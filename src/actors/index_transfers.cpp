@@ -141,13 +141,7 @@ bool index_logic::launch_pull(const std::string& path, core::transfer_slots::tic
       if (auto src = db().get(c.from.path);
           src && !src->record.deleted && src->record.type == core::file_type::file)
         job.trusted[c.from.path] = {src->inode, src->record.size, src->record.mtime_ns};
-  auto& sources = s.transfer_sources[path];
-  for (auto& c : plan.copies)
-    if (c.from.path != path &&
-        std::find(sources.begin(), sources.end(), c.from.path) == sources.end()) {
-      sources.push_back(c.from.path);
-      ++s.source_refs[c.from.path];
-    }
+  pin(path, plan.copies);
   job.record = n->record;
   // Every peer is asked what it holds (the announcer is presumed to hold it all if silent):
   // a relay that died leaves its downstream to complete from whoever has the chunks.
@@ -319,15 +313,12 @@ void index_logic::flush_finished() {
     return; // kept for the retry round
   auto batch = std::move(s.finished);
   s.finished.clear();
-  std::vector<std::string> released;
   bool installed = false;
   std::size_t done = 0;
   try {
     db().begin();
     for (; done < batch.size(); ++done)
-      installed = finish_one(batch[done], released) || installed;
-    for (auto& p : released)
-      process_needed(p); // deletions that waited for these transfers
+      installed = finish_one(batch[done]) || installed;
     commit();
   } catch (const io::store_error&) {
     // Rolled back: the results not looked at yet wait for the retry round (installed ones are
@@ -341,15 +332,11 @@ void index_logic::flush_finished() {
   start_transfers();
 }
 
-bool index_logic::finish_one(transfer_result& r, std::vector<std::string>& released) {
+// The local names a needed file copies from keep their pins until it is installed (settle) or
+// no longer needed, failed attempts included: a retry copies from them again.
+bool index_logic::finish_one(transfer_result& r) {
   auto& s = st();
   s.transfers.erase(r.record.path);
-  for (auto& src : s.transfer_sources[r.record.path])
-    if (--s.source_refs[src] <= 0) {
-      s.source_refs.erase(src);
-      released.push_back(src);
-    }
-  s.transfer_sources.erase(r.record.path);
   if (!r.error.empty() && (r.error.find(std::strerror(ENOSPC)) != std::string::npos ||
                            r.error.find(std::strerror(EDQUOT)) != std::string::npos)) {
     // A full disk: one fault for all (index_fault.cpp), not a warning per file and attempt; the
@@ -391,9 +378,42 @@ bool index_logic::finish_one(transfer_result& r, std::vector<std::string>& relea
   s.failures.erase(r.record.path);
   ctx_->partials->erase(r.record.path);
   ctx_->tmp->remove(r.tmp_path); // superseded meanwhile
+  unpin_sources(r.record.path);
   if (n)
-    process_needed(r.record.path);
+    process_needed(r.record.path); // pins the sources of the newer version
   return false;
+}
+
+void index_logic::pin_sources(const std::string& path, const core::file_record& r) {
+  pin(path,
+      core::plan_fetch(r, [&](const core::sha256_digest& h) { return db().find_chunk(h); }).copies);
+}
+
+void index_logic::pin(const std::string& path, const std::vector<core::chunk_copy>& copies) {
+  auto& s = st();
+  auto& sources = s.transfer_sources[path];
+  for (auto& c : copies)
+    if (c.from.path != path &&
+        std::find(sources.begin(), sources.end(), c.from.path) == sources.end()) {
+      sources.push_back(c.from.path);
+      ++s.source_refs[c.from.path];
+    }
+  if (sources.empty())
+    s.transfer_sources.erase(path);
+}
+
+void index_logic::unpin_sources(const std::string& path) {
+  auto& s = st();
+  auto it = s.transfer_sources.find(path);
+  if (it == s.transfer_sources.end())
+    return;
+  auto sources = std::move(it->second);
+  s.transfer_sources.erase(it);
+  for (auto& src : sources)
+    if (--s.source_refs[src] <= 0) {
+      s.source_refs.erase(src);
+      process_needed(src); // its deletion waited for this file
+    }
 }
 
 } // namespace cascade::actors::index_detail

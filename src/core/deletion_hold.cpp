@@ -26,9 +26,19 @@ std::optional<std::int64_t> deletion_hold::due() const {
   return last_ns_ + quiet_ns();
 }
 
-std::vector<std::string> deletion_hold::take_due(std::int64_t now_ns) {
+std::optional<std::int64_t> deletion_hold::next_check(std::int64_t now_ns,
+                                                      bool hashes_pending) const {
   auto when = due();
-  if (!when || now_ns < *when)
+  if (!when)
+    return std::nullopt;
+  if (now_ns < *when)
+    return *when;
+  return hashes_pending ? *when + p_.max_defer_ns : now_ns;
+}
+
+std::vector<std::string> deletion_hold::take_due(std::int64_t now_ns, bool hashes_pending) {
+  auto when = due();
+  if (!when || now_ns < *when || (hashes_pending && now_ns < *when + p_.max_defer_ns))
     return {};
   std::vector<std::string> out(pending_.begin(), pending_.end());
   pending_.clear();
@@ -44,6 +54,12 @@ std::vector<std::string> deletion_hold::take_due(std::int64_t now_ns) {
 void deletion_hold::forget_old(std::int64_t now_ns) {
   while (!recent_.empty() && now_ns - recent_.front() > p_.memory_ns)
     recent_.pop_front();
+}
+
+bool may_be_renamed(const std::vector<std::uint64_t>& deleted_sizes,
+                    const std::set<std::uint64_t>& hashing_sizes) {
+  return std::any_of(deleted_sizes.begin(), deleted_sizes.end(),
+                     [&](std::uint64_t size) { return hashing_sizes.count(size) != 0; });
 }
 
 } // namespace cascade::core

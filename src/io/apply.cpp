@@ -124,7 +124,10 @@ bool applier::remove(const core::file_record& r) {
   if (dir ? folder_.remove_dir(r.path) : folder_.remove_file(r.path))
     return true;
   last_errno_ = errno;
-  log_failed(dir ? "remove directory" : "remove", r.path, last_errno_);
+  // A directory whose entries are still there waits for their deletions (the index retries it
+  // as they settle and says so if entries no peer knows keep it): not an error to log here.
+  if (!(dir && (last_errno_ == ENOTEMPTY || last_errno_ == EEXIST)))
+    log_failed(dir ? "remove directory" : "remove", r.path, last_errno_);
   return false;
 }
 

@@ -92,3 +92,31 @@ TEST_CASE("deletion hold: custom parameters and the cap hold for huge bursts") {
   h.add("c", 6 * ms);
   CHECK(h.quiet_ns() == 5 * ms);
 }
+
+TEST_CASE("deletion hold: a rename's deletions wait for pending hashes, at most max_defer") {
+  deletion_hold h;
+  h.add("big/large.bin", 1000 * ms);
+  // Due at 1008 ms, but the new name is still being hashed: not yet, and look again at the cap.
+  CHECK(h.take_due(1008 * ms, true).empty());
+  CHECK(h.take_due(2000 * ms, true).empty());
+  CHECK(*h.next_check(1008 * ms, true) == 1008 * ms + 10000 * ms);
+  // Hashing done: due at once (both ways: without pending hashes nothing waits).
+  CHECK(*h.next_check(2000 * ms, false) == 2000 * ms);
+  CHECK(h.take_due(2000 * ms, false) == paths{"big/large.bin"});
+}
+
+TEST_CASE("deletion hold: a hash that never ends delays deletions by max_defer only") {
+  deletion_hold h;
+  h.add("a", 1000 * ms);
+  CHECK(*h.next_check(1000 * ms, true) == 1008 * ms); // not due yet: the quiet time first
+  CHECK(h.take_due(1008 * ms + 10000 * ms - 1, true).empty());
+  CHECK(h.take_due(1008 * ms + 10000 * ms, true) == paths{"a"});
+  CHECK_FALSE(h.next_check(5000 * ms, true).has_value());
+}
+
+TEST_CASE("deletion hold: a deletion may be a rename only if a file of its size is hashed") {
+  CHECK(may_be_renamed({100, 64 << 20}, {64 << 20}));
+  CHECK_FALSE(may_be_renamed({100, 200}, {64 << 20}));
+  CHECK_FALSE(may_be_renamed({}, {64 << 20}));
+  CHECK_FALSE(may_be_renamed({64 << 20}, {}));
+}
