@@ -81,7 +81,11 @@ bool index_logic::on_update(rpc::session_id s, std::vector<rpc::wire_entry>& ent
 // rewritten and every inode stays.
 bool index_logic::adopt(const io::stored_record* local, const core::file_record& remote,
                         const core::device_id& from) {
-  if (!local || !core::same_content(local->record, remote) || !ready_to_apply(remote))
+  if (!local || !core::same_content(local->record, remote))
+    return false;
+  // The disk must be what the index says; otherwise process_needed rescans the path first.
+  auto lst = ctx_->folder->stat(remote.path);
+  if (lst ? !matches(*local, *lst) : !local->record.deleted)
     return false;
   auto r = remote; // put() gives it our next sequence number
   db().put(r, local->inode, core::short_of(from));

@@ -19,20 +19,6 @@ namespace cascade::actors::transfer_detail {
 
 namespace {
 
-bool write_all(int fd, const std::uint8_t* p, std::size_t n, std::uint64_t off) {
-  while (n > 0) {
-    auto w = ::pwrite(fd, p, n, static_cast<off_t>(off));
-    if (w < 0 && errno == EINTR)
-      continue;
-    if (w <= 0)
-      return false;
-    p += w;
-    n -= static_cast<std::size_t>(w);
-    off += static_cast<std::uint64_t>(w);
-  }
-  return true;
-}
-
 std::string from(const stream_state& s) {
   return s.from.empty() ? "" : " (from " + s.from + ")";
 }
@@ -118,7 +104,7 @@ bool transfer_logic::prepare() {
     auto& ch = r.chunks[c.chunk_index];
     buf.resize(ch.length);
     if (ctx_->folder->read_at(c.from.path, c.from.offset, buf) && io::sha256(buf) == ch.hash &&
-        write_all(s.fd.get(), buf.data(), buf.size(), ch.offset)) {
+        io::write_at(s.fd.get(), buf.data(), buf.size(), ch.offset)) {
       mark(c.chunk_index);
       s.result.bytes_copied += ch.length;
     } else {
@@ -153,10 +139,10 @@ void transfer_logic::place_trusted(const std::string& path, const source_stamp& 
   auto& r = s.job.record;
   auto in = ctx_->folder->open_read(path);
   struct stat before {};
-  if (!in || ::fstat(in.get(), &before) != 0 || !S_ISREG(before.st_mode) ||
-      before.st_ino != stamp.inode || static_cast<std::uint64_t>(before.st_size) != stamp.size ||
-      static_cast<std::int64_t>(before.st_mtim.tv_sec) * 1'000'000'000 + before.st_mtim.tv_nsec !=
-          stamp.mtime_ns)
+  if (!in || ::fstat(in.get(), &before) != 0 || !S_ISREG(before.st_mode))
+    return;
+  auto seen = io::to_local_stat(before);
+  if (seen.inode != stamp.inode || seen.size != stamp.size || seen.mtime_ns != stamp.mtime_ns)
     return;
   std::vector<std::size_t> placed;
   for (auto& run : core::copy_runs(r, s.job.copies, path, std::uint64_t{64} << 20)) {
@@ -242,7 +228,7 @@ void transfer_logic::on_pieces(std::size_t k, std::vector<rpc::piece>& pieces) {
                                  " does not match its hash");
       ++str.next;
       if (!s.verified[idx]) { // a push resends what we may hold: forwarded, not rewritten
-        if (!write_all(s.fd.get(), whole.data(), whole.size(), ch.offset))
+        if (!io::write_at(s.fd.get(), whole.data(), whole.size(), ch.offset))
           return finish(std::string("cannot write temp file: ") + std::strerror(errno));
         mark(idx);
         s.result.bytes_fetched += ch.length;

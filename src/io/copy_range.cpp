@@ -22,15 +22,8 @@ bool copy_by_hand(int in, std::uint64_t from, int out, std::uint64_t to, std::ui
         errno = EIO; // the source is shorter than it was said to be
       return false;
     }
-    for (ssize_t done = 0; done < n;) {
-      auto w = ::pwrite(out, buf.data() + done, static_cast<std::size_t>(n - done),
-                        static_cast<off_t>(to + static_cast<std::uint64_t>(done)));
-      if (w < 0 && errno == EINTR)
-        continue;
-      if (w <= 0)
-        return false;
-      done += w;
-    }
+    if (!write_at(out, buf.data(), static_cast<std::size_t>(n), to))
+      return false;
     from += static_cast<std::uint64_t>(n);
     to += static_cast<std::uint64_t>(n);
     length -= static_cast<std::uint64_t>(n);
@@ -39,6 +32,21 @@ bool copy_by_hand(int in, std::uint64_t from, int out, std::uint64_t to, std::ui
 }
 
 } // namespace
+
+bool write_at(int fd, const void* p, std::size_t n, std::uint64_t offset) {
+  auto* b = static_cast<const char*>(p);
+  while (n > 0) {
+    auto w = ::pwrite(fd, b, n, static_cast<off_t>(offset));
+    if (w < 0 && errno == EINTR)
+      continue;
+    if (w <= 0)
+      return false;
+    b += w;
+    n -= static_cast<std::size_t>(w);
+    offset += static_cast<std::uint64_t>(w);
+  }
+  return true;
+}
 
 bool copy_range(int in, std::uint64_t from, int out, std::uint64_t to, std::uint64_t length) {
   while (length > 0) {

@@ -1,11 +1,16 @@
-// Copying bytes between two open files inside the kernel (copy_file_range: a reflink where the
-// file system shares extents, a page-cache copy elsewhere), with a pread/pwrite fallback where
-// the kernel refuses (EXDEV, EINVAL, ENOSYS, EOPNOTSUPP).
+// Writing at an offset, and copying bytes between two open files inside the kernel
+// (copy_file_range: a reflink where the file system shares extents, a page-cache copy
+// elsewhere), with a pread/pwrite fallback where the kernel refuses (EXDEV, EINVAL, ENOSYS,
+// EOPNOTSUPP).
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 
 namespace cascade::io {
+
+// Writes all `n` bytes of `p` to `fd` at `offset` (pwrite, again after a short write or EINTR).
+bool write_at(int fd, const void* p, std::size_t n, std::uint64_t offset);
 
 // Copies `length` bytes of `in` at `from` to `out` at `to`. False (errno set) on an error or
 // if `in` ends early.
