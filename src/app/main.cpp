@@ -422,6 +422,10 @@ int main(int argc, char** argv) {
     std::cout << h->text;
     return 0;
   }
+  if (auto* v = std::get_if<version_command>(&cmd)) {
+    std::cout << v->text;
+    return 0;
+  }
   if (std::holds_alternative<keygen_command>(cmd)) {
     std::cout << generate_group_key() << "\n";
     return 0;
