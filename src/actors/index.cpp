@@ -80,10 +80,7 @@ caf::behavior index_actor(self_ptr self, const node_context* ctx, caf::actor sca
       [=](have_atom, rpc::session_id s, rpc::call_id call, const std::string& path,
           const core::version_vector& v) { logic->on_have(s, call, path, v); },
       [=](netsnap_atom, const std::vector<core::peer_status>& rows) { logic->on_link_rates(rows); },
-      [=](retry_atom) {
-        self->state.retry_scheduled = false;
-        logic->guarded([&] { logic->start_transfers(); });
-      },
+      [=](retry_atom) { logic->guarded([&] { logic->start_transfers(); }); },
       [=](status_atom) {
         auto s = summarize(self->state);
         auto a = core::status_of("index", "index", self->mailbox().size());

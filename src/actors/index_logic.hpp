@@ -70,7 +70,6 @@ struct index_state {
   std::map<std::string, int> failures; // failed transfers in a row, for the backoff
   // Peers that sent bad bytes for a path: its next pulls ask them only for what no one else has.
   std::map<std::string, std::set<core::device_id>> suspects;
-  bool retry_scheduled = false;
   std::vector<transfer_result> finished; // reported, applied by the next flush_finished
   bool finished_flush_scheduled = false;
   // Local deletions wait for a quiet moment (longer in a burst: core::deletion_hold) and a
@@ -205,7 +204,6 @@ public:
   void on_finished(transfer_result& r);
   // Applies every finished transfer reported since the last call, in one transaction.
   void flush_finished();
-  void schedule_retry();
   void on_session_up(const rpc::session_info& info, caf::actor peer);
   void process_needed_later(const std::string& path);
   void on_session_down(rpc::session_id s);

@@ -341,13 +341,6 @@ std::string index_logic::next_tmp() {
   return ctx_->tmp->new_path(); // unpredictable: nobody can plant the name first
 }
 
-void index_logic::schedule_retry() {
-  if (st().retry_scheduled)
-    return;
-  st().retry_scheduled = true;
-  self_->delayed_send(self_, std::chrono::seconds(1), retry_atom::value);
-}
-
 void index_logic::on_session_up(const rpc::session_info& info, caf::actor peer) {
   st().sessions[info.id] = {info.device, std::move(peer)};
   set_epoch(info.id, info.epoch);
