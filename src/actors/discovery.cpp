@@ -30,7 +30,8 @@ caf::behavior discovery(caf::stateful_actor<discovery_state>* self, const node_c
           return it == s.txt.end() ? std::string() : it->second;
         };
         auto id = core::parse_device_id(txt("id"));
-        if (!id || *id == ctx->self || txt("g") != group_tag || txt("v") != "2") {
+        if (!id || *id == ctx->self || txt("g") != group_tag ||
+            txt("v") != std::to_string(rpc::protocol_version())) {
           ++self->state.ignored; // ourselves, another group or protocol: a counter, no memory
           return;
         }

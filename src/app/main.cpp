@@ -327,7 +327,9 @@ int run_node(const run_options& o) {
     };
     mdns = std::make_unique<io::mdns>(
         "_cascade._tcp", "cascade-" + id.substr(0, 7), port,
-        std::vector<std::string>{"id=" + id, "g=" + group_tag(key), "v=2"}, std::move(cb));
+        std::vector<std::string>{"id=" + id, "g=" + group_tag(key),
+                                 "v=" + std::to_string(rpc::protocol_version())},
+        std::move(cb));
     mdns->start();
   }
   ctx.fs = &watcher;
@@ -342,7 +344,7 @@ int run_node(const run_options& o) {
     io::log_warn("device " + core::format_device_id(id) + " is denied (console): dropping it");
   };
   std::vector<std::pair<std::string, caf::actor>> long_lived = {
-      {"watcher", watcher_actor}, {"scanner", scanner},       {"index", index},
+      {"watcher", watcher_actor}, {"scanner", scanner},     {"index", index},
       {"supervisor", supervisor}, {"discovery", discovery}, {"console", console_actor}};
   auto guardian = actors::spawn_guardian(sys, long_lived, guard);
   test_failure fail_test{long_lived};
@@ -391,7 +393,7 @@ int run_node(const run_options& o) {
   uv_run(&loop, UV_RUN_DEFAULT);
 
   guard->begin_stop(); // from here on, actors ending is what we asked for
-  console.stop(); // first: no question reaches actors that are stopping
+  console.stop();      // first: no question reaches actors that are stopping
   watcher.stop();
   uv_close(reinterpret_cast<uv_handle_t*>(&guard->wake), nullptr);
   if (fail_test.timer.loop)

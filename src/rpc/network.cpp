@@ -429,6 +429,8 @@ void network::deny(const core::device_id& d) {
   });
 }
 
+std::uint32_t protocol_version() { return wire::PROTOCOL_VERSION; }
+
 void network::close_session(session_id s, std::string reason) {
   impl_->post([i = impl_.get(), s, reason]() { i->drop(s, reason); });
 }

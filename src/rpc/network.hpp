@@ -33,6 +33,9 @@ using call_id = std::uint64_t;
 using fetch_id = std::uint64_t;
 
 // A record as it travels: small files carry their content.
+// The peer protocol's version (schema/cascade.capnp), as hellos and mDNS TXT `v=` carry it.
+std::uint32_t protocol_version();
+
 struct wire_entry {
   core::file_record record;
   bool has_data = false;

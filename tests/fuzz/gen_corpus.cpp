@@ -62,6 +62,12 @@ std::vector<rpc::wire_entry> samples() {
   big.data.clear();
   out.push_back(big);
 
+  rpc::wire_entry edit = big; // its chunk list as a delta of version {9: 1}
+  edit.record.chunks.clear();
+  edit.delta = core::chunk_delta{core::version_vector({{9, 1}}),
+                                 {core::delta_step{0, 2, {chunk(131072, 65546, 5)}}}};
+  out.push_back(edit);
+
   rpc::wire_entry dir;
   dir.record.path = "docs";
   dir.record.type = core::file_type::dir;

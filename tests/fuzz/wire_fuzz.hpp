@@ -63,10 +63,16 @@ inline void check_accepted(const cascade::rpc::wire_entry& e) {
     FUZZ_CHECK(c.length > 0 && c.length <= 1024 * 1024);
     expect += c.length;
   }
-  if (live_file)
+  if (e.delta) { // the list comes from the base later; only the delta's own fields are checked
+    FUZZ_CHECK(live_file && r.chunks.empty() && !e.delta->base.empty());
+    for (auto& s : e.delta->steps)
+      for (auto& c : s.added)
+        FUZZ_CHECK(c.length > 0 && c.length <= 1024 * 1024);
+  } else if (live_file) {
     FUZZ_CHECK(expect == r.size);
-  else
+  } else {
     FUZZ_CHECK(r.chunks.empty());
+  }
   if (e.has_data)
     FUZZ_CHECK(live_file && e.data.size() == r.size);
   else
@@ -88,6 +94,7 @@ inline void check_round_trip(const cascade::rpc::wire_entry& e) {
   FUZZ_CHECK(a.mode == r.mode && a.deleted == r.deleted);
   FUZZ_CHECK(a.version == r.version && a.sequence == r.sequence);
   FUZZ_CHECK(a.modified_by == r.modified_by && a.chunks == r.chunks);
+  FUZZ_CHECK(again->delta == e.delta);
   if (r.symlink_target.find('\0') != std::string::npos && !strict()) {
     // Known bug: from_wire accepts a symlink target with a NUL byte; to_wire (std::string ->
     // Text through c_str) and symlink(2) cut it there, so the link made and forwarded is not

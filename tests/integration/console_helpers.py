@@ -74,6 +74,25 @@ def wait_json(node, words, pred, timeout=T, what="condition"):
     return last["v"]
 
 
+def wait_in_sync(nodes, peers=1, timeout=T):
+    """Each node's `status` says in sync (everything indexed, nothing needed or in flight, every
+    connected peer has acknowledged our whole index) with at least `peers` peers connected."""
+    for n in nodes:
+        wait_json(n, ["status"], lambda s: s["in_sync"] and s["peers_connected"] >= peers,
+                  timeout, f"{n.name} in sync with {peers}+ peers")
+
+
+def sequence(node):
+    return ask(node, "status")["sequence"]
+
+
+def wait_indexed(node, since, changes, timeout=T):
+    """`node` recorded at least `changes` local changes after its sequence was `since`, and has
+    nothing left to index or send."""
+    wait_json(node, ["status"], lambda s: s["sequence"] >= since + changes and s["in_sync"],
+              timeout, f"{node.name} indexed {changes} changes")
+
+
 def short_id(device_id):
     """The 13-character short id of a device id (its first 8 bytes in base32)."""
     raw = device_id.replace("-", "")[:52]

@@ -101,7 +101,9 @@ def wait_same(hosts, rel, data, timeout):
             return os.path.getsize(os.path.join(folders[i], rel)) == size
         except OSError:
             return False
-    wait_until(lambda: all(sized(i) for i in hosts), timeout, 0.05)
+    if not wait_until(lambda: all(sized(i) for i in hosts), timeout, 0.05):
+        return f"{rel}: hosts {sorted(i for i in hosts if not sized(i))} lack the whole file " \
+            f"after {timeout} s"
     bad = {i: digest(i, rel) for i in hosts if digest(i, rel) != want}
     return not bad or f"{rel}: want {want[:12]}, hosts {sorted(bad)} hold " \
         f"{ {i: (d or 'nothing')[:12] for i, d in bad.items()} }"

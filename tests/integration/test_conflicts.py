@@ -2,9 +2,9 @@
 """The same file changed on both sides while apart: both versions survive on both nodes."""
 import os
 import sys
-import time
 
 import harness as h
+from console_helpers import sequence, wait_in_sync, wait_indexed
 
 r = h.Runner("conflicts")
 T = 10
@@ -34,7 +34,7 @@ def converged_pair(name, files):
         h.write(f"{a.dir}/{p}", data)
     start_both(a, b)
     h.assert_converged(a.dir, b.dir, T)
-    time.sleep(1)  # acknowledged both ways
+    wait_in_sync([a, b])  # acknowledged both ways
     return a, b
 
 
@@ -67,8 +67,8 @@ def both_edit_while_both_stopped():
                                  [b"edited on A\n", b"edited on B, differently\n"])
     assert any("conflict on doc/notes.txt" in m for n in (a, b) for _, m in n.messages()), \
         "no node logged the conflict"
-    time.sleep(2)
-    h.assert_converged(a.dir, b.dir, 1)  # and it stays settled (no conflict ping-pong)
+    wait_in_sync([a, b])
+    h.assert_converged(a.dir, b.dir, 1)  # and it settled (no conflict ping-pong)
     assert len([p for p in h.tree_state(a.dir) if ".sync-conflict-" in p]) == len(copies)
 
 
@@ -76,17 +76,19 @@ def both_edit_while_both_stopped():
 def edits_while_the_other_was_stopped():
     a, b = converged_pair("alternating", {"report.md": "base\n", "big.bin": os.urandom(200000)})
     stop(b)
+    seq = sequence(a)
     h.write(f"{a.dir}/report.md", "A's edit, made while B was down\n")
     big_a = os.urandom(150000)
     h.write(f"{a.dir}/big.bin", big_a)
-    time.sleep(0.5)  # A indexes its edit while running
+    wait_indexed(a, seq, 2)  # A indexes its edits while running
     stop(a)
     b.start()
-    time.sleep(0.5)
+    wait_in_sync([b], peers=0)
+    seq = sequence(b)
     h.write(f"{b.dir}/report.md", "B's edit, made while A was down\n")
     big_b = os.urandom(180000)
     h.write(f"{b.dir}/big.bin", big_b)
-    time.sleep(0.5)
+    wait_indexed(b, seq, 2)
     a.start()
     h.wait_connected(a, b)
     check_both_versions(a, b, "report.md", [b"A's edit, made while B was down\n",

@@ -99,7 +99,7 @@ def write_fakes(base, g):
 <!DOCTYPE service-group SYSTEM "avahi-service.dtd">
 <service-group><name>fake-{k}</name><service protocol="ipv4"><type>_cascade._tcp</type>
 <port>{port}</port>{host}<txt-record>id={fake_id}</txt-record><txt-record>g={g}</txt-record>
-<txt-record>v=2</txt-record></service></service-group>
+<txt-record>v=3</txt-record></service></service-group>
 """)
     hosts = os.path.join(base, "fake-hosts")
     with open(hosts, "w") as f:

@@ -217,7 +217,8 @@ def bad_fetch():
     mark = H.log_size()
     os.symlink("../../outside", os.path.join(H.dir, "outlink"))
     h.make_big_file(os.path.join(H.dir, "big.bin"), 4 << 20)
-    h.wait_until(lambda: os.path.exists(os.path.join(S["T"].dir, "big.bin")), 5)
+    assert h.wait_until(lambda: os.path.exists(os.path.join(S["T"].dir, "big.bin")), 5), \
+        "big.bin did not reach T"
     out = hostile("bad-fetch", "--dir", S["outside_dir"], "--marker", S["secret"])
     assert S["secret"] not in out
     res = results(out)

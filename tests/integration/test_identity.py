@@ -8,6 +8,7 @@ import sys
 import time
 
 import harness as h
+from console_helpers import sequence, wait_indexed
 
 r = h.Runner("identity")
 
@@ -42,18 +43,25 @@ def denied_device_is_dropped_and_stays_out():
     out = subprocess.run([h.NODE, "--dir", a.dir, "--deny", b.device_id()], capture_output=True,
                          text=True, timeout=10)
     assert out.returncode == 0, out.stderr
-    h.wait_until(lambda: any("is denied" in m for _, m in a.messages()), 5)
-    h.wait_until(lambda: any(m.startswith("session") and "closed" in m for _, m in b.messages()),
-                 5)
+    assert h.wait_until(lambda: any("is denied" in m for _, m in a.messages()), 5), a.tail()
+    assert h.wait_until(
+        lambda: any(m.startswith("session") and "closed" in m for _, m in b.messages()), 5), \
+        b.tail()
     assert time.monotonic() - t0 < 5
     # B keeps redialing; none of its attempts gets in, and nothing syncs any more.
+    seq_a, seq_b = sequence(a), sequence(b)
     h.write(f"{a.dir}/after_a.txt", "never reaches B")
     h.write(f"{b.dir}/after_b.txt", "never reaches A")
-    time.sleep(4)
+    wait_indexed(a, seq_a, 1)  # recorded, with no peer to send it to
+    wait_indexed(b, seq_b, 1)
+
+    def refusals():
+        return len([m for _, m in a.messages() if "is denied" in m])
+    # The drop, then refused redials after both changes were recorded.
+    seen = refusals()
+    assert h.wait_until(lambda: refusals() >= max(seen + 1, 2), 10), a.tail()
     assert not os.path.exists(f"{b.dir}/after_a.txt")
     assert not os.path.exists(f"{a.dir}/after_b.txt")
-    refusals = [m for _, m in a.messages() if "is denied" in m]
-    assert len(refusals) >= 2, refusals  # the drop, then at least one refused redial
 
 
 if __name__ == "__main__":

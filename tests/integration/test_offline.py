@@ -4,9 +4,9 @@ import os
 import re
 import shutil
 import sys
-import time
 
 import harness as h
+from console_helpers import sequence, wait_in_sync, wait_indexed
 
 r = h.Runner("offline")
 T = 10  # start-up scan + connect + exchange
@@ -63,6 +63,7 @@ def changes_while_b_was_down():
     h.assert_converged(a.dir, b.dir, T)
     rc, _ = b.stop()
     assert rc == 0, rc
+    seq = sequence(a)
     # On A, live:
     h.write(f"{a.dir}/new.txt", "created while B was down")
     h.write(f"{a.dir}/mod.txt", "after, and longer")
@@ -76,7 +77,9 @@ def changes_while_b_was_down():
     # On B's folder, while its node is not running (found by B's start-up scan):
     h.write(f"{b.dir}/b_offline.txt", "written on B while B's node was down")
     os.remove(f"{b.dir}/t/empty")
-    time.sleep(1)  # let A index its changes first (any order must work, this is the usual one)
+    # Let A index its changes first (any order must work, this is the usual one): at least the
+    # new, modified, deleted and patched files, both renames and the removed directory.
+    wait_indexed(a, seq, 8)
     b.start()
     h.wait_connected(a, b)
     st = h.assert_converged(a.dir, b.dir, T)
@@ -113,7 +116,7 @@ def restart_with_no_change_moves_nothing():
     b.start()
     h.wait_connected(a, b)
     h.assert_converged(a.dir, b.dir, T)
-    time.sleep(1.5)  # let every batch be acknowledged and progress recorded
+    wait_in_sync([a, b])  # every batch acknowledged and progress recorded
     for n in (a, b):
         rc, _ = n.stop()
         assert rc == 0, f"{n.name} exited {rc}"
@@ -123,7 +126,7 @@ def restart_with_no_change_moves_nothing():
         marks[n.name] = n.log_size()
         n.start()
     h.wait_connected(a, b)
-    time.sleep(5)
+    wait_in_sync([a, b])  # both have read the other's index again: whatever moves has moved
     problems = {n.name: traffic(n, marks[n.name]) for n in (a, b)}
     assert not problems["A"] and not problems["B"], \
         f"a restart with nothing changed moved or recorded data: {problems}"

@@ -66,9 +66,10 @@ def scenario_impostor():
         time.sleep(0.5)
         procs.append(subprocess.Popen(
             [sys.executable, CLUSTER, "exec", "2", "avahi-publish", "-s", "cascade-forged",
-             "_cascade._tcp", "50052", f"id={id2}", f"g={tag}", "v=2"],
+             "_cascade._tcp", "50052", f"id={id2}", f"g={tag}", "v=3"],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL))
-        wait_until(lambda: os.path.isdir(os.path.join(imp_dir, "folder")), 10)
+        assert wait_until(lambda: os.path.isdir(os.path.join(imp_dir, "folder")), 10), \
+            "the impostor node made no folder"
         with open(os.path.join(imp_dir, "folder", "from-impostor.txt"), "w") as f:
             f.write("the impostor's data")
         refused = lambda: [l for l in grep(node_log(1), "answers for " + id2)]  # noqa: E731
@@ -106,12 +107,12 @@ def scenario_keyless():
              "--path", "secret.txt", "--deadline", "60"],
             stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL))
         text = lambda: open(out_path).read()  # noqa: E731
-        wait_until(lambda: "listening on" in text(), 10)
+        assert wait_until(lambda: "listening on" in text(), 10), text()[-2000:]
         hid = text().split("device ", 1)[1].split(",", 1)[0]
         write(1, "secret.txt", "SECRET-OF-THE-GROUP " * 100)
         procs.append(subprocess.Popen(
             [sys.executable, CLUSTER, "exec", "2", "avahi-publish", "-s", "cascade-rogue",
-             "_cascade._tcp", "50060", f"id={hid}", f"g={tag}", "v=2"],
+             "_cascade._tcp", "50060", f"id={hid}", f"g={tag}", "v=3"],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL))
         rogue = "198.18.0.2:50060"
         refused = lambda i: [ln for ln in grep(node_log(i), rogue)  # noqa: E731

@@ -189,12 +189,24 @@ TEST_CASE("partial_files: marks from one thread are seen by readers on another")
     for (std::size_t i = 0; i < 2000; ++i)
       pf.mark(r.path, r.version, i);
   });
-  std::size_t seen = 0;
+  // The writer marks 0, 1, 2, ... in order, so every answer a reader gets while it runs is a
+  // prefix of set bits that never shrinks (a lost or torn mark breaks one or the other).
+  std::size_t seen = 0, not_prefix = 0, shrank = 0, answers = 0;
   for (int k = 0; k < 100000 && seen < 2000; ++k) {
     auto h = pf.have(r.path, r.version);
-    seen = static_cast<std::size_t>(std::count(h.begin(), h.end(), true));
+    auto n = static_cast<std::size_t>(std::count(h.begin(), h.end(), true));
+    if (h.size() != 2000 || std::find(h.begin(), h.end(), false) - h.begin() !=
+                                static_cast<std::ptrdiff_t>(n))
+      ++not_prefix;
+    if (n < seen)
+      ++shrank;
+    seen = n;
+    ++answers;
   }
   writer.join();
+  CHECK(answers > 0);
+  CHECK(not_prefix == 0);
+  CHECK(shrank == 0);
   auto h = pf.have(r.path, r.version);
   CHECK(std::count(h.begin(), h.end(), true) == 2000);
   CHECK(pf.source_for(r.path, r.version, {{0, 20000}}) == "/t/x");
