@@ -153,6 +153,27 @@ int run_command(session& s, const std::vector<std::string>& words) {
       j.begin_object().key("conflicts");
       json_conflicts(j, r.getConflicts());
       j.end_object();
+    } else if (name == "versions") {
+      auto req = s.cap().versionsRequest();
+      req.setGlob(arg);
+      auto r = s.wait(req.send());
+      if (!as_json) {
+        std::cout << text_versions(r.getVersions());
+        return 0;
+      }
+      j.begin_object().key("versions");
+      json_versions(j, r.getVersions());
+      j.end_object();
+    } else if (name == "restore") {
+      auto req = s.cap().restoreRequest();
+      req.setPath(arg);
+      req.setTime(args > 1 ? words[2] : std::string());
+      auto r = s.wait(req.send());
+      if (!as_json) {
+        std::cout << r.getMessage().cStr() << "\n";
+        return 0;
+      }
+      j.begin_object().key("message").value(r.getMessage().cStr()).end_object();
     } else if (name == "rescan") {
       auto req = s.cap().rescanRequest();
       req.setPath(arg);

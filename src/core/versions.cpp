@@ -69,7 +69,7 @@ std::vector<std::string> versions_to_remove(const std::vector<version_file>& ver
   for (auto& v : versions)
     order.push_back(&v);
   std::sort(order.begin(), order.end(), [](auto* a, auto* b) {
-    return std::tie(a->time_s, a->name) < std::tie(b->time_s, b->name);
+    return std::tie(a->time_s, a->n, a->name) < std::tie(b->time_s, b->n, b->name);
   });
   std::uint64_t total = 0;
   for (auto* v : order)

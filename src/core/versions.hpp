@@ -37,6 +37,16 @@ struct version_file {
   std::string name; // the version name (relative to the versions directory)
   std::int64_t time_s = 0;
   std::uint64_t size = 0;
+  unsigned n = 1; // which replacement within that second (version_id::n)
+};
+
+// One version as the console lists it.
+struct version_info {
+  std::string path; // the file's path in the folder
+  std::string name; // under .cascade/versions
+  std::int64_t time_s = 0;
+  std::uint64_t size = 0;
+  std::int64_t mtime_ns = 0; // the content's own time, kept
 };
 
 struct retention {
@@ -45,8 +55,8 @@ struct retention {
 };
 
 // The names a clean-up removes at `now_s`: every version older than keep_s, then the oldest
-// (ties: by name) until the total size of the rest is at most cap_bytes. Versions stamped in the
-// future (a clock set back) count as new.
+// (within one second: the earlier replacement, then by name) until the total size of the rest is at
+// most cap_bytes. Versions stamped in the future (a clock set back) count as new.
 std::vector<std::string> versions_to_remove(const std::vector<version_file>& versions,
                                             std::int64_t now_s, const retention& r);
 

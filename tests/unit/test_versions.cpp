@@ -119,9 +119,14 @@ TEST_CASE("retention: over the cap the oldest go first, until the rest fit") {
   // Age first, then the cap over what is left.
   auto x = files({{"ancient", t0 - 90 * day, 1}, {"a", t0 - 2, 50}, {"b", t0 - 1, 50}});
   CHECK(versions_to_remove(x, t0, {30 * day, 60}) == std::vector<std::string>{"ancient", "a"});
-  // The same second: by name, so the order is stable.
-  auto y = files({{"r~1-2", t0, 10}, {"r~1", t0, 10}});
-  CHECK(versions_to_remove(y, t0, {0, 10}) == std::vector<std::string>{"r~1"});
+  // The same second: the earlier replacement first ("-2" sorts before "." as text), then by
+  // name, so the order is stable.
+  auto y = files({{"r~20261205-081500-2.txt", t0, 10, 2},
+                  {"r~20261205-081500.txt", t0, 10, 1},
+                  {"q~20261205-081500.txt", t0, 10, 1}});
+  CHECK(versions_to_remove(y, t0, {0, 20}) == std::vector<std::string>{"q~20261205-081500.txt"});
+  CHECK(versions_to_remove(y, t0, {0, 10}) ==
+        std::vector<std::string>{"q~20261205-081500.txt", "r~20261205-081500.txt"});
   // A stamp in the future (the clock went back) counts as new.
   auto z = files({{"future", t0 + day, 10}, {"now", t0, 10}});
   CHECK(versions_to_remove(z, t0, {day, 10}) == std::vector<std::string>{"now"});
