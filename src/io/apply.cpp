@@ -88,7 +88,8 @@ bool applier::keep_version(const std::string& rel, std::uint64_t size, bool link
   }
   if (!name && errno != 0) {
     last_errno_ = errno;
-    log_failed("keep the replaced version of", rel, last_errno_);
+    // A deletion that cannot move the file away failed as a removal (an immutable directory).
+    log_failed(link ? "keep the replaced version of" : "remove", rel, last_errno_);
     return false;
   }
   if (name) {
