@@ -46,11 +46,16 @@ namespace {
 
 std::string help_text() {
   std::ostringstream o;
+  std::size_t width = 0; // the longest usage and two spaces: the help text starts in one column
+  for (auto& c : commands)
+    width = std::max(width, std::strlen(c.usage) + 2);
+  auto line = [&](const char* usage, const char* help) {
+    o << "  " << usage << std::string(width - std::strlen(usage), ' ') << help << "\n";
+  };
   o << "commands:\n";
   for (auto& c : commands)
-    o << "  " << c.usage << std::string(16 - std::min<std::size_t>(15, std::strlen(c.usage)), ' ')
-      << c.help << "\n";
-  o << "  quit            leave (interactive; also Ctrl+D)\n";
+    line(c.usage, c.help);
+  line("quit", "leave (interactive; also Ctrl+D)");
   return o.str();
 }
 
