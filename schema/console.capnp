@@ -140,6 +140,14 @@ struct Conflict {
   mtimeNs @5 :Int64;
 }
 
+struct Version {
+  path @0 :Text;           # the file's path in the folder
+  name @1 :Text;           # under .cascade/versions
+  time @2 :Text;           # YYYYMMDD-HHMMSS (UTC): when a peer replaced it
+  size @3 :UInt64;
+  mtimeNs @4 :Int64;       # the content's own time
+}
+
 interface Console {
   status @0 () -> (status :Status);
   peers @1 () -> (peers :List(Peer));
@@ -150,6 +158,8 @@ interface Console {
   setLogLevel @6 (level :Text) -> (previous :Text);
   deny @7 (deviceId :Text) -> (message :Text);
   transfers @8 () -> (transfers :List(Transfer));
+  versions @9 (glob :Text) -> (versions :List(Version));
+  restore @10 (path :Text, time :Text) -> (message :Text);
 }
 # Errors (a bad glob, an unknown level, a malformed id) come back as exceptions whose
 # description is the message to show.

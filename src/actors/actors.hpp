@@ -19,6 +19,7 @@
 #include "io/hasher.hpp"
 #include "io/mdns.hpp"
 #include "io/tmp_dir.hpp"
+#include "io/versions.hpp"
 #include "io/watcher.hpp"
 #include "rpc/console_server.hpp"
 #include "rpc/network.hpp"
@@ -68,6 +69,8 @@ using unwatched_atom = caf::atom_constant<caf::atom("unwatched")>; // watcher ->
 using have_atom = caf::atom_constant<caf::atom("have")>;           // repair: who holds what
 using unread_atom = caf::atom_constant<caf::atom("unread")>;       // index -> itself: look again
 using db_tick_atom = caf::atom_constant<caf::atom("db_tick")>;     // index -> itself: store fault
+using versions_atom = caf::atom_constant<caf::atom("versions")>;   // console -> index; clean-up
+using restore_atom = caf::atom_constant<caf::atom("restore")>;     // console -> index
 
 // What every actor of one node shares; immutable after start.
 struct node_context {
@@ -82,6 +85,11 @@ struct node_context {
   const io::fs_watcher* fs = nullptr;      // for its watch count (thread-safe)
   core::partial_files* partials = nullptr; // temp files of transfers (thread-safe)
   std::size_t max_transfers = 4;           // transfer slots: uploads, offers and pulls at once
+  // DIR/.cascade/versions, where peers' deletions and overwrites are kept; nullptr: off.
+  io::versions_dir* versions = nullptr;
+  std::int64_t keep_versions_s = 0; // versions older than this are removed
+  // The cap on all versions' bytes (0: none); nullopt: 10% of the folder's indexed bytes.
+  std::optional<std::uint64_t> versions_cap;
 };
 
 // A file the transfer actor has finished (or failed) writing into the state directory.
@@ -142,7 +150,9 @@ struct transfer_job {
 //  progress(device) -> (epoch, seq): how far we read a peer's index;
 //  finished(result): a transfer ended;
 //  summary() -> index_summary; files(glob) -> (file_infos, truncated, device names);
-//  conflicts() -> conflict_infos; children() -> transfer actors (the console's questions).
+//  conflicts() -> conflict_infos; children() -> transfer actors (the console's questions);
+//  versions(glob) -> version_infos; restore(path, time) -> (message, error);
+//  versions(): the clean-up of old versions (at start, then hourly).
 caf::actor spawn_index(caf::actor_system& sys, const node_context& ctx, caf::actor scanner);
 
 // Pushes a file we hold to the first peer of `relay` that takes it (the source of the push
@@ -186,6 +196,7 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cascade::core::index_summary)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cascade::core::console_query)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<cascade::core::file_info>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<cascade::core::conflict_info>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<cascade::core::version_info>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<cascade::core::peer_status>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<caf::actor>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<std::int64_t>)

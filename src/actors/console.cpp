@@ -324,6 +324,32 @@ caf::behavior console(self_ptr self, const node_context* ctx, console_refs refs,
                     fail(reply, "the index did not answer: " + caf::to_string(e));
                   });
           return;
+        case core::console_query_kind::versions:
+          self->request(refs.index, ask_timeout * 4, versions_atom::value, q.arg)
+              .then(
+                  [=](std::vector<core::version_info>& v) {
+                    core::console_answer a;
+                    a.versions = std::move(v);
+                    reply(std::move(a));
+                  },
+                  [=](caf::error& e) {
+                    fail(reply, "the index did not answer: " + caf::to_string(e));
+                  });
+          return;
+        case core::console_query_kind::restore:
+          self->request(refs.index, ask_timeout * 4, restore_atom::value, q.arg, q.arg2)
+              .then(
+                  [=](std::string& message, std::string& error) {
+                    if (!error.empty())
+                      return fail(reply, error);
+                    core::console_answer a;
+                    a.message = std::move(message);
+                    reply(std::move(a));
+                  },
+                  [=](caf::error& e) {
+                    fail(reply, "the index did not answer: " + caf::to_string(e));
+                  });
+          return;
         case core::console_query_kind::rescan:
           self->request(refs.index, rescan_timeout, rescan_atom::value, q.arg)
               .then(

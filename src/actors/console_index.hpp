@@ -18,6 +18,13 @@ caf::message find_files(index_state& st, const node_context* ctx, const std::str
 
 std::vector<core::conflict_info> find_conflicts(index_state& st);
 
+// Versions of paths matching `glob` (as files takes it), by path then time (index_versions.cpp).
+std::vector<core::version_info> find_versions(const node_context* ctx, const std::string& glob);
+// Puts the newest version of `path` (or the newest from `time`, YYYYMMDD-HHMMSS) back as a local
+// change; the file it replaces is kept as a version first. (message, error).
+caf::message restore_version(index_logic& logic, const node_context* ctx, const std::string& path,
+                             const std::string& time);
+
 // Walks `path` ("" for the whole folder) and records what changed:
 // (scanned, changes, hashing, error); error is set if `path` is not a valid folder path.
 caf::message rescan_path(index_logic& logic, const node_context* ctx, const std::string& path);

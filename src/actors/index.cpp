@@ -22,10 +22,14 @@ using namespace index_detail;
 caf::behavior index_actor(self_ptr self, const node_context* ctx, caf::actor scanner) {
   self->state.db = std::make_unique<io::store>(ctx->state_dir + "/index.db");
   self->state.disk = std::make_unique<io::applier>(*ctx->folder, *ctx->tmp);
+  if (ctx->keep_versions_s > 0)
+    self->state.disk->keep_versions(ctx->versions);
   self->state.slots = core::transfer_slots(ctx->max_transfers);
   auto logic = std::make_shared<index_logic>(self, ctx, scanner);
   self->set_down_handler([=](caf::down_msg& m) { logic->on_actor_down(m.source); });
   logic->start();
+  if (ctx->keep_versions_s > 0)
+    self->send(self, versions_atom::value);
   return {
       [=](scan_atom, const std::vector<std::string>& paths) {
         logic->guarded([&] { logic->scan(paths); });
@@ -102,6 +106,17 @@ caf::behavior index_actor(self_ptr self, const node_context* ctx, caf::actor sca
       [=](children_atom) { return children(self->state); },
       [=](files_atom, const std::string& glob) { return find_files(self->state, ctx, glob); },
       [=](conflicts_atom) { return find_conflicts(self->state); },
+      [=](versions_atom, const std::string& glob) { return find_versions(ctx, glob); },
+      [=](restore_atom, const std::string& path, const std::string& time) {
+        caf::message answer = caf::make_message(std::string(), std::string("index database "
+                                                                           "fault: see errors"));
+        logic->guarded([&] { answer = restore_version(*logic, ctx, path, time); });
+        return answer;
+      },
+      [=](versions_atom) { // the clean-up: now, and again in an hour
+        logic->clean_versions();
+        self->delayed_send(self, std::chrono::hours(1), versions_atom::value);
+      },
       [=](rescan_atom, const std::string& path) {
         caf::message answer =
             caf::make_message(std::uint64_t{0}, std::uint64_t{0}, std::uint64_t{0},

@@ -105,6 +105,7 @@ struct index_state {
   core::fault_board faults;
   std::map<std::string, int> unreadable; // local files we cannot read -> errno
   bool unreadable_retry_scheduled = false;
+  std::uint64_t versions_bytes = 0; // all versions, as of the last clean-up plus those kept since
 };
 
 using self_ptr = caf::stateful_actor<index_state>*;
@@ -133,6 +134,7 @@ public:
     st().disk->sync_dirs();
     db().commit();
     st().applied_uncommitted.clear();
+    note_versions();
   }
   io::store& db() { return *st().db; }
 
@@ -251,6 +253,11 @@ public:
   void check_readable(const std::string& path);
   void readable_again(const std::string& path);
   void retry_unreadable();
+  // Versions (index_versions.cpp): removes those older than --keep-versions, then the oldest
+  // over the cap (at start, hourly, and when new versions pass the cap).
+  void clean_versions();
+  // Counts the versions the applier kept since the last call; cleans up when over the cap.
+  void note_versions();
 
 private:
   void on_store_fault(const io::store_error& e);

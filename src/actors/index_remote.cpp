@@ -254,7 +254,11 @@ bool index_logic::ready_to_apply(const core::file_record& remote) {
 }
 
 install_outcome index_logic::install(core::file_record r, const std::string& tmp) {
-  auto ino = st().disk->install(tmp, r);
+  // A change of mode or time alone replaces the same bytes: nothing worth a version.
+  auto local = db().get(r.path);
+  bool same_bytes = local && !local->record.deleted && local->record.type == r.type &&
+                    local->record.size == r.size && local->record.chunks == r.chunks;
+  auto ino = st().disk->install(tmp, r, !same_bytes);
   if (ino) {
     settle(r, *ino);
     return install_outcome::installed;

@@ -8,6 +8,8 @@ namespace cascade::app {
 namespace {
 
 constexpr std::string_view dir_required = "--dir is required (see node --help)";
+constexpr std::uint32_t max_keep_days = 36500;       // a century
+constexpr std::uint32_t max_versions_mib = 1u << 30; // 1 PiB
 
 // One "--name[=value]" argument taken apart.
 struct flag {
@@ -119,7 +121,7 @@ command no_value_allowed(const flag& f) {
 
 command parse_run(const std::vector<std::string>& args) {
   run_options o;
-  std::optional<std::string> dir, port, listen, level, transfers;
+  std::optional<std::string> dir, port, listen, level, transfers, keep_versions, versions_max;
   std::string error;
   cursor c(args);
   while (!c.done()) {
@@ -135,7 +137,8 @@ command parse_run(const std::vector<std::string>& args) {
     }
     if (f.name != "--dir" && f.name != "--port" && f.name != "--listen" && f.name != "--peer" &&
         f.name != "--key" && f.name != "--key-file" && f.name != "--state" &&
-        f.name != "--log-level" && f.name != "--deny" && f.name != "--max-transfers")
+        f.name != "--log-level" && f.name != "--deny" && f.name != "--max-transfers" &&
+        f.name != "--keep-versions" && f.name != "--versions-max-mib")
       return unknown(f.value ? f.name : arg, "");
     auto v = c.value(f, error);
     if (!v)
@@ -162,6 +165,10 @@ command parse_run(const std::vector<std::string>& args) {
       o.deny.push_back(*v);
     } else if (f.name == "--max-transfers") {
       ok = set_once(transfers, *v, f, error);
+    } else if (f.name == "--keep-versions") {
+      ok = set_once(keep_versions, *v, f, error);
+    } else if (f.name == "--versions-max-mib") {
+      ok = set_once(versions_max, *v, f, error);
     } else {
       ok = set_once(level, *v, f, error);
     }
@@ -190,6 +197,22 @@ command parse_run(const std::vector<std::string>& args) {
     if (!n || *n == 0)
       return usage_error{"--max-transfers: '" + *transfers + "' is not a number from 1 to 16"};
     o.max_transfers = *n;
+  }
+  if (keep_versions) {
+    const auto n = parse_number(*keep_versions, max_keep_days);
+    if (!n)
+      return usage_error{"--keep-versions: '" + *keep_versions +
+                         "' is not a number of days from 0 to " + std::to_string(max_keep_days) +
+                         " (0 keeps no versions)"};
+    o.keep_versions = *n;
+  }
+  if (versions_max) {
+    const auto n = parse_number(*versions_max, max_versions_mib);
+    if (!n)
+      return usage_error{"--versions-max-mib: '" + *versions_max +
+                         "' is not a number of MiB from 0 to " + std::to_string(max_versions_mib) +
+                         " (0: no cap)"};
+    o.versions_max_mib = *n;
   }
   if (o.key && o.key_file)
     return usage_error{"--key-file and --key are exclusive: give the group key one way"};
@@ -301,6 +324,10 @@ node --dir DIR [options]        run the node for DIR (created if missing) until 
                                 how much to log, default info
   --max-transfers N             files sent or received at once (1-16), default
                                 2 x cores, at least 4; the rest wait their turn
+  --keep-versions DAYS          keep what peers delete, overwrite or rename away for DAYS
+                                in DIR/.cascade/versions, default 30; 0 keeps nothing
+  --versions-max-mib N          cap on all versions: the oldest go first; default 10% of
+                                the folder's size (at least 1024); 0: no cap
   --deny ID                     remove a device from this folder's group: its connections
                                 drop (within 5 s on a running node) and it cannot reconnect;
                                 records the id and exits
@@ -309,7 +336,8 @@ node keygen                     print a fresh group key (one line)
 node console --dir DIR [--state DIR] [--json] [CMD]
                                 the debug console (interactive; one command with CMD; --json);
                                 CMD: status, peers, actors, transfers, files [GLOB], conflicts,
-                                rescan [PATH], log LEVEL, deny ID, top, help (docs/console.md)
+                                versions [GLOB], restore PATH [TIME], rescan [PATH],
+                                log LEVEL, deny ID, top, help (docs/console.md)
 node --help | -h                this text
 node --version                  print "cascade VERSION" and exit
 

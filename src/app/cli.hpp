@@ -29,6 +29,9 @@ struct run_options {
   log_level level = log_level::info;   // --log-level
   std::vector<std::string> deny;       // --deny ID, repeatable: record and exit
   std::uint32_t max_transfers = 0;     // --max-transfers N (1-16); 0: from the core count
+  std::uint32_t keep_versions = 30;    // --keep-versions DAYS; 0: no versions kept
+  // --versions-max-mib N: the cap on all versions (0: none); unset: 10% of the folder, >= 1 GiB
+  std::optional<std::uint32_t> versions_max_mib;
 };
 
 struct keygen_command {};

@@ -46,11 +46,16 @@ namespace {
 
 std::string help_text() {
   std::ostringstream o;
+  std::size_t width = 0; // the longest usage and two spaces: the help text starts in one column
+  for (auto& c : commands)
+    width = std::max(width, std::strlen(c.usage) + 2);
+  auto line = [&](const char* usage, const char* help) {
+    o << "  " << usage << std::string(width - std::strlen(usage), ' ') << help << "\n";
+  };
   o << "commands:\n";
   for (auto& c : commands)
-    o << "  " << c.usage << std::string(16 - std::min<std::size_t>(15, std::strlen(c.usage)), ' ')
-      << c.help << "\n";
-  o << "  quit            leave (interactive; also Ctrl+D)\n";
+    line(c.usage, c.help);
+  line("quit", "leave (interactive; also Ctrl+D)");
   return o.str();
 }
 
@@ -153,6 +158,27 @@ int run_command(session& s, const std::vector<std::string>& words) {
       j.begin_object().key("conflicts");
       json_conflicts(j, r.getConflicts());
       j.end_object();
+    } else if (name == "versions") {
+      auto req = s.cap().versionsRequest();
+      req.setGlob(arg);
+      auto r = s.wait(req.send());
+      if (!as_json) {
+        std::cout << text_versions(r.getVersions());
+        return 0;
+      }
+      j.begin_object().key("versions");
+      json_versions(j, r.getVersions());
+      j.end_object();
+    } else if (name == "restore") {
+      auto req = s.cap().restoreRequest();
+      req.setPath(arg);
+      req.setTime(args > 1 ? words[2] : std::string());
+      auto r = s.wait(req.send());
+      if (!as_json) {
+        std::cout << r.getMessage().cStr() << "\n";
+        return 0;
+      }
+      j.begin_object().key("message").value(r.getMessage().cStr()).end_object();
     } else if (name == "rescan") {
       auto req = s.cap().rescanRequest();
       req.setPath(arg);

@@ -40,6 +40,12 @@ inline constexpr command_info commands[] = {
     {"files", "files [GLOB]",
      "index records matching GLOB (* ? [..]; a plain path: it and what is below it)", 0, 1},
     {"conflicts", "conflicts", "conflict copies and the files they belong to", 0, 0},
+    {"versions", "versions [GLOB]",
+     "what peers deleted, overwrote or renamed away, kept: path, time (UTC), size", 0, 1},
+    {"restore", "restore PATH [TIME]",
+     "put the newest version of PATH (or the one from TIME, as versions lists it) back; it syncs "
+     "as a local change, and the file it replaces becomes a version",
+     1, 2},
     {"rescan", "rescan [PATH]", "walk the folder (or PATH in it) now and record what changed", 0,
      1},
     {"log", "log LEVEL", "set the node's log level: trace, debug, info, warn or error", 1, 1},

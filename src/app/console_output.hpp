@@ -53,6 +53,7 @@ std::string text_actors(capnp::List<cw::Actor>::Reader actors);
 std::string text_transfers(capnp::List<cw::Transfer>::Reader transfers);
 std::string text_files(capnp::List<cw::File>::Reader files, bool truncated);
 std::string text_conflicts(capnp::List<cw::Conflict>::Reader conflicts);
+std::string text_versions(capnp::List<cw::Version>::Reader versions);
 // One transfer's progress bar, `width` characters between the brackets.
 std::string progress_bar(double fraction, int width);
 
@@ -63,5 +64,6 @@ void json_actors(json& j, capnp::List<cw::Actor>::Reader actors);
 void json_transfers(json& j, capnp::List<cw::Transfer>::Reader transfers);
 void json_files(json& j, capnp::List<cw::File>::Reader files, bool truncated);
 void json_conflicts(json& j, capnp::List<cw::Conflict>::Reader conflicts);
+void json_versions(json& j, capnp::List<cw::Version>::Reader versions);
 
 } // namespace cascade::app

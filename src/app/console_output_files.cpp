@@ -168,4 +168,30 @@ void json_conflicts(json& j, capnp::List<cw::Conflict>::Reader conflicts) {
   j.end_array();
 }
 
+// --- versions ---
+
+std::string text_versions(capnp::List<cw::Version>::Reader versions) {
+  if (versions.size() == 0)
+    return "no versions\n";
+  std::ostringstream o;
+  for (auto v : versions)
+    o << str(v.getPath()) << "  " << str(v.getTime()) << "  "
+      << human_bytes(static_cast<double>(v.getSize())) << "  (modified " << utc(v.getMtimeNs())
+      << ")\n";
+  return o.str();
+}
+
+void json_versions(json& j, capnp::List<cw::Version>::Reader versions) {
+  j.begin_array();
+  for (auto v : versions)
+    j.begin_object()
+        .field("path", str(v.getPath()))
+        .field("name", str(v.getName()))
+        .field("time", str(v.getTime()))
+        .field("size", v.getSize())
+        .field("mtime_ns", v.getMtimeNs())
+        .end_object();
+  j.end_array();
+}
+
 } // namespace cascade::app

@@ -26,6 +26,7 @@
 #include "io/log.hpp"
 #include "io/mdns.hpp"
 #include "io/tmp_dir.hpp"
+#include "io/versions.hpp"
 #include "io/watcher.hpp"
 #include "rpc/console_server.hpp"
 #include "rpc/network.hpp"
@@ -198,8 +199,11 @@ int run_node(const run_options& o) {
   io::set_log_level(static_cast<io::level>(o.level));
   auto p = prepare(o.dir, o.state);
   std::optional<io::tmp_dir> tmp; // checked before anything is written or cleaned in it
+  // In the marker, not the state directory: on the folder's file system (a rename, not a copy).
+  std::optional<io::versions_dir> versions;
   try {
     tmp.emplace(p.state + "/tmp");
+    versions.emplace(p.marker + "/versions");
   } catch (const std::exception& e) {
     std::cerr << "node: " << e.what() << "\n";
     return 1;
@@ -248,6 +252,10 @@ int run_node(const run_options& o) {
   ctx.partials = &partials;
   ctx.state_dir = p.state;
   ctx.tmp = &*tmp;
+  ctx.versions = &*versions;
+  ctx.keep_versions_s = std::int64_t{o.keep_versions} * 86400;
+  if (o.versions_max_mib)
+    ctx.versions_cap = std::uint64_t{*o.versions_max_mib} << 20;
   ctx.marker = p.marker;
   ctx.self = me.id;
   ctx.self_short = core::short_of(me.id);

@@ -15,6 +15,7 @@
 #include "core/faults.hpp"
 #include "core/latency.hpp"
 #include "core/record.hpp"
+#include "core/versions.hpp"
 
 namespace cascade::core {
 
@@ -108,11 +109,23 @@ std::optional<conflict_info> parse_conflict_name(std::string_view path);
 
 // --- the console's questions and answers ---
 
-enum class console_query_kind { status, peers, actors, files, conflicts, rescan, log_level, deny };
+enum class console_query_kind {
+  status,
+  peers,
+  actors,
+  files,
+  conflicts,
+  rescan,
+  log_level,
+  deny,
+  versions,
+  restore
+};
 
 struct console_query {
   console_query_kind kind = console_query_kind::status;
-  std::string arg; // files: glob; rescan: path; log_level: level; deny: device id
+  std::string arg;  // files, versions: glob; rescan, restore: path; log_level: level; deny: id
+  std::string arg2; // restore: the version's time (YYYYMMDD-HHMMSS), empty for the newest
 };
 
 struct node_status {
@@ -135,6 +148,7 @@ struct console_answer {
   std::vector<file_info> files;
   bool truncated = false;
   std::vector<conflict_info> conflicts;
+  std::vector<version_info> versions;
   std::map<short_id, std::string> device_names; // version vector ids -> device ids we know
   // rescan: entries looked at, changes recorded, files still being hashed
   std::uint64_t scanned = 0, changes = 0, hashing = 0;

@@ -5,6 +5,7 @@
 #include "core/device_id.hpp"
 #include "core/path.hpp"
 #include "core/time_split.hpp"
+#include "core/utc_stamp.hpp"
 
 namespace cascade::core {
 namespace {
@@ -30,42 +31,6 @@ bool equivalent(const file_record& a, const file_record& b) {
     return a.size == b.size && a.chunks == b.chunks;
   }
   return same_content(a, b);
-}
-
-// Howard Hinnant's days_from_civil inverse: pure integer arithmetic, so the name is the same on
-// every node whatever its time zone or libc, and no shared gmtime buffer is involved.
-struct civil {
-  long long year;
-  unsigned month, day;
-};
-civil civil_from_days(long long z) {
-  z += 719468;
-  const long long era = (z >= 0 ? z : z - 146096) / 146097;
-  const auto doe = static_cast<unsigned>(z - era * 146097);
-  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  const unsigned mp = (5 * doy + 2) / 153;
-  const unsigned day = doy - (153 * mp + 2) / 5 + 1;
-  const unsigned month = mp < 10 ? mp + 3 : mp - 9;
-  return {static_cast<long long>(yoe) + era * 400 + (month <= 2), month, day};
-}
-
-// "-YYYYMMDD-HHMMSS" of a UTC time in nanoseconds (floored, so times before 1970 work too).
-std::string utc_stamp(std::int64_t mtime_ns) {
-  constexpr std::int64_t s_per_day = 86'400;
-  std::int64_t secs = split_ns(mtime_ns).sec;
-  std::int64_t days = secs / s_per_day;
-  std::int64_t sod = secs % s_per_day;
-  if (sod < 0) {
-    sod += s_per_day;
-    --days;
-  }
-  const civil c = civil_from_days(days);
-  char buf[40];
-  std::snprintf(buf, sizeof buf, "%04lld%02u%02u-%02d%02d%02d", c.year, c.month, c.day,
-                static_cast<int>(sod / 3600), static_cast<int>(sod / 60 % 60),
-                static_cast<int>(sod % 60));
-  return buf;
 }
 
 // The longest prefix of `s` of at most `n` bytes that does not split a UTF-8 sequence.
@@ -149,7 +114,7 @@ std::string conflict_name(std::string_view path, std::int64_t mtime_ns, short_id
     ext = base.substr(dot);
   }
   std::string suffix(conflict_marker);
-  suffix += utc_stamp(mtime_ns);
+  suffix += utc_stamp(split_ns(mtime_ns).sec);
   suffix += '-';
   suffix += format_short_id(modified_by).substr(0, device_chars);
   // Keep the new name within NAME_MAX, else the conflict copy could never be created or synced.

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 
 #include "core/path.hpp"
@@ -74,7 +75,32 @@ void applier::sync_tmp() {
   dirty_ = false;
 }
 
-std::optional<std::uint64_t> applier::install(const std::string& tmp, const core::file_record& r) {
+bool applier::keep_version(const std::string& rel, std::uint64_t size, bool link,
+                           std::optional<std::string>& name) {
+  auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                 std::chrono::system_clock::now().time_since_epoch())
+                 .count();
+  name = versions_->keep(folder_, rel, now, link);
+  if (!name && errno == ENAMETOOLONG) { // a name of 240+ bytes has no room for the stamp
+    log_warn("cannot keep the replaced version of " + rel +
+             ": its version name would be too long; replaced without one");
+    return true;
+  }
+  if (!name && errno != 0) {
+    last_errno_ = errno;
+    // A deletion that cannot move the file away failed as a removal (an immutable directory).
+    log_failed(link ? "keep the replaced version of" : "remove", rel, last_errno_);
+    return false;
+  }
+  if (name) {
+    kept_bytes_ += size;
+    log_info("kept the version of " + rel + " a peer replaced as " + *name);
+  }
+  return true;
+}
+
+std::optional<std::uint64_t> applier::install(const std::string& tmp, const core::file_record& r,
+                                              bool keep_old) {
   auto parent = core::parent_of(r.path);
   last_errno_ = 0;
   if (!parent.empty() && !folder_.make_dirs(parent, 0755, &created_in_)) {
@@ -90,10 +116,20 @@ std::optional<std::uint64_t> applier::install(const std::string& tmp, const core
     tmp_.remove(tmp);
     return std::nullopt;
   }
+  std::optional<std::string> kept; // a hard link: the name is replaced atomically below
+  if (versions_ && keep_old && cur && cur->type == core::file_type::file &&
+      !keep_version(r.path, cur->size, true, kept)) {
+    tmp_.remove(tmp);
+    return std::nullopt;
+  }
   if (!folder_.rename_into(tmp_.fd(), tmp_.name_of(tmp), r.path)) {
     last_errno_ = errno;
     log_failed("move into place", r.path, last_errno_);
     tmp_.remove(tmp);
+    if (kept && !folder_.stat(r.path))
+      versions_->restore(*kept, folder_, r.path); // moved, not linked: put it back
+    else if (kept)
+      versions_->remove(*kept); // the file is still in place: no version of it
     return std::nullopt;
   }
   touched_dirs_.insert(std::string(parent));
@@ -121,6 +157,13 @@ bool applier::remove(const core::file_record& r) {
   if (!cur)
     return true;
   bool dir = cur->type == core::file_type::dir;
+  if (versions_ && cur->type == core::file_type::file) {
+    std::optional<std::string> kept;
+    if (!keep_version(r.path, cur->size, false, kept))
+      return false;
+    if (kept)
+      return true; // moved away: gone from the folder
+  }
   if (dir ? folder_.remove_dir(r.path) : folder_.remove_file(r.path))
     return true;
   last_errno_ = errno;

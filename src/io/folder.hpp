@@ -60,6 +60,8 @@ class folder {
 public:
   // Opens `root` (which must exist). Throws std::system_error if it cannot.
   explicit folder(const std::string& root);
+  // A folder on an already opened and checked directory (the state directory's versions/).
+  folder(std::string root, unique_fd fd) : root_(std::move(root)), root_fd_(std::move(fd)) {}
 
   const std::string& root() const { return root_; }
   int root_fd() const { return root_fd_.get(); }
@@ -105,11 +107,11 @@ public:
   bool set_times(std::string_view rel, std::int64_t mtime_ns);
   bool set_mode(std::string_view rel, std::uint32_t mode);
 
-private:
   // A descriptor of the parent directory of `rel` (resolved beneath the root, no symlinks),
-  // and the last component.
+  // and the last component: for the *at calls that move entries between two folders.
   unique_fd open_parent(std::string_view rel, std::string_view& leaf) const;
 
+private:
   std::string root_;
   unique_fd root_fd_;
 };

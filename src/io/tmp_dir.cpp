@@ -19,30 +19,32 @@ namespace {
                            "; remove it and start again (the node makes a new one)");
 }
 
-
 } // namespace
 
-tmp_dir::tmp_dir(std::string path) : path_(std::move(path)) {
-  if (::mkdir(path_.c_str(), 0700) != 0 && errno != EEXIST)
-    throw std::runtime_error("cannot create " + path_ + ": " + std::strerror(errno));
+unique_fd open_private_dir(const std::string& path) {
+  if (::mkdir(path.c_str(), 0700) != 0 && errno != EEXIST)
+    throw std::runtime_error("cannot create " + path + ": " + std::strerror(errno));
   struct ::stat before {};
-  if (::lstat(path_.c_str(), &before) != 0)
-    throw std::runtime_error("cannot read " + path_ + ": " + std::strerror(errno));
+  if (::lstat(path.c_str(), &before) != 0)
+    throw std::runtime_error("cannot read " + path + ": " + std::strerror(errno));
   if (S_ISLNK(before.st_mode))
-    refuse(path_, "is a symlink, not a directory");
+    refuse(path, "is a symlink, not a directory");
   if (!S_ISDIR(before.st_mode))
-    refuse(path_, "is not a directory");
+    refuse(path, "is not a directory");
   if (before.st_uid != ::geteuid())
-    refuse(path_, "belongs to uid " + std::to_string(before.st_uid) + ", not to this node's uid " +
-                      std::to_string(::geteuid()));
-  fd_ = unique_fd(::open(path_.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    refuse(path, "belongs to uid " + std::to_string(before.st_uid) + ", not to this node's uid " +
+                     std::to_string(::geteuid()));
+  unique_fd fd(::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
   struct ::stat now {};
-  if (!fd_ || ::fstat(fd_.get(), &now) != 0 || now.st_dev != before.st_dev ||
+  if (!fd || ::fstat(fd.get(), &now) != 0 || now.st_dev != before.st_dev ||
       now.st_ino != before.st_ino)
-    refuse(path_, "changed while it was being opened");
+    refuse(path, "changed while it was being opened");
   if ((now.st_mode & 07777) != 0700)
-    ::fchmod(fd_.get(), 0700); // made 0755 by older versions
+    ::fchmod(fd.get(), 0700); // made 0755 by older versions
+  return fd;
 }
+
+tmp_dir::tmp_dir(std::string path) : path_(std::move(path)), fd_(open_private_dir(path_)) {}
 
 std::string tmp_dir::new_path() const {
   unsigned char bytes[16];

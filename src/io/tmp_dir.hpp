@@ -12,6 +12,11 @@
 
 namespace cascade::io {
 
+// Creates `path` (0700) if missing and opens it: a plain directory owned by this process's user,
+// opened O_NOFOLLOW and checked to be what was looked at; else std::runtime_error with one line
+// that says what is wrong and what to do.
+unique_fd open_private_dir(const std::string& path);
+
 class tmp_dir {
 public:
   // Creates `path` (0700) if missing and opens it; throws std::runtime_error with one line that

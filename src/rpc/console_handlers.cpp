@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "core/utc_stamp.hpp"
+
 namespace cascade::rpc {
 
 namespace cw = console_wire;
@@ -244,6 +246,29 @@ public:
     });
   }
 
+  kj::Promise<void> versions(VersionsContext ctx) override {
+    std::string glob = ctx.getParams().getGlob().cStr();
+    return ask(core::console_query_kind::versions, glob)
+        .then([ctx](core::console_answer a) mutable {
+          auto l = ctx.getResults().initVersions(static_cast<unsigned>(a.versions.size()));
+          for (unsigned k = 0; k < l.size(); ++k) {
+            auto& v = a.versions[k];
+            l[k].setPath(v.path);
+            l[k].setName(v.name);
+            l[k].setTime(core::utc_stamp(v.time_s));
+            l[k].setSize(v.size);
+            l[k].setMtimeNs(v.mtime_ns);
+          }
+        });
+  }
+
+  kj::Promise<void> restore(RestoreContext ctx) override {
+    auto p = ctx.getParams();
+    return ask(core::console_query_kind::restore, p.getPath().cStr(), 10 * kj::SECONDS,
+               p.getTime().cStr())
+        .then([ctx](core::console_answer a) mutable { ctx.getResults().setMessage(a.message); });
+  }
+
   kj::Promise<void> rescan(RescanContext ctx) override {
     std::string path = ctx.getParams().getPath().cStr();
     return ask(core::console_query_kind::rescan, path, 130 * kj::SECONDS)
@@ -274,10 +299,12 @@ private:
   // Hands the question to the backend; its answer comes back from another thread through a
   // cross-thread promise (the only KJ object meant to be touched from there).
   kj::Promise<core::console_answer> ask(core::console_query_kind kind, std::string arg = {},
-                                        kj::Duration limit = 10 * kj::SECONDS) {
+                                        kj::Duration limit = 10 * kj::SECONDS,
+                                        std::string arg2 = {}) {
     auto paf = kj::newPromiseAndCrossThreadFulfiller<core::console_answer>();
     auto f = std::make_shared<answer_fulfiller>(kj::mv(paf.fulfiller));
-    backend_.ask({kind, std::move(arg)}, [f](core::console_answer a) { (*f)->fulfill(kj::mv(a)); });
+    backend_.ask({kind, std::move(arg), std::move(arg2)},
+                 [f](core::console_answer a) { (*f)->fulfill(kj::mv(a)); });
     return timer_.timeoutAfter(limit, kj::mv(paf.promise))
         .then(
             [](core::console_answer a) -> core::console_answer {

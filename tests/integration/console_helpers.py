@@ -27,7 +27,8 @@ FILE_KEYS = {"record", "has", "sent_to", "received_from", "needed"}
 RECORD_KEYS = {"path", "type", "size", "mtime_ns", "mode", "deleted", "version", "sequence",
                "modified_by", "chunks", "symlink_target", "changed_at_ns"}
 CONFLICT_KEYS = {"path", "original", "device", "time", "size", "mtime_ns"}
-COMMANDS = {"status", "errors", "peers", "actors", "transfers", "files", "conflicts", "rescan", "log",
+COMMANDS = {"status", "errors", "peers", "actors", "transfers", "files", "conflicts", "versions",
+            "restore", "rescan", "log",
             "deny", "top", "help"}
 
 

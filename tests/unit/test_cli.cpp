@@ -240,10 +240,36 @@ TEST_CASE("cli: help documents every flag and subcommand") {
                            "-h",
                            "--version",
                            "[::1]",
-                           "--max-transfers N"}) {
+                           "--max-transfers N",
+                           "--keep-versions DAYS",
+                           "--versions-max-mib N",
+                           "versions [GLOB]",
+                           "restore PATH [TIME]"}) {
     CAPTURE(part);
     CHECK(contains(text, part));
   }
+}
+
+TEST_CASE("cli: --keep-versions takes days (0: off), --versions-max-mib a cap in MiB (0: none)") {
+  CHECK(run("--dir d").keep_versions == 30);
+  CHECK_FALSE(run("--dir d").versions_max_mib.has_value());
+  CHECK(run("--dir d --keep-versions 0").keep_versions == 0);
+  CHECK(run("--dir d --keep-versions=7").keep_versions == 7);
+  CHECK(run("--dir d --keep-versions 36500").keep_versions == 36500);
+  CHECK(run("--dir d --versions-max-mib 0").versions_max_mib == 0u);
+  CHECK(run("--dir d --versions-max-mib=512").versions_max_mib == 512u);
+  for (const std::string bad : {"-1", "x", "1.5", "36501", "7d", "99999999999"})
+    CHECK(error_of("--dir d --keep-versions " + bad) ==
+          "--keep-versions: '" + bad +
+              "' is not a number of days from 0 to 36500 (0 keeps no versions)");
+  for (const std::string bad : {"-1", "ten", "1073741825", "1e3", "5MiB"})
+    CHECK(error_of("--dir d --versions-max-mib=" + bad) ==
+          "--versions-max-mib: '" + bad +
+              "' is not a number of MiB from 0 to 1073741824 (0: no cap)");
+  CHECK(error_of("--dir d --keep-versions 1 --keep-versions 2") ==
+        "--keep-versions given more than once");
+  CHECK(error_of("--dir d --versions-max-mib") == "--versions-max-mib needs a value");
+  CHECK(error_of("--dir d --keep-versions --port 1") == "--keep-versions needs a value");
 }
 
 TEST_CASE("cli: keygen") {
