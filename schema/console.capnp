@@ -140,6 +140,12 @@ struct Conflict {
   mtimeNs @5 :Int64;
 }
 
+struct IgnorePattern {
+  source @0 :Text;  # the file it is read from (.cascadeignore or an included file)
+  line @1 :UInt32;
+  text @2 :Text;    # the line as written
+}
+
 interface Console {
   status @0 () -> (status :Status);
   peers @1 () -> (peers :List(Peer));
@@ -150,6 +156,9 @@ interface Console {
   setLogLevel @6 (level :Text) -> (previous :Text);
   deny @7 (deviceId :Text) -> (message :Text);
   transfers @8 () -> (transfers :List(Transfer));
+  ignores @9 () -> (patterns :List(IgnorePattern), warnings :List(Text));
+  # Paths on disk the patterns hide (an ignored directory is one line, not entered).
+  ignoredFiles @10 (glob :Text) -> (paths :List(Text), truncated :Bool);
 }
 # Errors (a bad glob, an unknown level, a malformed id) come back as exceptions whose
 # description is the message to show.

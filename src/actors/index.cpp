@@ -34,6 +34,7 @@ caf::behavior index_actor(self_ptr self, const node_context* ctx, caf::actor sca
         logic->guarded([&] { scan_seen(*logic, paths, seen); });
       },
       [=](rescan_atom) { logic->guarded([&] { logic->rescan(); }); },
+      [=](ignores_atom) { logic->guarded([&] { logic->on_ignores_changed(); }); },
       [=](unwatched_atom, const std::vector<std::string>& roots) {
         std::vector<std::string> valid;
         for (auto& r : roots)
@@ -103,6 +104,7 @@ caf::behavior index_actor(self_ptr self, const node_context* ctx, caf::actor sca
       [=](children_atom) { return children(self->state); },
       [=](files_atom, const std::string& glob) { return find_files(self->state, ctx, glob); },
       [=](conflicts_atom) { return find_conflicts(self->state); },
+      [=](files_atom, const std::string& glob, bool) { return find_ignored(ctx, glob); },
       [=](rescan_atom, const std::string& path) {
         caf::message answer =
             caf::make_message(std::uint64_t{0}, std::uint64_t{0}, std::uint64_t{0},

@@ -42,6 +42,10 @@ bool index_logic::on_update(rpc::session_id s, std::vector<rpc::wire_entry>& ent
   std::vector<std::pair<core::file_record, std::string>> inline_files;
   std::vector<std::string> deletions; // after the new names are in place (a rename)
   for (auto& e : entries) {
+    // Ignored here (or a peer's .cascadeignore): skipped without touching the disk; asked
+    // for again if the patterns change (on_ignores_changed).
+    if (ignored(e.record.path, e.record.type == core::file_type::dir))
+      continue;
     auto local = db().get(e.record.path);
     auto d = core::decide(local ? &local->record : nullptr, e.record);
     if (d.what == core::verdict::ignore)
@@ -137,6 +141,11 @@ void index_logic::process_needed(const std::string& path) {
   if (!n)
     return;
   auto& r = n->record;
+  if (ignored(path, r.type == core::file_type::dir)) {
+    db().remove_needed(path); // asked for again if the patterns change
+    unpin_sources(path);
+    return;
+  }
   auto local = db().get(path);
   auto d = core::decide(local ? &local->record : nullptr, r);
   if (d.what == core::verdict::ignore || d.what == core::verdict::keep_local) {

@@ -237,7 +237,9 @@ command parse_console(const std::vector<std::string>& args) {
       continue;
     }
     const flag f = split_flag(arg);
-    if (f.name == "--json") {
+    if (arg == "--ignored" && !cmd.words.empty()) {
+      cmd.words.push_back(arg); // files --ignored: the command's own option
+    } else if (f.name == "--json") {
       if (f.value)
         return no_value_allowed(f);
       cmd.json = true;
@@ -304,8 +306,9 @@ node id --dir DIR [--state DIR] print this node's device id (one line)
 node keygen                     print a fresh group key (one line)
 node console --dir DIR [--state DIR] [--json] [CMD]
                                 the debug console (interactive; one command with CMD; --json);
-                                CMD: status, peers, actors, transfers, files [GLOB], conflicts,
-                                rescan [PATH], log LEVEL, deny ID, top, help (docs/console.md)
+                                CMD: status, peers, actors, transfers, files [--ignored] [GLOB],
+                                ignores, conflicts, rescan [PATH], log LEVEL, deny ID, top,
+                                help (docs/console.md)
 node --help | -h                this text
 
 Every option takes its value as "--flag value" or "--flag=value".

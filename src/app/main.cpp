@@ -205,6 +205,10 @@ int run_node(const run_options& o) {
     return 1;
   }
   io::folder folder(p.dir);
+  io::ignore_rules ignores(folder); // before any walk or watch: ignored trees are never entered
+  ignores.reload();
+  folder.skip_in_walks(
+      [&ignores](std::string_view rel, bool is_dir) { return ignores.ignored(rel, is_dir); });
   // The debug console's socket exists, mode 0600, before any thread does (its bind narrows the
   // process-wide umask); it is served once the actors run.
   rpc::console_server console(p.state + "/console.sock");
@@ -229,6 +233,7 @@ int run_node(const run_options& o) {
 
   actors::node_context ctx;
   ctx.folder = &folder;
+  ctx.ignores = &ignores;
   ctx.partials = &partials;
   ctx.state_dir = p.state;
   ctx.tmp = &*tmp;
@@ -291,6 +296,7 @@ int run_node(const run_options& o) {
         io::log_warn("the watcher lost events (kernel queue overflow); rescanning");
         caf::anon_send(watcher_actor, actors::overflow_atom::value);
       });
+  watcher.use_ignores(&ignores, [&] { caf::anon_send(index, actors::ignores_atom::value); });
   watcher.on_unwatched([&](std::vector<std::string> roots) {
     caf::anon_send(watcher_actor, actors::unwatched_atom::value, std::move(roots));
   });
@@ -326,7 +332,7 @@ int run_node(const run_options& o) {
     io::log_warn("device " + core::format_device_id(id) + " is denied (console): dropping it");
   };
   std::vector<std::pair<std::string, caf::actor>> long_lived = {
-      {"watcher", watcher_actor}, {"scanner", scanner},       {"index", index},
+      {"watcher", watcher_actor}, {"scanner", scanner},     {"index", index},
       {"supervisor", supervisor}, {"discovery", discovery}, {"console", console_actor}};
   auto guardian = actors::spawn_guardian(sys, long_lived, guard);
   test_failure fail_test{long_lived};
@@ -374,7 +380,7 @@ int run_node(const run_options& o) {
   uv_run(&loop, UV_RUN_DEFAULT);
 
   guard->begin_stop(); // from here on, actors ending is what we asked for
-  console.stop(); // first: no question reaches actors that are stopping
+  console.stop();      // first: no question reaches actors that are stopping
   watcher.stop();
   uv_close(reinterpret_cast<uv_handle_t*>(&guard->wake), nullptr);
   if (fail_test.timer.loop)

@@ -13,6 +13,7 @@
 
 #include "core/device_id.hpp"
 #include "core/faults.hpp"
+#include "core/ignore.hpp"
 #include "core/latency.hpp"
 #include "core/record.hpp"
 
@@ -108,11 +109,22 @@ std::optional<conflict_info> parse_conflict_name(std::string_view path);
 
 // --- the console's questions and answers ---
 
-enum class console_query_kind { status, peers, actors, files, conflicts, rescan, log_level, deny };
+enum class console_query_kind {
+  status,
+  peers,
+  actors,
+  files,
+  conflicts,
+  rescan,
+  log_level,
+  deny,
+  ignores,
+  ignored_files
+};
 
 struct console_query {
   console_query_kind kind = console_query_kind::status;
-  std::string arg; // files: glob; rescan: path; log_level: level; deny: device id
+  std::string arg; // files, ignored_files: glob; rescan: path; log_level: level; deny: device id
 };
 
 struct node_status {
@@ -138,7 +150,10 @@ struct console_answer {
   std::map<short_id, std::string> device_names; // version vector ids -> device ids we know
   // rescan: entries looked at, changes recorded, files still being hashed
   std::uint64_t scanned = 0, changes = 0, hashing = 0;
-  std::string previous; // log_level: the level before
+  std::string previous;                        // log_level: the level before
+  std::vector<ignore_pattern> ignore_patterns; // ignores: the active patterns
+  std::vector<std::string> ignore_warnings;
+  std::vector<std::string> paths; // ignored_files (truncated: there were more)
 };
 
 } // namespace cascade::core
