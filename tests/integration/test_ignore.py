@@ -151,5 +151,21 @@ def live_reload_both_ways():
     assert a.poll() is None and b.poll() is None
 
 
+@r.case
+def a_shared_include_edited_by_a_peer_reloads():
+    a, b = STATE["pair"]
+    h.write(f"{a.dir}/.cascadeignore", "/build/\n#include shared.ignore\n#include missing.txt\n")
+    assert h.wait_until(lambda: "shared.ignore:1  *.log" in c.text(a, "ignores"), 1.0)
+    warnings = c.ask(a, "ignores")["warnings"]
+    assert len(warnings) == 1 and "missing.txt" in warnings[0], warnings
+    # B edits the shared file: it syncs to A like any file, and A's patterns follow.
+    h.write(f"{b.dir}/shared.ignore", "*.log\n*.md\n")
+    assert h.wait_until(lambda: "shared.ignore:2  *.md" in c.text(a, "ignores"), 5), a.tail()
+    h.write(f"{b.dir}/note.md", "B's note\n")
+    sentinel(b, a, "sent9")
+    assert not os.path.exists(f"{a.dir}/note.md")
+    assert a.poll() is None and b.poll() is None
+
+
 if __name__ == "__main__":
     sys.exit(r.run(keep_nodes=True))
