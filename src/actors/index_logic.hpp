@@ -231,6 +231,10 @@ public:
   // rescanned (paths no longer ignored are recorded as local files) and every peer is asked
   // for its whole index again (what it sent while a path was ignored was skipped).
   void on_ignores_changed();
+  // A peer deleted a directory that still holds ignored entries here, and only those: the
+  // directory stays and is announced again (its version now covers the deletion), so the
+  // peers have it back, empty, instead of waiting for it forever. True if so.
+  bool keep_dir_for_ignored(const core::file_record& deletion);
 
   // Runs one handler's work (index_fault.cpp). A store fault that may pass rolls back and
   // pauses writes until a retry; any other (a corrupt database) is rethrown: the guardian stops

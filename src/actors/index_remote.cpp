@@ -265,6 +265,8 @@ void index_logic::retry_later(const std::string& path) {
 void index_logic::remove_failed(const core::file_record& r, int err) {
   auto& s = st();
   if (r.type == core::file_type::dir && (err == ENOTEMPTY || err == EEXIST)) {
+    if (keep_dir_for_ignored(r))
+      return;
     if (!s.kept_dirs.insert(r.path).second)
       return; // already waiting for its entries
     std::vector<std::string> unknown;

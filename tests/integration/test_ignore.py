@@ -5,10 +5,10 @@
 - an ignored directory costs no inotify watch (counted in /proc/PID/fdinfo of the node);
 - .cascadeignore itself is never synced, while a file it #includes is;
 - the console's `ignores` and `files --ignored`;
+- a directory a peer deletes keeps A's ignored entries and comes back to the peer, empty;
 - live reload both ways: an edit takes effect within 1 s without restart; a path that stops
   being ignored is sent and fetched like a new file, one that becomes ignored stays on disk
   and on the peer (no deletion announced) and its later changes stay local."""
-import json
 import os
 import sys
 import time
@@ -165,6 +165,27 @@ def a_shared_include_edited_by_a_peer_reloads():
     sentinel(b, a, "sent9")
     assert not os.path.exists(f"{a.dir}/note.md")
     assert a.poll() is None and b.poll() is None
+
+
+@r.case
+def a_directory_deleted_by_a_peer_keeps_ignored_entries():
+    a, b = STATE["pair"]
+    h.write(f"{a.dir}/logs/keep.txt", "synced\n")
+    h.write(f"{a.dir}/logs/run.log", "A's log, ignored\n")
+    assert h.wait_until(lambda: os.path.exists(f"{b.dir}/logs/keep.txt"), 10), b.tail()
+    sentinel(a, b, "sent10")
+    assert not os.path.exists(f"{b.dir}/logs/run.log")
+    for name in os.listdir(f"{b.dir}/logs"):
+        os.remove(f"{b.dir}/logs/{name}")
+    os.rmdir(f"{b.dir}/logs")
+    # A removes what syncs, keeps its ignored log and the directory, and announces the
+    # directory again: B gets it back, empty, and both sides settle (nothing stays needed).
+    assert h.wait_until(lambda: not os.path.exists(f"{a.dir}/logs/keep.txt"), 10), a.tail()
+    assert h.wait_until(lambda: os.path.isdir(f"{b.dir}/logs"), 10), a.tail() + b.tail()
+    assert read(f"{a.dir}/logs/run.log") == "A's log, ignored\n"
+    assert os.listdir(f"{b.dir}/logs") == []
+    for n in (a, b):
+        assert h.wait_until(lambda: c.ask(n, "status")["in_sync"], 10), c.ask(n, "status")
 
 
 if __name__ == "__main__":
