@@ -5,7 +5,8 @@ using Cxx = import "/capnp/c++.capnp";
 $Cxx.namespace("cascade::wire");
 
 # 2: the dialer hands over its Peer only in `ready`, after it has checked the listener's proof.
-const protocolVersion :UInt32 = 2;
+# 3: records may carry their chunk list as a delta; update answers needFull.
+const protocolVersion :UInt32 = 3;
 
 struct Counter {
   device @0 :UInt64;   # short device id
@@ -39,6 +40,17 @@ struct Record {
   hasData @11 :Bool;   # small files travel with their record
   data @12 :Data;
   changedAtNs @13 :Int64;  # wall clock (ns) the source's watcher saw the change; relays keep it
+  # With a non-empty deltaBase, `chunks` is empty and the chunk list is `delta` applied to the
+  # chunk list of version deltaBase of this path (which the receiver should hold).
+  deltaBase @14 :List(Counter);
+  delta @15 :List(DeltaStep);
+}
+
+# The base's chunks [baseFirst, baseFirst + baseCount), then `added` (offsets as in the new list).
+struct DeltaStep {
+  baseFirst @0 :UInt32;
+  baseCount @1 :UInt32;
+  added @2 :List(Chunk);
 }
 
 struct Hello {
@@ -74,8 +86,9 @@ interface Handshake {
 interface Peer {
   # Sends me your records with a sequence above `from` (of your index `epoch`), then every new one.
   subscribe @0 (epoch :UInt64, from :UInt64) -> ();
-  # A batch of index records; `last` is the sender's sequence after this batch.
-  update @1 (records :List(Record), last :UInt64) -> ();
+  # A batch of index records; `last` is the sender's sequence after this batch. needFull: a
+  # delta's base was not here; nothing of the batch counts as read, send it again without deltas.
+  update @1 (records :List(Record), last :UInt64) -> (needFull :Bool);
   # Streams the given ranges of `path` into `sink`, then calls sink.done(). With a `version`,
   # the ranges may also come from that version's partial file (a transfer still in flight, or
   # one stopped halfway), if every byte asked for lies in chunks it has verified.

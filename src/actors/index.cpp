@@ -54,12 +54,14 @@ caf::behavior index_actor(self_ptr self, const node_context* ctx, caf::actor sca
       [=](down_atom, rpc::session_id s) { logic->on_session_down(s); },
       [=](update_atom, rpc::session_id s, std::vector<rpc::wire_entry>& entries,
           std::uint64_t last) {
-        bool ok = false; // not recorded: refused, so the peer sends it again
-        logic->guarded([&] { ok = logic->on_update(s, entries, last); });
-        return ok;
+        // Not recorded: refused, so the peer sends it again.
+        auto out = index_logic::update_outcome::refused;
+        logic->guarded([&] { out = logic->on_update(s, entries, last); });
+        return caf::make_message(out != index_logic::update_outcome::refused,
+                                 out == index_logic::update_outcome::need_full);
       },
-      [=](get_atom, std::uint64_t from, const core::device_id& device) {
-        return logic->get_updates(from, device);
+      [=](get_atom, std::uint64_t from, const core::device_id& device, bool deltas) {
+        return logic->get_updates(from, device, deltas);
       },
       [=](progress_atom, const core::device_id& device) {
         auto [epoch, seq] = self->state.db->peer_progress(device);
@@ -79,10 +81,7 @@ caf::behavior index_actor(self_ptr self, const node_context* ctx, caf::actor sca
       [=](have_atom, rpc::session_id s, rpc::call_id call, const std::string& path,
           const core::version_vector& v) { logic->on_have(s, call, path, v); },
       [=](netsnap_atom, const std::vector<core::peer_status>& rows) { logic->on_link_rates(rows); },
-      [=](retry_atom) {
-        self->state.retry_scheduled = false;
-        logic->guarded([&] { logic->start_transfers(); });
-      },
+      [=](retry_atom) { logic->guarded([&] { logic->start_transfers(); }); },
       [=](status_atom) {
         auto s = summarize(self->state);
         auto a = core::status_of("index", "index", self->mailbox().size());

@@ -299,7 +299,8 @@ void index_logic::notify_peers() {
     self_->send(s.peer, changed_atom::value);
 }
 
-caf::message index_logic::get_updates(std::uint64_t from, const core::device_id& device) {
+caf::message index_logic::get_updates(std::uint64_t from, const core::device_id& device,
+                                      bool deltas) {
   if (st().halted) // a halted folder sends nothing, not even what it recorded before
     return caf::make_message(std::vector<rpc::wire_entry>{}, from);
   auto peer_short = core::short_of(device);
@@ -314,6 +315,14 @@ caf::message index_logic::get_updates(std::uint64_t from, const core::device_id&
     rpc::wire_entry e;
     e.record = std::move(s.record);
     auto& r = e.record;
+    if (deltas && s.delta) {
+      bytes += core::wire_bytes(*s.delta);
+      e.delta = std::move(s.delta);
+      out.push_back(std::move(e));
+      if (bytes > batch_bytes)
+        break;
+      continue;
+    }
     if (r.type == core::file_type::file && !r.deleted && r.size <= inline_limit) {
       std::string data(r.size, '\0');
       std::span<std::uint8_t> span(reinterpret_cast<std::uint8_t*>(data.data()), data.size());

@@ -71,7 +71,6 @@ struct index_state {
   std::map<std::string, int> failures; // failed transfers in a row, for the backoff
   // Peers that sent bad bytes for a path: its next pulls ask them only for what no one else has.
   std::map<std::string, std::set<core::device_id>> suspects;
-  bool retry_scheduled = false;
   std::vector<transfer_result> finished; // reported, applied by the next flush_finished
   bool finished_flush_scheduled = false;
   // Local deletions wait for a quiet moment (longer in a burst: core::deletion_hold) and a
@@ -158,11 +157,17 @@ public:
   // Walks the whole folder and every indexed path (start-up, or after a watcher overflow).
   void rescan();
   void notify_peers();
-  // Our records above `from` for a peer, skipping those it sent us itself.
-  caf::message get_updates(std::uint64_t from, const core::device_id& device);
+  // Our records above `from` for a peer, skipping those it sent us itself; a big file's chunk
+  // list as a delta of the record it replaced when `deltas`.
+  caf::message get_updates(std::uint64_t from, const core::device_id& device, bool deltas);
   std::optional<rpc::session_id> session_of(const core::device_id& d);
   // Records from a peer: stored as needed, then decided and applied.
-  bool on_update(rpc::session_id s, std::vector<rpc::wire_entry>& entries, std::uint64_t last);
+  enum class update_outcome { refused, recorded, need_full };
+  update_outcome on_update(rpc::session_id s, std::vector<rpc::wire_entry>& entries,
+                           std::uint64_t last);
+  // Rebuilds a delta entry's chunk list from the base version we hold (our record or the one we
+  // still need); false if we hold neither.
+  bool resolve_delta(rpc::wire_entry& e, const io::stored_record* local);
   std::uint64_t sessions_epoch(rpc::session_id s) { return epochs_[s]; }
   void set_epoch(rpc::session_id s, std::uint64_t e) { epochs_[s] = e; }
 
@@ -200,7 +205,6 @@ public:
   void on_finished(transfer_result& r);
   // Applies every finished transfer reported since the last call, in one transaction.
   void flush_finished();
-  void schedule_retry();
   void on_session_up(const rpc::session_info& info, caf::actor peer);
   void process_needed_later(const std::string& path);
   void on_session_down(rpc::session_id s);

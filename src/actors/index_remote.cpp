@@ -20,12 +20,44 @@ std::optional<rpc::session_id> index_logic::session_of(const core::device_id& d)
   return std::nullopt;
 }
 
-bool index_logic::on_update(rpc::session_id s, std::vector<rpc::wire_entry>& entries,
-                            std::uint64_t last) {
+bool index_logic::resolve_delta(rpc::wire_entry& e, const io::stored_record* local) {
+  auto& d = *e.delta;
+  const std::vector<core::chunk>* base = nullptr;
+  std::optional<io::needed_record> needed;
+  auto live_file = [](const core::file_record& r) {
+    return r.type == core::file_type::file && !r.deleted;
+  };
+  if (local && live_file(local->record) && local->record.version == d.base) {
+    base = &local->record.chunks;
+  } else if ((needed = db().get_needed(e.record.path)) && live_file(needed->record) &&
+             needed->record.version == d.base) {
+    base = &needed->record.chunks;
+  } else {
+    io::log_debug("no base for the chunk delta of " + core::printable(e.record.path) +
+                  "; the batch comes again whole");
+    return false;
+  }
+  auto chunks = core::apply_delta(d, *base, e.record.size);
+  if (!chunks) {
+    io::log_warn("a peer's chunk delta for " + core::printable(e.record.path) +
+                 " does not fit its base; asking for the record whole");
+    return false;
+  }
+  io::log_debug("chunk list of " + core::printable(e.record.path) + " rebuilt from a delta (" +
+                std::to_string(core::added_chunks(d)) + " new of " +
+                std::to_string(chunks->size()) + " chunks)");
+  e.record.chunks = std::move(*chunks);
+  e.delta.reset();
+  return true;
+}
+
+index_logic::update_outcome index_logic::on_update(rpc::session_id s,
+                                                   std::vector<rpc::wire_entry>& entries,
+                                                   std::uint64_t last) {
   auto it = st().sessions.find(s);
   // Paused by a store fault: refused, so the peer's progress stays; asked again on retry.
   if (it == st().sessions.end() || paused() || !check_marker())
-    return false;
+    return update_outcome::refused;
   auto device = it->second.device;
   auto epoch_seq = db().peer_progress(device);
   (void)epoch_seq;
@@ -41,12 +73,17 @@ bool index_logic::on_update(rpc::session_id s, std::vector<rpc::wire_entry>& ent
   });
   std::vector<std::pair<core::file_record, std::string>> inline_files;
   std::vector<std::string> deletions; // after the new names are in place (a rename)
+  bool need_full = false;
   for (auto& e : entries) {
     // Ignored here (or a peer's .cascadeignore): skipped without touching the disk; asked
     // for again if the patterns change (on_ignores_changed).
     if (ignored(e.record.path, e.record.type == core::file_type::dir))
       continue;
     auto local = db().get(e.record.path);
+    if (e.delta && !resolve_delta(e, local ? &*local : nullptr)) {
+      need_full = true; // the rest is taken; the batch comes again whole and counts then
+      continue;
+    }
     auto d = core::decide(local ? &local->record : nullptr, e.record);
     if (d.what == core::verdict::ignore)
       continue;
@@ -72,11 +109,12 @@ bool index_logic::on_update(rpc::session_id s, std::vector<rpc::wire_entry>& ent
   apply_inline(inline_files);
   for (auto& path : deletions)
     process_needed(path);
-  db().set_peer_progress(device, sessions_epoch(s), last);
+  if (!need_full)
+    db().set_peer_progress(device, sessions_epoch(s), last);
   commit();
   notify_peers();
   start_transfers();
-  return true;
+  return need_full ? update_outcome::need_full : update_outcome::recorded;
 }
 
 // A record that wins but describes what the disk already holds (the same bytes, mtime and mode:
@@ -312,13 +350,6 @@ void index_logic::settle(core::file_record r, std::uint64_t inode) {
 
 std::string index_logic::next_tmp() {
   return ctx_->tmp->new_path(); // unpredictable: nobody can plant the name first
-}
-
-void index_logic::schedule_retry() {
-  if (st().retry_scheduled)
-    return;
-  st().retry_scheduled = true;
-  self_->delayed_send(self_, std::chrono::seconds(1), retry_atom::value);
 }
 
 void index_logic::on_session_up(const rpc::session_info& info, caf::actor peer) {

@@ -13,8 +13,9 @@ struct peer_state {
   bool subscribed = false; // the peer asked for our records
   bool sending = false;
   bool dirty = false;
+  bool full_next = false; // the peer lacked a delta's base: the next batch goes without deltas
   std::uint64_t sent_up_to = 0;
-  std::uint64_t batches_in = 0, batches_out = 0;
+  std::uint64_t batches_in = 0, batches_out = 0, full_resends = 0;
 };
 
 caf::behavior peer(caf::stateful_actor<peer_state>* self, const node_context* ctx,
@@ -28,7 +29,8 @@ caf::behavior peer(caf::stateful_actor<peer_state>* self, const node_context* ct
     }
     st.sending = true;
     st.dirty = false;
-    self->request(index, caf::infinite, get_atom::value, st.sent_up_to, st.info.device)
+    bool deltas = !std::exchange(st.full_next, false);
+    self->request(index, caf::infinite, get_atom::value, st.sent_up_to, st.info.device, deltas)
         .then([=](std::vector<rpc::wire_entry>& entries, std::uint64_t last) {
           auto& st = self->state;
           if (entries.empty()) {
@@ -43,9 +45,10 @@ caf::behavior peer(caf::stateful_actor<peer_state>* self, const node_context* ct
           io::log_debug("sending " + std::to_string(entries.size()) + " records to " +
                         st.info.address);
           caf::actor me = caf::actor_cast<caf::actor>(self);
-          ctx->net->send_update(st.info.id, std::move(entries), last, [me, last](bool ok) {
-            caf::anon_send(me, sent_atom::value, ok, last);
-          });
+          ctx->net->send_update(st.info.id, std::move(entries), last,
+                                [me, last](bool ok, bool need_full) {
+                                  caf::anon_send(me, sent_atom::value, ok, need_full, last);
+                                });
         });
   };
   // Ask the peer for its records from where we stopped reading them.
@@ -63,12 +66,17 @@ caf::behavior peer(caf::stateful_actor<peer_state>* self, const node_context* ct
         pump();
       },
       [=](changed_atom) { pump(); },
-      [=](sent_atom, bool ok, std::uint64_t last) {
+      [=](sent_atom, bool ok, bool need_full, std::uint64_t last) {
         auto& st = self->state;
         st.sending = false;
         if (!ok)
           return; // the session is going down
-        st.sent_up_to = std::max(st.sent_up_to, last);
+        if (need_full) {
+          ++st.full_resends;
+          st.full_next = true; // the same batch again, whole
+        } else {
+          st.sent_up_to = std::max(st.sent_up_to, last);
+        }
         pump();
       },
       [=](update_atom, rpc::call_id call, std::vector<rpc::wire_entry>& entries,
@@ -78,7 +86,9 @@ caf::behavior peer(caf::stateful_actor<peer_state>* self, const node_context* ct
                       self->state.info.address);
         auto s = self->state.info.id;
         self->request(index, caf::infinite, update_atom::value, s, std::move(entries), last)
-            .then([=](bool ok) { ctx->net->complete_update(s, call, ok); });
+            .then([=](bool ok, bool need_full) {
+              ctx->net->complete_update(s, call, ok, need_full);
+            });
       },
       [=](down_atom) { self->quit(); },
       [=](status_atom) {
@@ -93,7 +103,8 @@ caf::behavior peer(caf::stateful_actor<peer_state>* self, const node_context* ct
                   std::to_string(st.batches_out);
         s.counters = {{"session", st.info.id},           {"subscribed", st.subscribed ? 1u : 0u},
                       {"sending", st.sending ? 1u : 0u}, {"sent_up_to", st.sent_up_to},
-                      {"batches_in", st.batches_in},     {"batches_out", st.batches_out}};
+                      {"batches_in", st.batches_in},     {"batches_out", st.batches_out},
+                      {"full_resends", st.full_resends}};
         return s;
       },
   };

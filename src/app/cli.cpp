@@ -1,4 +1,5 @@
 #include "app/cli.hpp"
+#include "app/version.hpp" // configured by meson: CASCADE_VERSION
 
 #include <charconv>
 #include <string_view>
@@ -267,6 +268,9 @@ command parse_command_line(const std::vector<std::string>& args) {
   for (const std::string& a : args)
     if (a == "--help" || a == "-h")
       return help_command{usage_text()};
+  for (const std::string& a : args)
+    if (a == "--version")
+      return version_command{version_text()};
   if (args.empty())
     return usage_error{std::string(dir_required)};
   const std::string& first = args.front();
@@ -310,10 +314,15 @@ node console --dir DIR [--state DIR] [--json] [CMD]
                                 ignores, conflicts, rescan [PATH], log LEVEL, deny ID, top,
                                 help (docs/console.md)
 node --help | -h                this text
+node --version                  print "cascade VERSION" and exit
 
 Every option takes its value as "--flag value" or "--flag=value".
 Exit codes: 0 after a clean shutdown, 2 for bad usage or config, 1 otherwise.
 )";
+}
+
+std::string version_text() {
+  return std::string("cascade ") + CASCADE_VERSION + "\n";
 }
 
 } // namespace cascade::app

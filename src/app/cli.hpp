@@ -45,6 +45,9 @@ struct console_command {
 struct help_command {
   std::string text;
 };
+struct version_command {
+  std::string text; // "cascade VERSION\n"
+};
 
 // A usage error: exit code 2 and this message (it names the offending flag or value).
 struct usage_error {
@@ -52,12 +55,15 @@ struct usage_error {
 };
 
 using command = std::variant<run_options, keygen_command, id_command, console_command, help_command,
-                             usage_error>;
+                             version_command, usage_error>;
 
 // args excludes argv[0]. Accepts "--flag value" and "--flag=value".
 command parse_command_line(const std::vector<std::string>& args);
 
 // The text of `node --help`.
 std::string usage_text();
+
+// The text of `node --version`: "cascade VERSION", meson's project version.
+std::string version_text();
 
 } // namespace cascade::app

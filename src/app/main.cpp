@@ -1,5 +1,7 @@
 // node: the command line, start-up in order, and a clean stop on SIGINT/SIGTERM.
 #include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <uv.h>
@@ -176,9 +178,23 @@ struct test_failure {
   uv_timer_t timer{};
 };
 
+// SIGINT and SIGTERM, blocked from the start of run_node until the loop's handlers are in place:
+// every thread started meanwhile inherits the mask, so a stop asked for during start-up waits
+// for the handlers (a clean stop, exit 0) instead of killing the process, and only the main
+// thread ever takes them.
+sigset_t stop_signals() {
+  sigset_t s;
+  sigemptyset(&s);
+  sigaddset(&s, SIGINT);
+  sigaddset(&s, SIGTERM);
+  return s;
+}
+
 int run_node(const run_options& o) {
   if (!o.deny.empty())
     return run_deny(o);
+  const sigset_t stops = stop_signals();
+  pthread_sigmask(SIG_BLOCK, &stops, nullptr);
   io::set_log_level(static_cast<io::level>(o.level));
   auto p = prepare(o.dir, o.state);
   std::optional<io::tmp_dir> tmp; // checked before anything is written or cleaned in it
@@ -377,6 +393,7 @@ int run_node(const run_options& o) {
   };
   uv_signal_start(&sigint, on_signal, SIGINT);
   uv_signal_start(&sigterm, on_signal, SIGTERM);
+  pthread_sigmask(SIG_UNBLOCK, &stops, nullptr); // one that came meanwhile is handled now
   uv_run(&loop, UV_RUN_DEFAULT);
 
   guard->begin_stop(); // from here on, actors ending is what we asked for
@@ -426,6 +443,10 @@ int main(int argc, char** argv) {
   }
   if (auto* h = std::get_if<help_command>(&cmd)) {
     std::cout << h->text;
+    return 0;
+  }
+  if (auto* v = std::get_if<version_command>(&cmd)) {
+    std::cout << v->text;
     return 0;
   }
   if (std::holds_alternative<keygen_command>(cmd)) {

@@ -179,6 +179,7 @@ store::store(const std::string& path) {
   exec(schema_sql);
   add_column("files", "changed_at", "INTEGER NOT NULL DEFAULT 0");
   add_column("needed", "size", "INTEGER NOT NULL DEFAULT 0");
+  add_column("files", "delta", "BLOB NOT NULL DEFAULT x''");
   auto e = meta("epoch");
   if (e.empty()) {
     std::random_device rd;
@@ -296,7 +297,7 @@ void store::commit() {
 namespace {
 
 const char* select_cols = "path, type, size, mtime_ns, mode, deleted, version, seq, modified_by, "
-                          "chunks, target, inode, received_from, changed_at";
+                          "chunks, target, inode, received_from, changed_at, delta";
 
 stored_record read_row(sqlite3_stmt* s) {
   stored_record out;
@@ -315,6 +316,8 @@ stored_record read_row(sqlite3_stmt* s) {
   out.inode = static_cast<std::uint64_t>(sqlite3_column_int64(s, 11));
   out.received_from = static_cast<std::uint64_t>(sqlite3_column_int64(s, 12));
   r.changed_at_ns = sqlite3_column_int64(s, 13);
+  if (auto blob = column_text(s, 14); !blob.empty())
+    out.delta = core::decode_delta(blob);
   return out;
 }
 
@@ -331,13 +334,32 @@ std::optional<stored_record> store::get(std::string_view path) {
   return read_row(s);
 }
 
+// The chunk list of a big file, told as an edit of the record it replaces (if that pays).
+std::string store::delta_from_old(const core::file_record& r) {
+  if (r.type != core::file_type::file || r.deleted || r.chunks.size() < core::min_delta_chunks)
+    return {};
+  auto* s =
+      prepare("SELECT version, chunks FROM files WHERE path = ? AND type = 0 AND deleted = 0");
+  stmt_guard g{s};
+  bind_text(s, 1, r.path);
+  if (sqlite3_step(s) != SQLITE_ROW)
+    return {};
+  auto version = core::version_vector::decode(column_text(s, 0));
+  auto chunks = decode_chunks(column_text(s, 1));
+  if (!version || !chunks || *version == r.version)
+    return {};
+  auto d = core::make_delta(*version, *chunks, r.chunks);
+  return d ? core::encode(*d) : std::string{};
+}
+
 void store::put(core::file_record& r, std::uint64_t inode, core::short_id received_from) {
   r.sequence = ++last_seq_;
+  auto delta = delta_from_old(r);
   {
-    auto* s =
-        prepare("INSERT OR REPLACE INTO files (path, type, size, mtime_ns, mode, deleted, "
-                "version, seq, modified_by, chunks, target, inode, received_from, changed_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+    auto* s = prepare(
+        "INSERT OR REPLACE INTO files (path, type, size, mtime_ns, mode, deleted, "
+        "version, seq, modified_by, chunks, target, inode, received_from, changed_at, delta) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
     stmt_guard g{s};
     bind_text(s, 1, r.path);
     sqlite3_bind_int(s, 2, static_cast<int>(r.type));
@@ -354,6 +376,7 @@ void store::put(core::file_record& r, std::uint64_t inode, core::short_id receiv
     sqlite3_bind_int64(s, 12, static_cast<sqlite3_int64>(inode));
     sqlite3_bind_int64(s, 13, static_cast<sqlite3_int64>(received_from));
     sqlite3_bind_int64(s, 14, r.changed_at_ns);
+    bind_blob(s, 15, delta.data(), delta.size());
     step_done(s);
   }
   {

@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/chunk_delta.hpp"
 #include "core/device_id.hpp"
 #include "core/fetch_plan.hpp"
 #include "core/record.hpp"
@@ -23,6 +24,9 @@ struct stored_record {
   core::file_record record;
   std::uint64_t inode = 0;          // of the file on disk when indexed
   core::short_id received_from = 0; // the peer it came from; 0 for a local change
+  // The chunk list as an edit of the record this one replaced (big files only), for peers
+  // that hold that record.
+  std::optional<core::chunk_delta> delta;
 };
 
 struct needed_record {
@@ -105,6 +109,7 @@ private:
   void add_column(const char* table, const char* column, const char* decl);
   [[noreturn]] void fail(int rc, const std::string& msg);
   void load_last_sequence();
+  std::string delta_from_old(const core::file_record& r);
 
   sqlite3* db_ = nullptr;
   std::uint64_t epoch_ = 0;

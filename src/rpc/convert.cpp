@@ -50,6 +50,49 @@ std::optional<std::vector<bool>> unpack_bits(kj::ArrayPtr<const kj::byte> bytes,
   return out;
 }
 
+namespace {
+
+void to_wire(const std::vector<core::chunk>& chunks, capnp::List<wire::Chunk>::Builder out) {
+  for (unsigned i = 0; i < chunks.size(); ++i) {
+    out[i].setOffset(chunks[i].offset);
+    out[i].setLength(chunks[i].length);
+    out[i].setHash(kj::arrayPtr(chunks[i].hash.data(), chunks[i].hash.size()));
+  }
+}
+
+// A chunk's own fields; the caller checks where it lies.
+std::optional<core::chunk> chunk_from_wire(wire::Chunk::Reader c) {
+  core::chunk ch;
+  ch.offset = c.getOffset();
+  ch.length = c.getLength();
+  auto h = c.getHash();
+  if (h.size() != 32 || ch.length == 0 || ch.length > max_chunk_bytes)
+    return std::nullopt;
+  std::memcpy(ch.hash.data(), h.begin(), 32);
+  return ch;
+}
+
+// The delta of a record, checked as far as it can be without its base.
+std::optional<core::chunk_delta> delta_from_wire(wire::Record::Reader in) {
+  auto base = from_wire(in.getDeltaBase());
+  if (!base || base->empty() || in.getChunks().size() != 0)
+    return std::nullopt;
+  core::chunk_delta d{std::move(*base), {}};
+  for (auto step : in.getDelta()) {
+    core::delta_step s{step.getBaseFirst(), step.getBaseCount(), {}};
+    for (auto c : step.getAdded()) {
+      auto ch = chunk_from_wire(c);
+      if (!ch)
+        return std::nullopt;
+      s.added.push_back(*ch);
+    }
+    d.steps.push_back(std::move(s));
+  }
+  return d;
+}
+
+} // namespace
+
 void to_wire(const wire_entry& e, wire::Record::Builder out) {
   auto& r = e.record;
   out.setPath(r.path);
@@ -61,11 +104,18 @@ void to_wire(const wire_entry& e, wire::Record::Builder out) {
   to_wire(r.version, out.initVersion(static_cast<unsigned>(r.version.entries().size())));
   out.setSequence(r.sequence);
   out.setModifiedBy(r.modified_by);
-  auto cl = out.initChunks(static_cast<unsigned>(r.chunks.size()));
-  for (unsigned i = 0; i < r.chunks.size(); ++i) {
-    cl[i].setOffset(r.chunks[i].offset);
-    cl[i].setLength(r.chunks[i].length);
-    cl[i].setHash(kj::arrayPtr(r.chunks[i].hash.data(), r.chunks[i].hash.size()));
+  if (e.delta) {
+    to_wire(e.delta->base,
+            out.initDeltaBase(static_cast<unsigned>(e.delta->base.entries().size())));
+    auto steps = out.initDelta(static_cast<unsigned>(e.delta->steps.size()));
+    for (unsigned i = 0; i < e.delta->steps.size(); ++i) {
+      auto& step = e.delta->steps[i];
+      steps[i].setBaseFirst(step.base_first);
+      steps[i].setBaseCount(step.base_count);
+      to_wire(step.added, steps[i].initAdded(static_cast<unsigned>(step.added.size())));
+    }
+  } else {
+    to_wire(r.chunks, out.initChunks(static_cast<unsigned>(r.chunks.size())));
   }
   out.setSymlinkTarget(r.symlink_target);
   out.setChangedAtNs(r.changed_at_ns);
@@ -107,19 +157,23 @@ std::optional<wire_entry> from_wire(wire::Record::Reader in, std::string& why) {
   r.modified_by = in.getModifiedBy();
   std::uint64_t expect = 0;
   for (auto c : in.getChunks()) {
-    core::chunk ch;
-    ch.offset = c.getOffset();
-    ch.length = c.getLength();
-    auto h = c.getHash();
-    if (h.size() != 32 || ch.offset != expect || ch.length == 0 || ch.length > max_chunk_bytes) {
+    auto ch = chunk_from_wire(c);
+    if (!ch || ch->offset != expect) {
       why = "malformed chunk list for '" + core::printable(r.path) + "'";
       return std::nullopt;
     }
-    std::memcpy(ch.hash.data(), h.begin(), 32);
-    expect += ch.length;
-    r.chunks.push_back(ch);
+    expect += ch->length;
+    r.chunks.push_back(*ch);
   }
   bool live_file = r.type == core::file_type::file && !r.deleted;
+  if (in.hasDeltaBase() || in.hasDelta()) {
+    e.delta = delta_from_wire(in);
+    if (!e.delta || !live_file) {
+      why = "malformed chunk delta for '" + core::printable(r.path) + "'";
+      return std::nullopt;
+    }
+    expect = r.size; // checked once the list is rebuilt from the base
+  }
   if ((live_file && expect != r.size) || (!live_file && !r.chunks.empty())) {
     why = "chunks do not cover '" + core::printable(r.path) + "'";
     return std::nullopt;

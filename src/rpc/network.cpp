@@ -386,12 +386,12 @@ void network::subscribe(session_id s, std::uint64_t epoch, std::uint64_t from) {
 }
 
 void network::send_update(session_id s, std::vector<wire_entry> entries, std::uint64_t last,
-                          std::function<void(bool)> done) {
+                          std::function<void(bool ok, bool need_full)> done) {
   auto shared = std::make_shared<std::vector<wire_entry>>(std::move(entries));
   impl_->post([i = impl_.get(), s, shared, last, done = std::move(done)]() {
     auto* peer = i->peer_of(s);
     if (peer == nullptr) {
-      done(false);
+      done(false, false);
       return;
     }
     auto req = peer->updateRequest();
@@ -399,18 +399,18 @@ void network::send_update(session_id s, std::vector<wire_entry> entries, std::ui
     for (unsigned k = 0; k < shared->size(); ++k)
       to_wire((*shared)[k], list[k]);
     req.setLast(last);
-    i->tasks->add(
-        req.send().then([done](auto&&) { done(true); }, [done](kj::Exception&&) { done(false); }));
+    i->tasks->add(req.send().then([done](auto&& r) { done(true, r.getNeedFull()); },
+                                  [done](kj::Exception&&) { done(false, false); }));
   });
 }
 
-void network::complete_update(session_id s, call_id call, bool ok) {
-  impl_->post([i = impl_.get(), s, call, ok]() {
+void network::complete_update(session_id s, call_id call, bool ok, bool need_full) {
+  impl_->post([i = impl_.get(), s, call, ok, need_full]() {
     auto it = i->update_calls.find({s, call});
     if (it == i->update_calls.end())
       return;
     if (ok)
-      it->second->fulfill();
+      it->second->fulfill(kj::cp(need_full));
     else
       it->second->reject(KJ_EXCEPTION(FAILED, "update rejected"));
     i->update_calls.erase(it);

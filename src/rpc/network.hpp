@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "core/chunk_delta.hpp"
 #include "core/device_id.hpp"
 #include "core/fetch_plan.hpp"
 #include "core/introspection.hpp"
@@ -36,6 +37,9 @@ struct wire_entry {
   core::file_record record;
   bool has_data = false;
   std::string data;
+  // Set: record.chunks is empty on the wire and this edit of the base version's list stands
+  // for it (the receiver rebuilds the list, or asks for the batch again in full).
+  std::optional<core::chunk_delta> delta;
 };
 
 // Frame bytes: an immutable slice of a pooled block (io::frame_pool), shared by the disk write,
@@ -145,10 +149,11 @@ public:
   };
   dial_stats dial_statistics() const;
   void subscribe(session_id s, std::uint64_t epoch, std::uint64_t from);
-  // `done(ok)` runs on the KJ thread once the peer acknowledged the batch.
+  // `done(ok, need_full)` runs on the KJ thread once the peer acknowledged the batch.
   void send_update(session_id s, std::vector<wire_entry> entries, std::uint64_t last,
-                   std::function<void(bool)> done);
-  void complete_update(session_id s, call_id call, bool ok);
+                   std::function<void(bool ok, bool need_full)> done);
+  // need_full: a delta's base was missing; the peer sends the batch again without deltas.
+  void complete_update(session_id s, call_id call, bool ok, bool need_full = false);
   // Pulls `ranges` of `path`; with a non-empty `version` the peer may serve them from its
   // partial file of that version.
   fetch_id fetch(session_id s, std::string path, std::vector<core::byte_range> ranges,

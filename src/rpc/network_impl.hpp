@@ -145,7 +145,7 @@ struct network::impl : kj::TaskSet::ErrorHandler {
   bool denied(const core::device_id& d) const { return denied_devices.count(d) > 0; }
   std::map<session_id, kj::Own<connection>> conns;
   std::map<fetch_id, kj::Own<pending_fetch>> fetches;
-  std::map<std::pair<session_id, call_id>, kj::Own<kj::PromiseFulfiller<void>>> update_calls;
+  std::map<std::pair<session_id, call_id>, kj::Own<kj::PromiseFulfiller<bool>>> update_calls;
   std::map<std::pair<session_id, call_id>, kj::Own<kj::PromiseFulfiller<fetch_id>>> offer_calls;
   struct have_reply {
     bool complete = false;
@@ -241,7 +241,7 @@ struct network::impl : kj::TaskSet::ErrorHandler {
   kj::Promise<void> serve_fetch(wire::ChunkSink::Client sink, std::string path, std::string partial,
                                 std::vector<core::byte_range> ranges, std::size_t idx,
                                 std::uint64_t pos);
-  kj::Promise<void> on_update(session_id s, wire::Peer::UpdateParams::Reader p);
+  kj::Promise<bool> on_update(session_id s, wire::Peer::UpdateParams::Reader p); // needFull
   void end_push(network::push_id p);
   // Forgets a fetch (never from inside one of its own continuations): once it is finished and
   // its call, if any, has ended, so that finished streams do not pile up.

@@ -110,7 +110,9 @@ public:
   kj::Promise<void> update(UpdateContext ctx) override {
     if (!up("update"))
       return refused();
-    return net_.on_update(session_, ctx.getParams());
+    return net_.on_update(session_, ctx.getParams()).then([ctx](bool need_full) mutable {
+      ctx.getResults().setNeedFull(need_full);
+    });
   }
 
   kj::Promise<void> fetch(FetchContext ctx) override {
@@ -429,7 +431,7 @@ void network::impl::end_push(network::push_id p) {
   }));
 }
 
-kj::Promise<void> network::impl::on_update(session_id s, wire::Peer::UpdateParams::Reader p) {
+kj::Promise<bool> network::impl::on_update(session_id s, wire::Peer::UpdateParams::Reader p) {
   auto records = p.getRecords();
   if (records.size() > max_entries_per_update) {
     drop(s, "update with " + std::to_string(records.size()) + " entries exceeds the limit");
@@ -450,7 +452,7 @@ kj::Promise<void> network::impl::on_update(session_id s, wire::Peer::UpdateParam
     return KJ_EXCEPTION(FAILED, "limit");
   }
   auto call = next_call++;
-  auto paf = kj::newPromiseAndFulfiller<void>();
+  auto paf = kj::newPromiseAndFulfiller<bool>();
   update_calls.emplace(std::make_pair(s, call), kj::mv(paf.fulfiller));
   events.on_update(s, call, std::move(entries), p.getLast());
   return kj::mv(paf.promise);

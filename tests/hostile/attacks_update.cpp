@@ -201,4 +201,44 @@ int attack_max_counter(ctx& c) {
   return 0;
 }
 
+// Chunk deltas (issue 11.6): one that repeats its base far past the record's size (a memory
+// bomb), one whose base the node never saw, and a malformed one. The node answers needFull to
+// the first two, rejects the third, and takes the good file sent with them.
+int attack_bad_delta(ctx& c) {
+  auto s = connect_with_key(c, c.o.key);
+  s->wait_subscribed(5);
+  writer w{core::short_of(c.tls.self())};
+  rec base;
+  base.path = "delta-base.bin";
+  base.chunks = chunks_of(100 * 1000, 1000, 7);
+  base.size = 100 * 1000;
+  base.counter = 1;
+  auto err = send_update_retry(*s, w, {base});
+  if (!err.empty()) {
+    result("base update failed: " + err);
+    return 1;
+  }
+  auto delta_of = [&](std::string path, std::uint64_t counter, std::uint64_t base_counter,
+                      std::vector<core::delta_step> steps) {
+    rec r = base;
+    r.path = std::move(path);
+    r.counter = counter;
+    r.chunks.clear();
+    r.delta_base = base_counter;
+    r.delta = std::move(steps);
+    return r;
+  };
+  auto bomb = delta_of(base.path, 2, 1, std::vector(20000, core::delta_step{0, 100, {}}));
+  result("delta repeating its base: " + send_update_answer(*s, w, {bomb}));
+  auto orphan = delta_of("delta-orphan.bin", 5, 4, {core::delta_step{0, 100, {}}});
+  result("delta without a base: " + send_update_answer(*s, w, {orphan}));
+  core::chunk empty{0, 0, {}};
+  auto broken = delta_of("delta-broken.bin", 3, 1, {core::delta_step{0, 0, {empty}}});
+  result("malformed delta with a good file: " +
+         send_update_answer(*s, w, {broken, file_inline("delta-good.txt", "good\n")}));
+  bool dropped = s->wait_disconnected(0.5);
+  result(dropped ? "disconnected" : "still connected");
+  return 0;
+}
+
 } // namespace hostile

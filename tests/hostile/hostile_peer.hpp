@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "cascade.capnp.h"
+#include "core/chunk_delta.hpp"
 #include "core/device_id.hpp"
 #include "core/record.hpp"
 #include "rpc/tls.hpp"
@@ -163,6 +164,9 @@ struct rec {
   std::string data;          // when has_data
   std::size_t fake_data = 0; // > 0: carry this many bytes of data instead of `data`
   std::uint64_t counter = 0; // > 0: our version counter for this record (else the next one)
+  // Set: the chunk list goes as this delta (base: our counter delta_base) instead of `chunks`.
+  std::optional<std::vector<core::delta_step>> delta;
+  std::uint64_t delta_base = 0;
 };
 
 rec file_inline(std::string path, std::string content, std::uint32_t mode = 0644);
@@ -183,6 +187,8 @@ std::string send_update(session& s, writer& w, const std::vector<rec>& recs, dou
 
 // Sends an update, retrying a few times while the node's index has not seen the session yet.
 std::string send_update_retry(session& s, writer& w, const std::vector<rec>& recs);
+// Sends one batch; "needFull" or "recorded" if the node answered, else the error.
+std::string send_update_answer(session& s, writer& w, const std::vector<rec>& recs);
 
 // A file of `size` bytes cut in chunks of `chunk` bytes; content from fill_block(seed + i).
 std::vector<core::chunk> chunks_of(std::uint64_t size, std::uint32_t chunk, std::uint64_t seed);
@@ -226,6 +232,7 @@ int attack_bad_names(ctx& c); // attacks_update.cpp
 int attack_flood(ctx& c);
 int attack_oversized(ctx& c);
 int attack_max_counter(ctx& c);
+int attack_bad_delta(ctx& c);
 int attack_big_pieces(ctx& c); // attacks_transfer.cpp
 int attack_bad_chunks(ctx& c);
 int attack_bad_offer(ctx& c);

@@ -12,10 +12,10 @@
 // connections without hello), wrong-key (bad group proof, foreign device id, protocol 99),
 // no-tls (plain HTTP), bad-fetch (paths out of the folder, too many ranges, 17 stalled
 // fetches), have-liar (claims to hold every version whole for --count s, serves wrong bytes),
-// max-counter (a deletion of --path at counter 2^64-1), hello (a correct hello), early-calls
-// (a member calls the node's Peer before its ready, sends ready twice or first), serve (we
-// listen on --host:--port and the node dials us; --variant no-key|wrong-key|replay|member|denied,
-// see attacks_server.cpp).
+// max-counter (a deletion of --path at counter 2^64-1), bad-delta (chunk deltas that lie),
+// hello (a correct hello), early-calls (a member calls the node's Peer before its ready, sends
+// ready twice or first), serve (we listen on --host:--port and the node dials us; --variant
+// no-key|wrong-key|replay|member|denied, see attacks_server.cpp).
 //
 // --identity FILE keeps our Ed25519 key in FILE (made if missing), so a test can deny it.
 //
@@ -51,7 +51,7 @@ namespace hostile {
                "[--variant V] [--identity FILE]\nmodes: "
                "bad-names "
                "flood oversized big-pieces bad-chunks stall-handshake conn-flood wrong-key no-tls "
-               "bad-fetch bad-offer have-liar max-counter hello early-calls serve\n",
+               "bad-fetch bad-offer have-liar max-counter bad-delta hello early-calls serve\n",
                why.c_str());
   std::exit(2);
 }
@@ -132,6 +132,7 @@ int main(int argc, char** argv) {
       {"bad-fetch", attack_bad_fetch},
       {"hello", attack_hello},
       {"max-counter", attack_max_counter},
+      {"bad-delta", attack_bad_delta},
       {"bad-offer", attack_bad_offer},
       {"serve", attack_serve},             {"early-calls", attack_early_calls},
   };

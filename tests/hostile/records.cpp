@@ -51,11 +51,26 @@ void writer::fill(const rec& r, wire::Record::Builder b) {
   v[0].setValue(r.counter > 0 ? r.counter : ++counter);
   b.setSequence(++seq);
   b.setModifiedBy(me);
-  auto cl = b.initChunks(static_cast<unsigned>(r.chunks.size()));
-  for (unsigned i = 0; i < r.chunks.size(); ++i) {
-    cl[i].setOffset(r.chunks[i].offset);
-    cl[i].setLength(r.chunks[i].length);
-    cl[i].setHash(kj::arrayPtr(r.chunks[i].hash.data(), 32));
+  auto set_chunks = [](const std::vector<core::chunk>& from, capnp::List<wire::Chunk>::Builder to) {
+    for (unsigned i = 0; i < from.size(); ++i) {
+      to[i].setOffset(from[i].offset);
+      to[i].setLength(from[i].length);
+      to[i].setHash(kj::arrayPtr(from[i].hash.data(), 32));
+    }
+  };
+  if (r.delta) {
+    auto base = b.initDeltaBase(1);
+    base[0].setDevice(me);
+    base[0].setValue(r.delta_base);
+    auto steps = b.initDelta(static_cast<unsigned>(r.delta->size()));
+    for (unsigned i = 0; i < r.delta->size(); ++i) {
+      auto& st = (*r.delta)[i];
+      steps[i].setBaseFirst(st.base_first);
+      steps[i].setBaseCount(st.base_count);
+      set_chunks(st.added, steps[i].initAdded(static_cast<unsigned>(st.added.size())));
+    }
+  } else {
+    set_chunks(r.chunks, b.initChunks(static_cast<unsigned>(r.chunks.size())));
   }
   if (!r.target.empty())
     b.setSymlinkTarget(capnp::Text::Reader(r.target.data(), r.target.size()));
@@ -69,15 +84,33 @@ void writer::fill(const rec& r, wire::Record::Builder b) {
 }
 
 // Sends one update batch; returns "" if the node acknowledged it, else the error.
-std::string send_update(session& s, writer& w, const std::vector<rec>& recs, double secs) {
+namespace {
+capnp::Request<wire::Peer::UpdateParams, wire::Peer::UpdateResults>
+update_request(session& s, writer& w, const std::vector<rec>& recs) {
   auto req = s.peer().updateRequest();
   auto list = req.initRecords(static_cast<unsigned>(recs.size()));
   for (unsigned i = 0; i < recs.size(); ++i)
     w.fill(recs[i], list[i]);
   req.setLast(w.seq);
+  return req;
+}
+} // namespace
+
+std::string send_update(session& s, writer& w, const std::vector<rec>& recs, double secs) {
+  auto req = update_request(s, w, recs);
   try {
     s.wait(req.send().ignoreResult(), secs, "update");
     return "";
+  } catch (kj::Exception& e) {
+    return e.getDescription().cStr();
+  }
+}
+
+std::string send_update_answer(session& s, writer& w, const std::vector<rec>& recs) {
+  auto req = update_request(s, w, recs);
+  try {
+    auto answer = s.wait(req.send(), 30, "update");
+    return answer.getNeedFull() ? "needFull" : "recorded";
   } catch (kj::Exception& e) {
     return e.getDescription().cStr();
   }

@@ -3,7 +3,7 @@
 sends an honest node H what it must refuse or survive, while H stays peered with an honest node
 T: hostile names and links, a flood of records, oversized records and messages, a file served in
 huge frames, wrong or misordered chunk bytes, bad push-cascade offers, fetches of paths out of
-the folder or of too many ranges at once, and a deletion at the largest version counter.
+the folder or of too many ranges at once, a deletion at the largest version counter, and chunk deltas that lie.
 The checks after every attack and the known-bug rule: hostile_helpers.py.
 """
 import hashlib
@@ -229,6 +229,25 @@ def bad_fetch():
                                      r"peer broke the limit of 16 concurrent fetches"])
     os.remove(os.path.join(H.dir, "outlink"))
     os.remove(os.path.join(H.dir, "big.bin"))
+
+
+@r.case
+def bad_delta():
+    """Chunk deltas: a memory bomb repeating its base, one without a base, a malformed one."""
+    H = S["H"]
+    mark = H.log_size()
+    res = " ".join(results(hostile("bad-delta")))
+    assert "delta repeating its base: needFull" in res, res
+    assert "delta without a base: needFull" in res, res
+    assert "malformed delta with a good file: recorded" in res, res
+    assert h.wait_until(lambda: os.path.exists(os.path.join(H.dir, "delta-good.txt")), 5)
+    for n in ("delta-orphan.bin", "delta-broken.bin"):
+        assert not os.path.lexists(os.path.join(H.dir, n)), f"H applied {n}"
+    after_attack("bad-delta", mark, [
+        r"chunk delta for delta-base\.bin does not fit its base",
+        r"rejected a record .*malformed chunk delta for 'delta-broken\.bin'",
+    ])
+    os.remove(os.path.join(H.dir, "delta-good.txt"))
 
 
 @r.case

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "app/cli.hpp"
+#include "app/version.hpp"
 
 using namespace cascade::app;
 
@@ -200,6 +201,22 @@ TEST_CASE("cli: --help and -h anywhere") {
   }
 }
 
+TEST_CASE("cli: --version anywhere prints cascade and meson's project version") {
+  for (const std::string line : {"--version", "--dir d --version", "--version --port 99999",
+                                 "keygen --version", "console --dir d --version"}) {
+    CAPTURE(line);
+    const command c = parse(line);
+    REQUIRE(std::holds_alternative<version_command>(c));
+    CHECK(std::get<version_command>(c).text == version_text());
+  }
+  const std::string v = version_text();
+  CHECK(v == "cascade " CASCADE_VERSION "\n");
+  // "cascade X.Y.Z": digits and dots, nothing unconfigured left in it
+  REQUIRE(v.size() > 9);
+  CHECK(v.find_first_not_of("0123456789.", 8) == v.size() - 1);
+  CHECK(std::holds_alternative<help_command>(parse("--version --help"))); // --help wins
+}
+
 TEST_CASE("cli: help documents every flag and subcommand") {
   const std::string text = usage_text();
   for (const char* part : {"--dir DIR",
@@ -221,6 +238,7 @@ TEST_CASE("cli: help documents every flag and subcommand") {
                            "--json",
                            "--help",
                            "-h",
+                           "--version",
                            "[::1]",
                            "--max-transfers N"}) {
     CAPTURE(part);
