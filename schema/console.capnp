@@ -148,6 +148,12 @@ struct Version {
   mtimeNs @4 :Int64;       # the content's own time
 }
 
+struct IgnorePattern {
+  source @0 :Text;  # the file it is read from (.cascadeignore or an included file)
+  line @1 :UInt32;
+  text @2 :Text;    # the line as written
+}
+
 interface Console {
   status @0 () -> (status :Status);
   peers @1 () -> (peers :List(Peer));
@@ -160,6 +166,9 @@ interface Console {
   transfers @8 () -> (transfers :List(Transfer));
   versions @9 (glob :Text) -> (versions :List(Version));
   restore @10 (path :Text, time :Text) -> (message :Text);
+  ignores @11 () -> (patterns :List(IgnorePattern), warnings :List(Text));
+  # Paths on disk the patterns hide (an ignored directory is one line, not entered).
+  ignoredFiles @12 (glob :Text) -> (paths :List(Text), truncated :Bool);
 }
 # Errors (a bad glob, an unknown level, a malformed id) come back as exceptions whose
 # description is the message to show.

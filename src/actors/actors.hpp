@@ -68,6 +68,7 @@ using lost_atom = caf::atom_constant<caf::atom("lost")>;           // Avahi -> d
 using unwatched_atom = caf::atom_constant<caf::atom("unwatched")>; // watcher -> index: rescan
 using have_atom = caf::atom_constant<caf::atom("have")>;           // repair: who holds what
 using unread_atom = caf::atom_constant<caf::atom("unread")>;       // index -> itself: look again
+using ignores_atom = caf::atom_constant<caf::atom("ignores")>;     // libuv -> index: reloaded
 using db_tick_atom = caf::atom_constant<caf::atom("db_tick")>;     // index -> itself: store fault
 using versions_atom = caf::atom_constant<caf::atom("versions")>;   // console -> index; clean-up
 using restore_atom = caf::atom_constant<caf::atom("restore")>;     // console -> index
@@ -82,9 +83,10 @@ struct node_context {
   core::device_id self{};
   core::short_id self_short = 0;
   rpc::network* net = nullptr;
-  const io::fs_watcher* fs = nullptr;      // for its watch count (thread-safe)
-  core::partial_files* partials = nullptr; // temp files of transfers (thread-safe)
-  std::size_t max_transfers = 4;           // transfer slots: uploads, offers and pulls at once
+  const io::fs_watcher* fs = nullptr;        // for its watch count (thread-safe)
+  const io::ignore_rules* ignores = nullptr; // .cascadeignore (thread-safe; null: none)
+  core::partial_files* partials = nullptr;   // temp files of transfers (thread-safe)
+  std::size_t max_transfers = 4;             // transfer slots: uploads, offers and pulls at once
   // DIR/.cascade/versions, where peers' deletions and overwrites are kept; nullptr: off.
   io::versions_dir* versions = nullptr;
   std::int64_t keep_versions_s = 0; // versions older than this are removed

@@ -312,6 +312,29 @@ caf::behavior console(self_ptr self, const node_context* ctx, console_refs refs,
                     fail(reply, "the index did not answer: " + caf::to_string(e));
                   });
           return;
+        case core::console_query_kind::ignores: {
+          core::console_answer a;
+          if (ctx->ignores) {
+            auto set = ctx->ignores->current();
+            a.ignore_patterns = set->patterns();
+            a.ignore_warnings = set->warnings();
+          }
+          reply(std::move(a));
+          return;
+        }
+        case core::console_query_kind::ignored_files:
+          self->request(refs.index, rescan_timeout, files_atom::value, q.arg, true)
+              .then(
+                  [=](std::vector<std::string>& paths, bool truncated) {
+                    core::console_answer a;
+                    a.paths = std::move(paths);
+                    a.truncated = truncated;
+                    reply(std::move(a));
+                  },
+                  [=](caf::error& e) {
+                    fail(reply, "the index did not answer: " + caf::to_string(e));
+                  });
+          return;
         case core::console_query_kind::conflicts:
           self->request(refs.index, ask_timeout * 4, conflicts_atom::value)
               .then(

@@ -6,6 +6,7 @@
 #include <set>
 
 #include "core/path.hpp"
+#include "io/ignore_rules.hpp"
 #include "io/log.hpp"
 
 namespace cascade::actors::index_detail {
@@ -224,6 +225,49 @@ caf::message rescan_path(index_logic& logic, const node_context* ctx, const std:
                std::to_string(r.scanned) + " entries, " + std::to_string(r.changes) +
                " changes recorded, " + std::to_string(r.hashing) + " files being hashed");
   return caf::make_message(r.scanned, r.changes, r.hashing, std::string());
+}
+
+caf::message find_ignored(const node_context* ctx, const std::string& glob) {
+  constexpr std::size_t limit = 1000;
+  std::vector<std::string> out;
+  bool truncated = false;
+  if (!ctx->ignores)
+    return caf::make_message(std::move(out), truncated);
+  auto set = ctx->ignores->current();
+  bool by_name = glob.find('/') == std::string::npos;
+  auto wanted = [&](const std::string& p) {
+    return glob.empty() || core::glob_match(glob, p) || core::is_under(p, glob) ||
+           (by_name && core::glob_match(glob, core::base_name(p)));
+  };
+  auto& folder = *ctx->folder;
+  std::vector<std::string> dirs{""};
+  while (!dirs.empty() && !truncated) {
+    auto dir = std::move(dirs.back());
+    dirs.pop_back();
+    auto names = folder.list(dir).value_or(std::vector<std::string>{});
+    std::sort(names.begin(), names.end(), std::greater<>()); // popped in name order
+    for (auto& n : names) {
+      auto p = dir.empty() ? n : dir + "/" + n;
+      if (core::validate_path(p) != core::path_error::ok)
+        continue;
+      auto st = folder.stat(p);
+      bool is_dir = st && st->type == core::file_type::dir;
+      if (!set->ignored(p, is_dir)) {
+        if (is_dir)
+          dirs.push_back(p);
+        continue;
+      }
+      if (!wanted(p))
+        continue;
+      if (out.size() == limit) {
+        truncated = true;
+        break;
+      }
+      out.push_back(is_dir ? p + "/" : p);
+    }
+  }
+  std::sort(out.begin(), out.end());
+  return caf::make_message(std::move(out), truncated);
 }
 
 } // namespace cascade::actors::index_detail

@@ -17,6 +17,10 @@ caf::message find_files(index_state& st, const node_context* ctx, const std::str
                         std::size_t limit = 1000);
 
 std::vector<core::conflict_info> find_conflicts(index_state& st);
+// Paths on disk the ignore patterns hide, matching `glob` (core::glob_match on the whole path,
+// or on the name when it has no '/'; a plain path also matches what is below it). An ignored
+// directory is one entry ("dir/"), not entered. At most 1000: (paths, truncated).
+caf::message find_ignored(const node_context* ctx, const std::string& glob);
 
 // Versions of paths matching `glob` (as files takes it), by path then time (index_versions.cpp).
 std::vector<core::version_info> find_versions(const node_context* ctx, const std::string& glob);

@@ -38,6 +38,7 @@ caf::behavior index_actor(self_ptr self, const node_context* ctx, caf::actor sca
         logic->guarded([&] { scan_seen(*logic, paths, seen); });
       },
       [=](rescan_atom) { logic->guarded([&] { logic->rescan(); }); },
+      [=](ignores_atom) { logic->guarded([&] { logic->on_ignores_changed(); }); },
       [=](unwatched_atom, const std::vector<std::string>& roots) {
         std::vector<std::string> valid;
         for (auto& r : roots)
@@ -117,6 +118,7 @@ caf::behavior index_actor(self_ptr self, const node_context* ctx, caf::actor sca
         logic->clean_versions();
         self->delayed_send(self, std::chrono::hours(1), versions_atom::value);
       },
+      [=](files_atom, const std::string& glob, bool) { return find_ignored(ctx, glob); },
       [=](rescan_atom, const std::string& path) {
         caf::message answer =
             caf::make_message(std::uint64_t{0}, std::uint64_t{0}, std::uint64_t{0},

@@ -69,6 +69,10 @@ void index_logic::mark_deleted(const io::stored_record& old) {
 void index_logic::check_path(const std::string& path) {
   auto stored = db().get(path);
   auto lst = ctx_->folder->stat(path);
+  // Ignored: its record (if any, from before) stays as it is and nothing goes out.
+  if (ignored(path, lst ? lst->type == core::file_type::dir
+                        : stored && stored->record.type == core::file_type::dir))
+    return;
   if (!lst) {
     if (stored && !stored->record.deleted)
       hold_delete(path);
@@ -126,7 +130,8 @@ void index_logic::check_path(const std::string& path) {
 // directory's name, which exists).
 void index_logic::hold_gone_entries(const std::string& dir) {
   for (auto& child : db().live_paths())
-    if (child != dir && core::is_under(child, dir) && !ctx_->folder->stat(child))
+    if (child != dir && core::is_under(child, dir) && !ctx_->folder->stat(child) &&
+        !ignored(child, false) && !ignored(child, true))
       hold_delete(child);
 }
 
@@ -174,7 +179,7 @@ void index_logic::flush_deletes() {
       // Deepest first: a peer removes a directory's contents before the directory itself.
       std::vector<std::string> gone;
       for (auto& child : db().live_paths())
-        if (child != path && core::is_under(child, path))
+        if (child != path && core::is_under(child, path) && !ignored(child, false))
           gone.push_back(child);
       std::stable_sort(gone.begin(), gone.end(),
                        [](auto& a, auto& b) { return core::depth(a) > core::depth(b); });
@@ -251,6 +256,8 @@ void index_logic::on_hashed(const std::string& path, const std::optional<io::has
   st().hashing.erase(path);
   if (st().halted || paused())
     return; // paused: the retry round's rescan hashes it again
+  if (ignored(path, false))
+    return; // ignored while it was hashed
   db().begin();
   if (st().rescan_after_hash.erase(path))
     check_path(path);
@@ -302,7 +309,8 @@ caf::message index_logic::get_updates(std::uint64_t from, const core::device_id&
   std::size_t bytes = 0;
   for (auto& s : db().since(from, batch_entries)) {
     last = s.record.sequence;
-    if (s.received_from == peer_short)
+    if (s.received_from == peer_short ||
+        ignored(s.record.path, s.record.type == core::file_type::dir))
       continue;
     rpc::wire_entry e;
     e.record = std::move(s.record);

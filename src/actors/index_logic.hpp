@@ -16,6 +16,7 @@
 #include "core/transfer_slots.hpp"
 #include "core/unique_queue.hpp"
 #include "io/apply.hpp"
+#include "io/ignore_rules.hpp"
 #include "io/store.hpp"
 
 namespace cascade::actors::index_detail {
@@ -226,6 +227,20 @@ public:
   void on_link_rates(const std::vector<core::peer_status>& rows);
   // Start-up: clean temp files of an earlier run, then retry what we still need.
   void start();
+
+  // Ignore patterns (index_ignore.cpp). An ignored path is never recorded from disk, announced,
+  // fetched, applied or deleted because of a peer; .cascadeignore is each node's own.
+  bool ignored(const std::string& path, bool is_dir) const {
+    return ctx_->ignores && ctx_->ignores->ignored(path, is_dir);
+  }
+  // The patterns changed: needed records of paths ignored now are dropped, the folder is
+  // rescanned (paths no longer ignored are recorded as local files) and every peer is asked
+  // for its whole index again (what it sent while a path was ignored was skipped).
+  void on_ignores_changed();
+  // A peer deleted a directory that still holds ignored entries here, and only those: the
+  // directory stays and is announced again (its version now covers the deletion), so the
+  // peers have it back, empty, instead of waiting for it forever. True if so.
+  bool keep_dir_for_ignored(const core::file_record& deletion);
 
   // Runs one handler's work (index_fault.cpp). A store fault that may pass rolls back and
   // pauses writes until a retry; any other (a corrupt database) is rethrown: the guardian stops

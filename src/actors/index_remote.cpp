@@ -75,6 +75,10 @@ index_logic::update_outcome index_logic::on_update(rpc::session_id s,
   std::vector<std::string> deletions; // after the new names are in place (a rename)
   bool need_full = false;
   for (auto& e : entries) {
+    // Ignored here (or a peer's .cascadeignore): skipped without touching the disk; asked
+    // for again if the patterns change (on_ignores_changed).
+    if (ignored(e.record.path, e.record.type == core::file_type::dir))
+      continue;
     auto local = db().get(e.record.path);
     if (e.delta && !resolve_delta(e, local ? &*local : nullptr)) {
       need_full = true; // the rest is taken; the batch comes again whole and counts then
@@ -175,6 +179,11 @@ void index_logic::process_needed(const std::string& path) {
   if (!n)
     return;
   auto& r = n->record;
+  if (ignored(path, r.type == core::file_type::dir)) {
+    db().remove_needed(path); // asked for again if the patterns change
+    unpin_sources(path);
+    return;
+  }
   auto local = db().get(path);
   auto d = core::decide(local ? &local->record : nullptr, r);
   if (d.what == core::verdict::ignore || d.what == core::verdict::keep_local) {
@@ -298,6 +307,8 @@ void index_logic::retry_later(const std::string& path) {
 void index_logic::remove_failed(const core::file_record& r, int err) {
   auto& s = st();
   if (r.type == core::file_type::dir && (err == ENOTEMPTY || err == EEXIST)) {
+    if (keep_dir_for_ignored(r))
+      return;
     if (!s.kept_dirs.insert(r.path).second)
       return; // already waiting for its entries
     std::vector<std::string> unknown;

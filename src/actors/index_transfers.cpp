@@ -34,6 +34,10 @@ void index_logic::start_transfers() {
       continue;
     }
     auto n = db().get_needed(path);
+    if (n && ignored(path, n->record.type == core::file_type::dir)) {
+      db().remove_needed(path); // asked for again if the patterns change
+      n.reset();
+    }
     if (!n) {
       forget_pull(path);
       continue;
@@ -230,7 +234,7 @@ void index_logic::on_offer(rpc::session_id s, rpc::call_id call, rpc::wire_entry
   // No free slot (or others wait for one): declined; the file is pulled in its turn.
   if (it == st().sessions.end() || st().halted || paused() || r.deleted ||
       r.type != core::file_type::file || st().transfers.count(r.path) || st().slots.free() == 0 ||
-      st().slots.waiting() > 0)
+      st().slots.waiting() > 0 || ignored(r.path, false))
     return decline();
   auto device = it->second.device;
   auto local = db().get(r.path);

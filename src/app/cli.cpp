@@ -261,7 +261,9 @@ command parse_console(const std::vector<std::string>& args) {
       continue;
     }
     const flag f = split_flag(arg);
-    if (f.name == "--json") {
+    if (arg == "--ignored" && !cmd.words.empty()) {
+      cmd.words.push_back(arg); // files --ignored: the command's own option
+    } else if (f.name == "--json") {
       if (f.value)
         return no_value_allowed(f);
       cmd.json = true;
@@ -335,9 +337,9 @@ node id --dir DIR [--state DIR] print this node's device id (one line)
 node keygen                     print a fresh group key (one line)
 node console --dir DIR [--state DIR] [--json] [CMD]
                                 the debug console (interactive; one command with CMD; --json);
-                                CMD: status, peers, actors, transfers, files [GLOB], conflicts,
-                                versions [GLOB], restore PATH [TIME], rescan [PATH],
-                                log LEVEL, deny ID, top, help (docs/console.md)
+                                CMD: status, peers, actors, transfers, files [--ignored] [GLOB],
+                                ignores, conflicts, versions [GLOB], restore PATH [TIME],
+                                rescan [PATH], log LEVEL, deny ID, top, help (docs/console.md)
 node --help | -h                this text
 node --version                  print "cascade VERSION" and exit
 

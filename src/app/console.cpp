@@ -140,6 +140,24 @@ int run_command(session& s, const std::vector<std::string>& words) {
       j.begin_object().key("transfers");
       json_transfers(j, r.getTransfers());
       j.end_object();
+    } else if (name == "files" && arg == "--ignored") {
+      auto req = s.cap().ignoredFilesRequest();
+      req.setGlob(args > 1 ? words[2] : std::string());
+      auto r = s.wait(req.send(), 140 * kj::SECONDS);
+      if (!as_json) {
+        std::cout << text_ignored(r.getPaths(), r.getTruncated());
+        return 0;
+      }
+      json_ignored(j, r.getPaths(), r.getTruncated());
+    } else if (name == "files" && args > 1) {
+      return report_error(as_json, std::string("usage: ") + c->usage, 2);
+    } else if (name == "ignores") {
+      auto r = s.wait(s.cap().ignoresRequest().send());
+      if (!as_json) {
+        std::cout << text_ignores(r.getPatterns(), r.getWarnings());
+        return 0;
+      }
+      json_ignores(j, r.getPatterns(), r.getWarnings());
     } else if (name == "files") {
       auto req = s.cap().filesRequest();
       req.setGlob(arg);

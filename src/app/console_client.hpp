@@ -38,7 +38,11 @@ inline constexpr command_info commands[] = {
     {"transfers", "transfers", "files in flight: size, progress, rate, ETA, upstream, downstreams",
      0, 0},
     {"files", "files [GLOB]",
-     "index records matching GLOB (* ? [..]; a plain path: it and what is below it)", 0, 1},
+     "index records matching GLOB (* ? [..]; a plain path: it and what is below it); "
+     "files --ignored [GLOB]: what the ignore patterns hide on disk",
+     0, 2},
+    {"ignores", "ignores",
+     "the active ignore patterns (.cascadeignore), each with its file and line", 0, 0},
     {"conflicts", "conflicts", "conflict copies and the files they belong to", 0, 0},
     {"versions", "versions [GLOB]",
      "what peers deleted, overwrote or renamed away, kept: path, time (UTC), size", 0, 1},

@@ -54,6 +54,9 @@ std::string text_transfers(capnp::List<cw::Transfer>::Reader transfers);
 std::string text_files(capnp::List<cw::File>::Reader files, bool truncated);
 std::string text_conflicts(capnp::List<cw::Conflict>::Reader conflicts);
 std::string text_versions(capnp::List<cw::Version>::Reader versions);
+std::string text_ignores(capnp::List<cw::IgnorePattern>::Reader patterns,
+                         capnp::List<capnp::Text>::Reader warnings);
+std::string text_ignored(capnp::List<capnp::Text>::Reader paths, bool truncated);
 // One transfer's progress bar, `width` characters between the brackets.
 std::string progress_bar(double fraction, int width);
 
@@ -65,5 +68,8 @@ void json_transfers(json& j, capnp::List<cw::Transfer>::Reader transfers);
 void json_files(json& j, capnp::List<cw::File>::Reader files, bool truncated);
 void json_conflicts(json& j, capnp::List<cw::Conflict>::Reader conflicts);
 void json_versions(json& j, capnp::List<cw::Version>::Reader versions);
+void json_ignores(json& j, capnp::List<cw::IgnorePattern>::Reader patterns,
+                  capnp::List<capnp::Text>::Reader warnings);
+void json_ignored(json& j, capnp::List<capnp::Text>::Reader paths, bool truncated);
 
 } // namespace cascade::app

@@ -194,4 +194,51 @@ void json_versions(json& j, capnp::List<cw::Version>::Reader versions) {
   j.end_array();
 }
 
+// --- ignores ---
+
+std::string text_ignores(capnp::List<cw::IgnorePattern>::Reader patterns,
+                         capnp::List<capnp::Text>::Reader warnings) {
+  std::ostringstream o;
+  if (patterns.size() == 0)
+    o << "no ignore patterns (write them in .cascadeignore)\n";
+  for (auto p : patterns)
+    o << str(p.getSource()) << ":" << p.getLine() << "  " << str(p.getText()) << "\n";
+  for (auto w : warnings)
+    o << "warning: " << str(w) << "\n";
+  return o.str();
+}
+
+void json_ignores(json& j, capnp::List<cw::IgnorePattern>::Reader patterns,
+                  capnp::List<capnp::Text>::Reader warnings) {
+  j.begin_object().key("patterns").begin_array();
+  for (auto p : patterns)
+    j.begin_object()
+        .field("source", str(p.getSource()))
+        .field("line", p.getLine())
+        .field("pattern", str(p.getText()))
+        .end_object();
+  j.end_array().key("warnings").begin_array();
+  for (auto w : warnings)
+    j.value(str(w));
+  j.end_array().end_object();
+}
+
+std::string text_ignored(capnp::List<capnp::Text>::Reader paths, bool truncated) {
+  if (paths.size() == 0)
+    return "nothing on disk is ignored\n";
+  std::ostringstream o;
+  for (auto p : paths)
+    o << str(p) << "\n";
+  if (truncated)
+    o << "(more not shown: give a GLOB)\n";
+  return o.str();
+}
+
+void json_ignored(json& j, capnp::List<capnp::Text>::Reader paths, bool truncated) {
+  j.begin_object().key("ignored").begin_array();
+  for (auto p : paths)
+    j.value(str(p));
+  j.end_array().key("truncated").value(truncated).end_object();
+}
+
 } // namespace cascade::app

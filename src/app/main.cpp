@@ -225,6 +225,10 @@ int run_node(const run_options& o) {
     return 1;
   }
   io::folder folder(p.dir);
+  io::ignore_rules ignores(folder); // before any walk or watch: ignored trees are never entered
+  ignores.reload();
+  folder.skip_in_walks(
+      [&ignores](std::string_view rel, bool is_dir) { return ignores.ignored(rel, is_dir); });
   // The debug console's socket exists, mode 0600, before any thread does (its bind narrows the
   // process-wide umask); it is served once the actors run.
   rpc::console_server console(p.state + "/console.sock");
@@ -249,6 +253,7 @@ int run_node(const run_options& o) {
 
   actors::node_context ctx;
   ctx.folder = &folder;
+  ctx.ignores = &ignores;
   ctx.partials = &partials;
   ctx.state_dir = p.state;
   ctx.tmp = &*tmp;
@@ -315,6 +320,7 @@ int run_node(const run_options& o) {
         io::log_warn("the watcher lost events (kernel queue overflow); rescanning");
         caf::anon_send(watcher_actor, actors::overflow_atom::value);
       });
+  watcher.use_ignores(&ignores, [&] { caf::anon_send(index, actors::ignores_atom::value); });
   watcher.on_unwatched([&](std::vector<std::string> roots) {
     caf::anon_send(watcher_actor, actors::unwatched_atom::value, std::move(roots));
   });

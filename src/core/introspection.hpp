@@ -13,6 +13,7 @@
 
 #include "core/device_id.hpp"
 #include "core/faults.hpp"
+#include "core/ignore.hpp"
 #include "core/latency.hpp"
 #include "core/record.hpp"
 #include "core/versions.hpp"
@@ -119,12 +120,15 @@ enum class console_query_kind {
   log_level,
   deny,
   versions,
-  restore
+  restore,
+  ignores,
+  ignored_files
 };
 
 struct console_query {
   console_query_kind kind = console_query_kind::status;
-  std::string arg;  // files, versions: glob; rescan, restore: path; log_level: level; deny: id
+  std::string arg;  // files, versions, ignored_files: glob; rescan, restore: path; log_level: level;
+                    // deny: id
   std::string arg2; // restore: the version's time (YYYYMMDD-HHMMSS), empty for the newest
 };
 
@@ -152,7 +156,10 @@ struct console_answer {
   std::map<short_id, std::string> device_names; // version vector ids -> device ids we know
   // rescan: entries looked at, changes recorded, files still being hashed
   std::uint64_t scanned = 0, changes = 0, hashing = 0;
-  std::string previous; // log_level: the level before
+  std::string previous;                        // log_level: the level before
+  std::vector<ignore_pattern> ignore_patterns; // ignores: the active patterns
+  std::vector<std::string> ignore_warnings;
+  std::vector<std::string> paths; // ignored_files (truncated: there were more)
 };
 
 } // namespace cascade::core

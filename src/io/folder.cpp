@@ -158,9 +158,12 @@ std::vector<std::string> folder::walk(std::string_view rel) const {
       auto p = dir.empty() ? n : dir + "/" + n;
       if (core::validate_path(p) != core::path_error::ok)
         continue;
-      paths.push_back(p);
       auto s = stat(p);
-      if (s && s->type == core::file_type::dir)
+      bool is_dir = s && s->type == core::file_type::dir;
+      if (skip_ && skip_(p, is_dir))
+        continue;
+      paths.push_back(p);
+      if (is_dir)
         dirs.push_back(p);
     }
   }

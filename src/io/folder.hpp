@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <span>
 #include <string>
@@ -83,7 +84,11 @@ public:
 
   // Every valid path below the directory `rel` ("" is the root), depth first; entries whose
   // names fail core::validate_path (such as .cascade) are skipped with their subtrees.
+  // Entries the walk filter names (ignored paths) are skipped with their subtrees too.
   std::vector<std::string> walk(std::string_view rel) const;
+  using walk_filter = std::function<bool(std::string_view rel, bool is_dir)>;
+  // Set before other threads use the folder; the filter itself must be thread-safe.
+  void skip_in_walks(walk_filter f) { skip_ = std::move(f); }
 
   // Creates a directory and any missing parents; applies `mode` to the last one.
   // Creates rel and its missing parents. `created_in`, when given, receives the parent of every
@@ -114,6 +119,7 @@ public:
 private:
   std::string root_;
   unique_fd root_fd_;
+  walk_filter skip_;
 };
 
 // openat2 beneath `dirfd` without symlinks; -1 with errno on failure.

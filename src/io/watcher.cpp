@@ -68,10 +68,40 @@ bool fs_watcher::start(std::string& error) {
   rescan_timer_.data = this;
   uv_timer_start(&rescan_timer_, &fs_watcher::on_rescan_timer, rescan_interval_s * 1000,
                  rescan_interval_s * 1000);
+  uv_timer_init(loop_, &ignore_timer_);
+  ignore_timer_.data = this;
   timer_on_ = true;
   if (!unwatched_.empty())
     warn_limit();
   return true;
+}
+
+void fs_watcher::on_ignore_timer(uv_timer_t* t) {
+  static_cast<fs_watcher*>(t->data)->apply_ignores();
+}
+
+void fs_watcher::apply_ignores() {
+  if (!ignores_ || !ignores_->reload())
+    return;
+  std::vector<std::string> now_ignored;
+  for (auto& [path, wd] : by_path_)
+    if (ignored(path, true))
+      now_ignored.push_back(path);
+  for (auto& p : now_ignored)
+    if (by_path_.count(p)) // not gone with a parent already
+      forget_tree(p);
+  for (auto it = unwatched_.begin(); it != unwatched_.end();)
+    it = ignored(*it, true) ? unwatched_.erase(it) : std::next(it);
+  std::vector<watch_event> found;  // not reported: the index rescans everything
+  for (auto& p : root_.walk("")) { // skips what is ignored now
+    if (by_path_.count(p) || unwatched_.count(p))
+      continue;
+    auto st = root_.stat(p);
+    if (st && st->type == core::file_type::dir)
+      add_tree(p, false, found);
+  }
+  if (on_ignores_changed_)
+    on_ignores_changed_();
 }
 
 void fs_watcher::on_rescan_timer(uv_timer_t* t) {
@@ -141,6 +171,8 @@ void fs_watcher::stop() {
   if (timer_on_) {
     uv_timer_stop(&rescan_timer_);
     uv_close(reinterpret_cast<uv_handle_t*>(&rescan_timer_), nullptr);
+    uv_timer_stop(&ignore_timer_);
+    uv_close(reinterpret_cast<uv_handle_t*>(&ignore_timer_), nullptr);
     timer_on_ = false;
   }
   if (polling_) {
@@ -157,6 +189,8 @@ void fs_watcher::stop() {
 void fs_watcher::add_tree(const std::string& rel, bool report, std::vector<watch_event>& out) {
   if (!rel.empty() && core::validate_path(rel) != core::path_error::ok)
     return; // never descend into .cascade or badly named directories
+  if (ignored(rel, true))
+    return; // no watch, no scan: an ignored node_modules/ costs nothing
   std::string abs = rel.empty() ? root_.root() : root_.root() + "/" + rel;
   int wd = inotify_add_watch(fd_, abs.c_str(), watch_mask);
   if (wd < 0) {
@@ -175,6 +209,8 @@ void fs_watcher::add_tree(const std::string& rel, bool report, std::vector<watch
     if (core::validate_path(child) != core::path_error::ok)
       continue;
     auto st = root_.stat(child);
+    if (st && ignored(child, st->type == core::file_type::dir))
+      continue;
     if (report && st) {
       // A file found in a new directory may still be written (cp -r): only one no process
       // holds open for writing is complete now; the others wait for their close.
@@ -244,6 +280,13 @@ void fs_watcher::drain() {
       if (core::validate_path(path) != core::path_error::ok)
         continue;
       bool is_dir = e->mask & IN_ISDIR;
+      if (ignores_ && ignores_->is_source(path) && timer_on_) // reloaded once writes pause
+        uv_timer_start(&ignore_timer_, &fs_watcher::on_ignore_timer, ignore_reload_delay_ms, 0);
+      if (ignored(path, is_dir)) {
+        if (is_dir && (e->mask & (IN_MOVED_FROM | IN_DELETE)))
+          forget_tree(path);
+        continue;
+      }
       if (e->mask & IN_MOVED_FROM) {
         if (is_dir)
           forget_tree(path);

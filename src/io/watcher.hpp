@@ -16,6 +16,7 @@
 
 #include "core/coalescer.hpp"
 #include "io/folder.hpp"
+#include "io/ignore_rules.hpp"
 
 namespace cascade::io {
 
@@ -49,7 +50,22 @@ public:
     on_unwatched_ = std::move(fn);
   }
 
+  // Ignored directories get no watch and ignored paths no events. A change to one of the
+  // rules' files reloads them (after a short quiet time): watches follow the new patterns and
+  // `on_change` runs (the index rescans). Set before start().
+  void use_ignores(ignore_rules* rules, std::function<void()> on_change) {
+    ignores_ = rules;
+    on_ignores_changed_ = std::move(on_change);
+  }
+  static constexpr int ignore_reload_delay_ms = 100;
+
 private:
+  bool ignored(const std::string& rel, bool is_dir) const {
+    return ignores_ && !rel.empty() && ignores_->ignored(rel, is_dir);
+  }
+  static void on_ignore_timer(uv_timer_t* t);
+  // Reloads the rules; drops the watches of newly ignored trees, adds those no longer ignored.
+  void apply_ignores();
   static void on_readable(uv_poll_t* h, int status, int events);
   void drain();
   // Watches `rel` and every directory below it; reports every entry found as created when
@@ -72,15 +88,18 @@ private:
   bool polling_ = false;
   std::unordered_map<int, std::string> by_wd_;
   std::unordered_map<std::string, int> by_path_;
-  std::atomic<std::size_t> watches_{0}; // by_wd_.size(), published for other threads
-  std::set<std::string> unwatched_;        // roots of trees whose watch the kernel refused
+  std::atomic<std::size_t> watches_{0};        // by_wd_.size(), published for other threads
+  std::set<std::string> unwatched_;            // roots of trees whose watch the kernel refused
   std::atomic<std::size_t> unwatched_dirs_{0}; // directories in those trees
   std::function<void(std::vector<std::string>)> on_unwatched_;
   uv_timer_t rescan_timer_{};
   bool timer_on_ = false;
   std::uint64_t last_warning_ms_ = 0;
-  std::size_t warned_for_ = 0; // unwatched_dirs_ at the last warning
+  std::size_t warned_for_ = 0;    // unwatched_dirs_ at the last warning
   std::set<std::string> counted_; // the trees unwatched_dirs_ was counted for
+  ignore_rules* ignores_ = nullptr;
+  std::function<void()> on_ignores_changed_;
+  uv_timer_t ignore_timer_{};
 };
 
 } // namespace cascade::io

@@ -269,6 +269,31 @@ public:
         .then([ctx](core::console_answer a) mutable { ctx.getResults().setMessage(a.message); });
   }
 
+  kj::Promise<void> ignores(IgnoresContext ctx) override {
+    return ask(core::console_query_kind::ignores).then([ctx](core::console_answer a) mutable {
+      auto res = ctx.getResults();
+      auto l = res.initPatterns(static_cast<unsigned>(a.ignore_patterns.size()));
+      for (unsigned k = 0; k < l.size(); ++k) {
+        auto& p = a.ignore_patterns[k];
+        l[k].setSource(p.source);
+        l[k].setLine(static_cast<std::uint32_t>(p.line));
+        l[k].setText(p.text);
+      }
+      fill_texts(res.initWarnings(static_cast<unsigned>(a.ignore_warnings.size())),
+                 a.ignore_warnings);
+    });
+  }
+
+  kj::Promise<void> ignoredFiles(IgnoredFilesContext ctx) override {
+    std::string glob = ctx.getParams().getGlob().cStr();
+    return ask(core::console_query_kind::ignored_files, glob, 130 * kj::SECONDS)
+        .then([ctx](core::console_answer a) mutable {
+          auto res = ctx.getResults();
+          res.setTruncated(a.truncated);
+          fill_texts(res.initPaths(static_cast<unsigned>(a.paths.size())), a.paths);
+        });
+  }
+
   kj::Promise<void> rescan(RescanContext ctx) override {
     std::string path = ctx.getParams().getPath().cStr();
     return ask(core::console_query_kind::rescan, path, 130 * kj::SECONDS)

@@ -28,7 +28,7 @@ while [ $# -gt 0 ]; do
     *) targets+=("$1"); shift ;;
   esac
 done
-all_targets=(fuzz_path fuzz_record fuzz_update fuzz_version fuzz_chunks fuzz_device_id)
+all_targets=(fuzz_path fuzz_record fuzz_update fuzz_version fuzz_chunks fuzz_device_id fuzz_ignore)
 [ ${#targets[@]} -gt 0 ] || targets=("${all_targets[@]}")
 
 cxx="${FUZZ_CXX:-clang++}"

@@ -27,9 +27,8 @@ FILE_KEYS = {"record", "has", "sent_to", "received_from", "needed"}
 RECORD_KEYS = {"path", "type", "size", "mtime_ns", "mode", "deleted", "version", "sequence",
                "modified_by", "chunks", "symlink_target", "changed_at_ns"}
 CONFLICT_KEYS = {"path", "original", "device", "time", "size", "mtime_ns"}
-COMMANDS = {"status", "errors", "peers", "actors", "transfers", "files", "conflicts", "versions",
-            "restore", "rescan", "log",
-            "deny", "top", "help"}
+COMMANDS = {"status", "errors", "peers", "actors", "transfers", "files", "ignores", "conflicts",
+            "versions", "restore", "rescan", "log", "deny", "top", "help"}
 
 
 def console(node_or_dir, *words, as_json=False, user=None, stdin=None, timeout=30, env=None):

@@ -300,6 +300,7 @@ TEST_CASE("cli: console") {
       {"console --dir=d --json", true, {}},
       {"console --json --dir d status", true, {"status"}},
       {"console --dir d files *.txt", false, {"files", "*.txt"}},
+      {"console --dir d files --ignored *.tmp", false, {"files", "--ignored", "*.tmp"}},
       {"console --dir d log debug --json", true, {"log", "debug"}},
       {"console --dir d log -v", false, {"log", "-v"}},
       {"console --dir d -- --weird word", false, {"--weird", "word"}},
