@@ -38,6 +38,7 @@ struct Status {
   logLevel @21 :Text;
   latency @22 :Latency;    # change seen by the source's watcher -> applied here
   faults @23 :List(Fault); # what is wrong now (cleared when it heals), oldest first
+  paused @24 :Bool;        # by the user (console `pause`): nothing sent or applied until resume
 }
 
 # A current fault of the node: a full disk under the index, failed installs, unreadable local
@@ -169,6 +170,10 @@ interface Console {
   ignores @11 () -> (patterns :List(IgnorePattern), warnings :List(Text));
   # Paths on disk the patterns hide (an ignored directory is one line, not entered).
   ignoredFiles @12 (glob :Text) -> (paths :List(Text), truncated :Bool);
+  # The user's pause: no peer's changes applied, none of ours sent, transfers stopped (their
+  # verified chunks kept); local changes still recorded. Kept across restarts.
+  pause @13 () -> (message :Text);
+  resume @14 () -> (message :Text);
 }
 # Errors (a bad glob, an unknown level, a malformed id) come back as exceptions whose
 # description is the message to show.

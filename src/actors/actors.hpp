@@ -72,6 +72,10 @@ using ignores_atom = caf::atom_constant<caf::atom("ignores")>;     // libuv -> i
 using db_tick_atom = caf::atom_constant<caf::atom("db_tick")>;     // index -> itself: store fault
 using versions_atom = caf::atom_constant<caf::atom("versions")>;   // console -> index; clean-up
 using restore_atom = caf::atom_constant<caf::atom("restore")>;     // console -> index
+using pause_atom = caf::atom_constant<caf::atom("pause")>; // console -> index; index -> transfer
+
+// The error a transfer stopped by the user's pause reports: not a failure (no backoff).
+inline constexpr const char* transfer_paused = "paused";
 
 // What every actor of one node shares; immutable after start.
 struct node_context {
@@ -154,7 +158,8 @@ struct transfer_job {
 //  summary() -> index_summary; files(glob) -> (file_infos, truncated, device names);
 //  conflicts() -> conflict_infos; children() -> transfer actors (the console's questions);
 //  versions(glob) -> version_infos; restore(path, time) -> (message, error);
-//  versions(): the clean-up of old versions (at start, then hourly).
+//  versions(): the clean-up of old versions (at start, then hourly);
+//  pause(bool) -> message: the user's pause (true) or resume (false), kept in the database.
 caf::actor spawn_index(caf::actor_system& sys, const node_context& ctx, caf::actor scanner);
 
 // Pushes a file we hold to the first peer of `relay` that takes it (the source of the push

@@ -169,7 +169,7 @@ core::node_status node_status(const sweep& sw, const node_context* ctx, const st
   bool watcher_answered = std::any_of(sw.top.begin(), sw.top.end(),
                                       [](auto& a) { return a.kind == "watcher" && a.answered; });
   auto& i = s.index;
-  s.in_sync = sw.index && watcher_answered && !i.halted && i.needed_files == 0 &&
+  s.in_sync = sw.index && watcher_answered && !i.halted && !i.paused && i.needed_files == 0 &&
               i.transfers == 0 && i.waiting == 0 && i.hashing == 0 && i.deletes_held == 0 &&
               s.watcher_pending == 0 && s.peers_behind == 0 &&
               std::all_of(sw.peers.begin(), sw.peers.end(), [](auto& p) { return p.answered; });
@@ -258,6 +258,20 @@ caf::behavior console(self_ptr self, const node_context* ctx, console_refs refs,
     core::console_answer a;
     a.error = std::move(error);
     reply(std::move(a));
+  };
+
+  // A command the index answers with (message, error): restore, pause and resume.
+  auto ask_message = [=](const reply_fn& reply, auto... args) {
+    self->request(refs.index, ask_timeout * 4, args...)
+        .then(
+            [=](std::string& message, std::string& error) {
+              if (!error.empty())
+                return fail(reply, error);
+              core::console_answer a;
+              a.message = std::move(message);
+              reply(std::move(a));
+            },
+            [=](caf::error& e) { fail(reply, "the index did not answer: " + caf::to_string(e)); });
   };
 
   return {
@@ -360,19 +374,10 @@ caf::behavior console(self_ptr self, const node_context* ctx, console_refs refs,
                   });
           return;
         case core::console_query_kind::restore:
-          self->request(refs.index, ask_timeout * 4, restore_atom::value, q.arg, q.arg2)
-              .then(
-                  [=](std::string& message, std::string& error) {
-                    if (!error.empty())
-                      return fail(reply, error);
-                    core::console_answer a;
-                    a.message = std::move(message);
-                    reply(std::move(a));
-                  },
-                  [=](caf::error& e) {
-                    fail(reply, "the index did not answer: " + caf::to_string(e));
-                  });
-          return;
+          return ask_message(reply, restore_atom::value, q.arg, q.arg2);
+        case core::console_query_kind::pause:
+        case core::console_query_kind::resume:
+          return ask_message(reply, pause_atom::value, q.kind == core::console_query_kind::pause);
         case core::console_query_kind::rescan:
           self->request(refs.index, rescan_timeout, rescan_atom::value, q.arg)
               .then(

@@ -92,6 +92,7 @@ core::index_summary summarize(index_state& st) {
   s.hashing = st.hashing.size();
   s.deletes_held = st.deletes.pending();
   s.halted = st.halted;
+  s.paused = st.user_paused;
   s.faults = st.faults.list();
   s.latency = st.latency.summary();
   for (auto& [dev, tracker] : st.latency_by_peer)

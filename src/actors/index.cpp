@@ -25,6 +25,10 @@ caf::behavior index_actor(self_ptr self, const node_context* ctx, caf::actor sca
   if (ctx->keep_versions_s > 0)
     self->state.disk->keep_versions(ctx->versions);
   self->state.slots = core::transfer_slots(ctx->max_transfers);
+  self->state.user_paused = self->state.db->user_paused();
+  if (self->state.user_paused)
+    io::log_info("paused (console `resume` resumes): local changes are recorded, nothing is sent "
+                 "or applied");
   auto logic = std::make_shared<index_logic>(self, ctx, scanner);
   self->set_down_handler([=](caf::down_msg& m) { logic->on_actor_down(m.source); });
   logic->start();
@@ -89,7 +93,7 @@ caf::behavior index_actor(self_ptr self, const node_context* ctx, caf::actor sca
       [=](status_atom) {
         auto s = summarize(self->state);
         auto a = core::status_of("index", "index", self->mailbox().size());
-        a.state = std::string(s.halted ? "HALTED, " : "") +
+        a.state = std::string(s.halted ? "HALTED, " : "") + (s.paused ? "PAUSED, " : "") +
                   (self->state.db_paused ? "WRITES PAUSED (index database fault), " : "") +
                   std::to_string(s.files) + " files, " + std::to_string(s.bytes) +
                   " bytes, sequence " + std::to_string(s.sequence) + ", " +
@@ -119,6 +123,13 @@ caf::behavior index_actor(self_ptr self, const node_context* ctx, caf::actor sca
         self->delayed_send(self, std::chrono::hours(1), versions_atom::value);
       },
       [=](files_atom, const std::string& glob, bool) { return find_ignored(ctx, glob); },
+      [=](pause_atom, bool on) {
+        caf::message answer = caf::make_message(std::string(), std::string("index database "
+                                                                           "fault: see errors"));
+        logic->guarded(
+            [&] { answer = caf::make_message(logic->set_user_pause(on), std::string()); });
+        return answer;
+      },
       [=](rescan_atom, const std::string& path) {
         caf::message answer =
             caf::make_message(std::uint64_t{0}, std::uint64_t{0}, std::uint64_t{0},

@@ -99,6 +99,11 @@ void index_logic::db_resume() {
   // Local changes not recorded: found again by a walk of the folder.
   if (!guarded([&] { rescan(); }))
     return;
+  catch_up();
+}
+
+void index_logic::catch_up() {
+  auto& s = st();
   // Peers' records not recorded: asked again from the progress last committed.
   for (auto& [id, sess] : s.sessions) {
     auto [epoch, seq] = db().peer_progress(sess.device);

@@ -301,7 +301,9 @@ void index_logic::notify_peers() {
 
 caf::message index_logic::get_updates(std::uint64_t from, const core::device_id& device,
                                       bool deltas) {
-  if (st().halted) // a halted folder sends nothing, not even what it recorded before
+  // A halted folder sends nothing, not even what it recorded before; a paused one sends it all
+  // on resume (the peer's pump asks again from where it stopped).
+  if (st().halted || st().user_paused)
     return caf::make_message(std::vector<rpc::wire_entry>{}, from);
   auto peer_short = core::short_of(device);
   std::vector<rpc::wire_entry> out;

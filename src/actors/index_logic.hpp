@@ -106,6 +106,9 @@ struct index_state {
   core::fault_board faults;
   std::map<std::string, int> unreadable; // local files we cannot read -> errno
   bool unreadable_retry_scheduled = false;
+  // The user's pause (console `pause`, index_pause.cpp; kept in the database's meta table): no
+  // peer's records applied, none of ours sent, no transfer runs; local changes are recorded.
+  bool user_paused = false;
   std::uint64_t versions_bytes = 0; // all versions, as of the last clean-up plus those kept since
 };
 
@@ -256,6 +259,11 @@ public:
   }
   // True while writes wait for a retry: handlers leave their work for it.
   bool paused() const { return self_->state.db_paused; }
+  // The user's pause (index_pause.cpp): running transfers stop at a chunk boundary (their temp
+  // files and verified chunks kept for the resume); resume asks every peer again from its
+  // committed progress, sends ours and starts the needed transfers at once.
+  bool user_paused() const { return self_->state.user_paused; }
+  std::string set_user_pause(bool on);
   // The once-a-second check while the store fails: retries when due or when space came back,
   // and declares the fault healed after a retry round without a new fault for 3 s (not at the
   // first write that works: a small one may fit while a peer's batch does not).
@@ -279,6 +287,9 @@ private:
   void on_store_ok();
   // The retry round: writes resume and everything not committed is done again.
   void db_resume();
+  // What the retry round and the user's resume share: every peer is asked again from the
+  // progress last committed, needed records are queued again, held results and deletions go.
+  void catch_up();
   void schedule_db_tick();
   bool launch_pull(const std::string& path, core::transfer_slots::ticket t);
   bool launch_upload(const std::string& path, core::transfer_slots::ticket t);

@@ -55,8 +55,9 @@ index_logic::update_outcome index_logic::on_update(rpc::session_id s,
                                                    std::vector<rpc::wire_entry>& entries,
                                                    std::uint64_t last) {
   auto it = st().sessions.find(s);
-  // Paused by a store fault: refused, so the peer's progress stays; asked again on retry.
-  if (it == st().sessions.end() || paused() || !check_marker())
+  // Paused by a store fault or the user: refused, so the peer's progress stays; asked again on
+  // retry or resume.
+  if (it == st().sessions.end() || paused() || user_paused() || !check_marker())
     return update_outcome::refused;
   auto device = it->second.device;
   auto epoch_seq = db().peer_progress(device);
@@ -391,6 +392,8 @@ void index_logic::on_session_down(rpc::session_id s) {
 
 void index_logic::on_have(rpc::session_id s, rpc::call_id call, const std::string& path,
                           const core::version_vector& v) {
+  if (user_paused())
+    return ctx_->net->answer_have(s, call, false, {}); // nothing is served while paused
   auto local = db().get(path);
   if (local && !local->record.deleted && local->record.type == core::file_type::file &&
       local->record.version == v)

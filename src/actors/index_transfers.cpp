@@ -16,8 +16,8 @@ namespace cascade::actors::index_detail {
 
 void index_logic::start_transfers() {
   auto& s = st();
-  if (paused())
-    return; // nowhere to record a result: the retry round starts them
+  if (paused() || user_paused())
+    return; // nowhere to record a result (the retry round starts them), or paused by the user
   core::unique_queue still;
   auto now = std::chrono::steady_clock::now();
   std::optional<std::chrono::steady_clock::time_point> wake;
@@ -185,7 +185,7 @@ relay_plan index_logic::relay_for(std::vector<core::device_id> rest,
 
 void index_logic::start_upload(const core::file_record& r) {
   auto& s = st();
-  if (s.sessions.empty() || s.halted || s.upload_tickets.count(r.path))
+  if (s.sessions.empty() || s.halted || s.user_paused || s.upload_tickets.count(r.path))
     return; // a waiting upload reads the path's record when its turn comes
   auto t = s.slots.issue();
   s.slot_jobs[t] = {true, r.path};
@@ -197,7 +197,7 @@ void index_logic::start_upload(const core::file_record& r) {
 bool index_logic::launch_upload(const std::string& path, core::transfer_slots::ticket t) {
   auto& s = st();
   s.upload_tickets.erase(path);
-  if (s.sessions.empty() || s.halted)
+  if (s.sessions.empty() || s.halted || s.user_paused)
     return false;
   auto stored = db().get(path);
   if (!stored || stored->received_from != 0) // gone, or a peer's version now
@@ -232,7 +232,7 @@ void index_logic::on_offer(rpc::session_id s, rpc::call_id call, rpc::wire_entry
   auto& r = e.record;
   auto decline = [&] { ctx_->net->decline_offer(s, call); };
   // No free slot (or others wait for one): declined; the file is pulled in its turn.
-  if (it == st().sessions.end() || st().halted || paused() || r.deleted ||
+  if (it == st().sessions.end() || st().halted || paused() || user_paused() || r.deleted ||
       r.type != core::file_type::file || st().transfers.count(r.path) || st().slots.free() == 0 ||
       st().slots.waiting() > 0 || ignored(r.path, false))
     return decline();
@@ -303,6 +303,13 @@ void index_logic::on_offer(rpc::session_id s, rpc::call_id call, rpc::wire_entry
 // second; one SQLite commit and fsync each was most of the receiver's work).
 void index_logic::on_finished(transfer_result& r) {
   auto& s = st();
+  if (r.error == transfer_paused) { // taken up again by the resume, from its verified chunks
+    s.transfers.erase(r.record.path);
+    s.waiting.push(r.record.path);
+    io::log_info("transfer of " + r.record.path + " paused: kept " + std::to_string(r.chunks_held) +
+                 " of " + std::to_string(r.record.chunks.size()) + " chunks");
+    return;
+  }
   s.finished.push_back(std::move(r));
   if (!s.finished_flush_scheduled) {
     s.finished_flush_scheduled = true;
@@ -313,8 +320,8 @@ void index_logic::on_finished(transfer_result& r) {
 void index_logic::flush_finished() {
   auto& s = st();
   s.finished_flush_scheduled = false;
-  if (paused())
-    return; // kept for the retry round
+  if (paused() || user_paused())
+    return; // kept for the retry round or the resume
   auto batch = std::move(s.finished);
   s.finished.clear();
   bool installed = false;

@@ -349,6 +349,7 @@ caf::behavior transfer(self_ptr self, const node_context* ctx, transfer_job job,
         logic->on_have(k, round, a);
       },
       [=](retry_atom) { logic->next_round(); },
+      [=](pause_atom) { logic->finish(transfer_paused); }, // the user's pause: chunks kept
       [=](ds_answer_atom, bool accepted) {
         self->state.ds->on_answer(accepted);
         logic->on_downstream();

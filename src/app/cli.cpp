@@ -339,7 +339,8 @@ node console --dir DIR [--state DIR] [--json] [CMD]
                                 the debug console (interactive; one command with CMD; --json);
                                 CMD: status, peers, actors, transfers, files [--ignored] [GLOB],
                                 ignores, conflicts, versions [GLOB], restore PATH [TIME],
-                                rescan [PATH], log LEVEL, deny ID, top, help (docs/console.md)
+                                pause, resume, rescan [PATH], log LEVEL, deny ID, top, help
+                                (docs/console.md)
 node --help | -h                this text
 node --version                  print "cascade VERSION" and exit
 

@@ -197,6 +197,14 @@ int run_command(session& s, const std::vector<std::string>& words) {
         return 0;
       }
       j.begin_object().key("message").value(r.getMessage().cStr()).end_object();
+    } else if (name == "pause" || name == "resume") {
+      std::string r = name == "pause" ? s.wait(s.cap().pauseRequest().send()).getMessage().cStr()
+                                      : s.wait(s.cap().resumeRequest().send()).getMessage().cStr();
+      if (!as_json) {
+        std::cout << r << "\n";
+        return 0;
+      }
+      j.begin_object().key("message").value(r).end_object();
     } else if (name == "rescan") {
       auto req = s.cap().rescanRequest();
       req.setPath(arg);

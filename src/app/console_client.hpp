@@ -50,6 +50,11 @@ inline constexpr command_info commands[] = {
      "put the newest version of PATH (or the one from TIME, as versions lists it) back; it syncs "
      "as a local change, and the file it replaces becomes a version",
      1, 2},
+    {"pause", "pause",
+     "stop sending and applying changes (local ones are still recorded; transfers stop, keeping "
+     "their chunks); kept across restarts",
+     0, 0},
+    {"resume", "resume", "end a pause: catch up with the peers at once", 0, 0},
     {"rescan", "rescan [PATH]", "walk the folder (or PATH in it) now and record what changed", 0,
      1},
     {"log", "log LEVEL", "set the node's log level: trace, debug, info, warn or error", 1, 1},

@@ -68,6 +68,9 @@ std::string text_status(cw::Status::Reader s) {
     << s.getDeleted() << " deletion records; sequence " << s.getSequence() << "\n";
   if (s.getHalted())
     o << "sync     HALTED: the folder or its marker is gone (see the log)\n";
+  else if (s.getPaused())
+    o << "sync     PAUSED: local changes are recorded; nothing is sent or applied until "
+         "`resume`\n";
   else if (s.getInSync())
     o << "sync     in sync\n";
   else
@@ -121,6 +124,7 @@ void json_status(json& j, cw::Status::Reader s) {
       .field("sequence", s.getSequence())
       .field("in_sync", s.getInSync())
       .field("halted", s.getHalted())
+      .field("paused", s.getPaused())
       .key("pending")
       .begin_object()
       .field("needed_files", s.getNeededFiles())

@@ -66,6 +66,7 @@ struct index_summary {
   std::uint64_t needed_files = 0, needed_bytes = 0; // remote versions not applied yet
   std::uint64_t transfers = 0, waiting = 0, hashing = 0, deletes_held = 0;
   bool halted = false;
+  bool paused = false;       // by the user (console `pause`)
   std::vector<fault> faults; // the index's current faults (a full disk, failed installs, ...)
   latency_summary latency;   // every record applied here
   std::vector<std::pair<device_id, latency_summary>> latency_by_peer; // by the sending peer
@@ -122,13 +123,15 @@ enum class console_query_kind {
   versions,
   restore,
   ignores,
-  ignored_files
+  ignored_files,
+  pause,
+  resume
 };
 
 struct console_query {
   console_query_kind kind = console_query_kind::status;
-  std::string arg;  // files, versions, ignored_files: glob; rescan, restore: path; log_level: level;
-                    // deny: id
+  std::string arg; // files, versions, ignored_files: glob; rescan, restore: path; log_level: level;
+                   // deny: id
   std::string arg2; // restore: the version's time (YYYYMMDD-HHMMSS), empty for the newest
 };
 

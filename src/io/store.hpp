@@ -99,6 +99,9 @@ public:
   // How far we have read a peer's index: (its epoch, last sequence), or (0, 0).
   std::pair<std::uint64_t, std::uint64_t> peer_progress(const core::device_id& peer);
   void set_peer_progress(const core::device_id& peer, std::uint64_t epoch, std::uint64_t seq);
+  // The user's pause (console `pause`), kept across restarts.
+  bool user_paused() { return meta("paused") == "1"; }
+  void set_user_paused(bool on) { set_meta("paused", on ? "1" : "0"); }
 
 private:
   sqlite3_stmt* prepare(const char* sql);

@@ -77,6 +77,7 @@ void fill(cw::Status::Builder out, const core::node_status& s) {
   out.setPeersConnected(s.peers_connected);
   out.setPeersBehind(s.peers_behind);
   out.setHalted(i.halted);
+  out.setPaused(i.paused);
   out.setUptimeNs(s.uptime_ns);
   out.setLogLevel(s.log_level);
   fill(out.initLatency(), i.latency);
@@ -267,6 +268,18 @@ public:
     return ask(core::console_query_kind::restore, p.getPath().cStr(), 10 * kj::SECONDS,
                p.getTime().cStr())
         .then([ctx](core::console_answer a) mutable { ctx.getResults().setMessage(a.message); });
+  }
+
+  kj::Promise<void> pause(PauseContext ctx) override {
+    return ask(core::console_query_kind::pause).then([ctx](core::console_answer a) mutable {
+      ctx.getResults().setMessage(a.message);
+    });
+  }
+
+  kj::Promise<void> resume(ResumeContext ctx) override {
+    return ask(core::console_query_kind::resume).then([ctx](core::console_answer a) mutable {
+      ctx.getResults().setMessage(a.message);
+    });
   }
 
   kj::Promise<void> ignores(IgnoresContext ctx) override {
