@@ -133,8 +133,8 @@ bool index_logic::launch_pull(const std::string& path, core::transfer_slots::tic
     forget_pull(path);
     return false;
   }
-  if (s.sessions.empty()) {
-    s.waiting.push(path); // the peers went meanwhile
+  if (s.sessions.empty() || s.user_paused) {
+    s.waiting.push(path); // the peers went meanwhile, or the user paused: waits for resume
     return false;
   }
   auto plan =
