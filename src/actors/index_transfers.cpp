@@ -306,8 +306,13 @@ void index_logic::on_finished(transfer_result& r) {
   if (r.error == transfer_paused) { // taken up again by the resume, from its verified chunks
     s.transfers.erase(r.record.path);
     s.waiting.push(r.record.path);
+    std::uint64_t kept = 0;
+    if (auto p = ctx_->partials->find(r.record.path, r.record.version))
+      for (std::size_t i = 0; i < p->verified.size() && i < r.record.chunks.size(); ++i)
+        kept += p->verified[i] ? r.record.chunks[i].length : 0;
     io::log_info("transfer of " + r.record.path + " paused: kept " + std::to_string(r.chunks_held) +
-                 " of " + std::to_string(r.record.chunks.size()) + " chunks");
+                 " of " + std::to_string(r.record.chunks.size()) + " chunks (" +
+                 std::to_string(kept) + " bytes)");
     return;
   }
   s.finished.push_back(std::move(r));
