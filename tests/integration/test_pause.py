@@ -43,14 +43,16 @@ def pause_survives_restart_and_resume_catches_up():
     # Both are recorded where they were written (B's watcher keeps recording) ...
     assert h.wait_until(lambda: indexed(a, "from_a.txt") and indexed(b, "from_b.txt"), 10)
     # ... and neither crosses.
-    assert stays_absent(f"{b.dir}/from_a.txt") and stays_absent(f"{a.dir}/from_b.txt")
+    assert stays_absent(f"{b.dir}/from_a.txt"), "A's file reached paused B"
+    assert stays_absent(f"{a.dir}/from_b.txt"), "paused B's file reached A"
     assert c.ask(b, "status")["peers_connected"] == 1
 
     b.stop()
     b.start()
     h.wait_connected(a, b)
     check_paused(b, True)
-    assert stays_absent(f"{b.dir}/from_a.txt") and stays_absent(f"{a.dir}/from_b.txt")
+    assert stays_absent(f"{b.dir}/from_a.txt"), "A's file reached paused B"
+    assert stays_absent(f"{a.dir}/from_b.txt"), "paused B's file reached A"
 
     t0 = time.monotonic()
     assert "resumed" in c.text(b, "resume")
