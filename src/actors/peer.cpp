@@ -70,7 +70,8 @@ caf::behavior peer(caf::stateful_actor<peer_state>* self, const node_context* ct
         auto& st = self->state;
         st.sending = false;
         if (!ok)
-          return; // the session is going down
+          return; // the session is going down, or the peer refused the batch (a store fault or
+                  // its user's pause): it subscribes again from its progress when it takes records
         if (need_full) {
           ++st.full_resends;
           st.full_next = true; // the same batch again, whole
