@@ -317,24 +317,21 @@ caf::message index_logic::get_updates(std::uint64_t from, const core::device_id&
     rpc::wire_entry e;
     e.record = std::move(s.record);
     auto& r = e.record;
-    if (deltas && s.delta) {
+    if (deltas && s.delta) { // a big file: never inline
       bytes += core::wire_bytes(*s.delta);
       e.delta = std::move(s.delta);
-      out.push_back(std::move(e));
-      if (bytes > batch_bytes)
-        break;
-      continue;
-    }
-    if (r.type == core::file_type::file && !r.deleted && r.size <= inline_limit) {
-      std::string data(r.size, '\0');
-      std::span<std::uint8_t> span(reinterpret_cast<std::uint8_t*>(data.data()), data.size());
-      if (r.size == 0 || (ctx_->folder->read_at(r.path, 0, span) && chunks_match(r, span))) {
-        e.has_data = true;
-        e.data = std::move(data);
-        bytes += r.size;
+    } else {
+      if (r.type == core::file_type::file && !r.deleted && r.size <= inline_limit) {
+        std::string data(r.size, '\0');
+        std::span<std::uint8_t> span(reinterpret_cast<std::uint8_t*>(data.data()), data.size());
+        if (r.size == 0 || (ctx_->folder->read_at(r.path, 0, span) && chunks_match(r, span))) {
+          e.has_data = true;
+          e.data = std::move(data);
+          bytes += r.size;
+        }
       }
+      bytes += 200 + r.chunks.size() * 44;
     }
-    bytes += 200 + r.chunks.size() * 44;
     out.push_back(std::move(e));
     if (bytes > batch_bytes)
       break;
