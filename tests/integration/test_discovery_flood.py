@@ -4,9 +4,10 @@
 Host 3's avahi-daemon publishes 2,000 `_cascade._tcp` services with our group's g= tag and
 random id= (static service files bound over /etc/avahi/services inside host 3's own mount
 namespace): 1,000 at host 3's address on ports where nothing listens (refused at once) and
-1,000 on 40 made-up hosts: 10 black-hole at 198.18.0.1xx (ARP gets no answer: each connect
-hangs for about 3 s, which fills the pending cap) and 30 at 198.18.1.1xx have no route in the
-hosts (the connect fails at once, so the rate cap binds). Node 1 must keep within the caps (core/discovery.hpp): at most 256 services
+1,000 on 40 made-up hosts: 20 black-hole at 198.18.0.1xx (ARP gets no answer: each connect
+hangs for about 3 s; at 20 dials a second about 10 of them start each second, so 30 would be
+pending without the cap of 16, which is therefore always full) and 20 at 198.18.1.1xx have no
+route in the hosts (the connect fails at once, so the rate cap binds). Node 1 must keep within the caps (core/discovery.hpp): at most 256 services
 tracked, at most 16 per address, at most 20 dial attempts per second (burst 20) and 16 connects
 pending at once, threads and memory bounded; and a real node that starts during the flood
 (host 2) is still found and syncs a file both ways. Bounded by a watchdog (150 s); last line
@@ -104,8 +105,8 @@ def write_fakes(base, g):
     hosts = os.path.join(base, "fake-hosts")
     with open(hosts, "w") as f:
         for h in range(FAKE_HOSTS):
-            # a quarter black-hole (ARP gets no answer: ~3 s), the rest have no route (fail at once)
-            f.write(f"198.18.{0 if h % 4 == 0 else 1}.{100 + h} fake{h}.local\n")
+            # half black-hole (ARP gets no answer: ~3 s), half have no route (fail at once)
+            f.write(f"198.18.{0 if h % 2 == 0 else 1}.{100 + h} fake{h}.local\n")
     return sdir, hosts
 
 
