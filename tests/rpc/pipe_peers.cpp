@@ -37,6 +37,13 @@ std::string collector::assemble(std::size_t size) const {
   return out;
 }
 
+void collector::move_into(std::string& out) {
+  auto all = assemble(out.size());
+  for (auto& p : pieces)
+    out.replace(p.offset, p.data.size(), all, p.offset, p.data.size());
+  pieces.clear();
+}
+
 peer::peer(const options& o, const std::string& group) {
   auto base = std::filesystem::temp_directory_path() / "cascade-rpc-peers-XXXXXX";
   std::string tmpl = base.string();

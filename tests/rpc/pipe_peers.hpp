@@ -74,17 +74,22 @@ struct recorder final : rpc::listener {
 // Collects a fetch's or an accepted offer's frames; consumes nothing by itself.
 struct collector final : rpc::chunk_receiver {
   std::size_t frames = 0;
+  std::uint64_t total = 0; // bytes ever handed over
   std::vector<rpc::piece> pieces;
   std::optional<std::string> done;
   void on_pieces(std::vector<rpc::piece> p) override {
     ++frames;
-    for (auto& x : p)
+    for (auto& x : p) {
+      total += x.data.size();
       pieces.push_back(std::move(x));
+    }
   }
   void on_done(const std::string& error) override { done = error; }
   std::uint64_t bytes() const;
   // The received bytes placed at their offsets in a string of `size` bytes.
   std::string assemble(std::size_t size) const;
+  // Places the pieces held at their offsets in `out`, then lets them go.
+  void move_into(std::string& out);
 };
 
 struct push_recorder final : rpc::push_observer {
