@@ -17,8 +17,7 @@ namespace {
 constexpr std::size_t mib = 1024 * 1024;
 constexpr std::size_t frames = 16;
 // The stream window, plus the one message capnp lets go beyond it, plus headers and TLS.
-constexpr std::uint64_t max_in_flight =
-    rpc::stream_window_bytes + rpc::max_frame_bytes + 64 * 1024;
+constexpr std::uint64_t max_in_flight = rpc::stream_window_bytes + rpc::max_frame_bytes + 64 * 1024;
 
 // Frame blocks: those the receiver holds, the window's, and the one being read or written.
 constexpr std::size_t max_held(std::size_t credit) {
@@ -117,8 +116,8 @@ TEST_CASE("credit: a push stalls while the receiver does not read; the pusher se
   credit_case c(3, 12);
   auto& [o, p, content] = c;
   auto obs = std::make_shared<push_recorder>();
-  auto push = p.a.net->offer(p.a.session, file_entry("pushed.bin", content, 512 * 1024), {}, {},
-                             obs);
+  auto push =
+      p.a.net->offer(p.a.session, file_entry("pushed.bin", content, 512 * 1024), {}, {}, obs);
   REQUIRE(p.pump_until([&] { return p.b.events.offers.size() == 1; }));
   auto into = std::make_shared<collector>();
   auto f = p.b.net->accept_offer(p.b.session, p.b.events.offers.front().call, into);
