@@ -42,7 +42,11 @@ struct recorder final : rpc::listener {
     std::string path;
     core::version_vector version;
   };
+  struct subscribe {
+    std::uint64_t epoch, from;
+  };
   std::vector<rpc::session_info> up;
+  std::vector<subscribe> subscribes;
   std::vector<std::string> down; // reasons
   std::vector<update> updates;
   std::vector<offer> offers;
@@ -53,7 +57,9 @@ struct recorder final : rpc::listener {
   void on_session_down(rpc::session_id, const std::string& reason) override {
     down.push_back(reason);
   }
-  void on_subscribe(rpc::session_id, std::uint64_t, std::uint64_t) override {}
+  void on_subscribe(rpc::session_id, std::uint64_t epoch, std::uint64_t from) override {
+    subscribes.push_back({epoch, from});
+  }
   void on_update(rpc::session_id s, rpc::call_id call, std::vector<rpc::wire_entry> entries,
                  std::uint64_t last) override {
     updates.push_back({s, call, std::move(entries), last});

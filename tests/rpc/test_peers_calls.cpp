@@ -15,6 +15,37 @@ TEST_CASE("a session comes up on both ends of the pipe, each naming the other de
   CHECK_FALSE(p.b.events.up.front().outbound);
 }
 
+TEST_CASE("updates: a subscription and a batch reach the listener; its answer comes back") {
+  pipe_peers p;
+  REQUIRE(p.up());
+  p.b.net->subscribe(p.b.session, 77, 5);
+  REQUIRE(p.pump_until([&] { return p.a.events.subscribes.size() == 1; }));
+  CHECK(p.a.events.subscribes[0].epoch == 77);
+  CHECK(p.a.events.subscribes[0].from == 5);
+  auto entry = file_entry("small.txt", "hello");
+  entry.has_data = true;
+  entry.data = "hello";
+  std::vector<std::pair<bool, bool>> acks; // (ok, need_full)
+  auto done = [&acks](bool ok, bool need_full) { acks.emplace_back(ok, need_full); };
+  p.a.net->send_update(p.a.session, {entry}, 6, done);
+  REQUIRE(p.pump_until([&] { return p.b.events.updates.size() == 1; }));
+  auto& u = p.b.events.updates[0];
+  REQUIRE(u.entries.size() == 1);
+  CHECK(u.entries[0].record.path == "small.txt");
+  CHECK(u.entries[0].data == "hello");
+  CHECK(u.entries[0].record.chunks == entry.record.chunks);
+  CHECK(u.last == 6);
+  CHECK(acks.empty()); // answered once the listener has taken it
+  p.b.net->complete_update(p.b.session, u.call, true, true);
+  p.a.net->send_update(p.a.session, {entry}, 7, done);
+  REQUIRE(p.pump_until([&] { return p.b.events.updates.size() == 2; }));
+  p.b.net->complete_update(p.b.session, p.b.events.updates[1].call, false);
+  REQUIRE(p.pump_until([&] { return acks.size() == 2; }));
+  CHECK(acks[0] == std::make_pair(true, true)); // need_full: send the batch again in full
+  CHECK(acks[1] == std::make_pair(false, false));
+  CHECK(p.b.events.down.empty());
+}
+
 TEST_CASE("offers: the listener gets the offer; a decline and an accept reach the offerer") {
   pipe_peers p;
   REQUIRE(p.up());
