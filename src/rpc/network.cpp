@@ -68,9 +68,13 @@ kj::Promise<void> network::impl::accept_loop() {
       }
     } catch (...) {
     }
-    tasks->add(secure(kj::mv(s), false, addr, ip).then([](connection*) {}));
+    accepted(kj::mv(s), addr, ip);
     return accept_loop();
   });
+}
+
+void network::impl::accepted(kj::Own<kj::AsyncIoStream> s, std::string addr, std::string ip) {
+  tasks->add(secure(kj::mv(s), false, kj::mv(addr), kj::mv(ip)).then([](connection*) {}));
 }
 
 // TLS first, within the handshake timeout; an address that keeps failing waits longer.
@@ -149,9 +153,27 @@ kj::Promise<void> network::impl::dial_loop(dial_target& t) {
     return timer.afterDelay(1 * kj::SECONDS).then([this, &t]() { return dial_loop(t); });
   auto addr = t.host + ":" + std::to_string(t.port);
   return connect_limited(t)
-      .then([this, addr](kj::Own<kj::AsyncIoStream> s) {
-        return secure(kj::mv(s), true, addr, t_host_of(addr));
-      })
+      .then([this, &t](kj::Own<kj::AsyncIoStream> s) { return dial_over(kj::mv(s), t); })
+      .then([]() {},
+            [this, addr](kj::Exception&& e) {
+              note_dial_error(addr, e.getDescription().cStr());
+              events.on_log(1, "dial " + addr + ": " + e.getDescription().cStr());
+            })
+      .then([this, &t, &timer]() {
+        // Backoff: 0.2 s, 0.4 s, ... up to 5 s while the peer stays away.
+        auto delay = std::min<int>(5000, 200 << std::min(t.failures, 5));
+        ++t.failures;
+        return timer.afterDelay(delay * kj::MILLISECONDS).then([this, &t]() {
+          return dial_loop(t);
+        });
+      });
+}
+
+// A dialed stream (TCP, or an in-memory pipe in tests): TLS, the checks against what we know of
+// the target, hello and ready; resolves when the session ends.
+kj::Promise<void> network::impl::dial_over(kj::Own<kj::AsyncIoStream> s, dial_target& t) {
+  auto addr = t.host + ":" + std::to_string(t.port);
+  return secure(kj::mv(s), true, addr, t_host_of(addr))
       .then([this, &t](connection* cp) -> kj::Promise<void> {
         if (cp == nullptr)
           return kj::READY_NOW;
@@ -208,57 +230,25 @@ kj::Promise<void> network::impl::dial_loop(dial_target& t) {
               // Wait while this session lives.
               return c.client->onDisconnect().then([]() {}, [](kj::Exception&&) {});
             });
-      })
-      .then([]() {},
-            [this, addr](kj::Exception&& e) {
-              note_dial_error(addr, e.getDescription().cStr());
-              events.on_log(1, "dial " + addr + ": " + e.getDescription().cStr());
-            })
-      .then([this, &t, &timer]() {
-        // Backoff: 0.2 s, 0.4 s, ... up to 5 s while the peer stays away.
-        auto delay = std::min<int>(5000, 200 << std::min(t.failures, 5));
-        ++t.failures;
-        return timer.afterDelay(delay * kj::MILLISECONDS).then([this, &t]() {
-          return dial_loop(t);
-        });
       });
 }
 
-void network::impl::run(std::promise<std::uint16_t>& bound) {
-  auto ctx = kj::setupAsyncIo();
+void network::impl::attach(kj::AsyncIoContext& ctx) {
   io = ctx;
-  try {
-    tls_ctx = kj::heap<tls_context>(cfg.private_key_pem);
-  } catch (const std::exception& e) {
-    bound.set_exception(std::make_exception_ptr(std::runtime_error(e.what())));
-    return;
-  }
+  tls_ctx = kj::heap<tls_context>(cfg.private_key_pem);
   tasks = kj::heap<kj::TaskSet>(*this);
-  try {
-    auto addr =
-        ctx.provider->getNetwork().parseAddress(cfg.listen_addr, cfg.port).wait(ctx.waitScope);
-    receiver = addr->listen();
-    bound.set_value(static_cast<std::uint16_t>(receiver->getPort()));
-  } catch (kj::Exception& e) {
-    bound.set_exception(std::make_exception_ptr(
-        std::runtime_error("cannot listen on " + cfg.listen_addr + ":" + std::to_string(cfg.port) +
-                           ": " + e.getDescription().cStr())));
-    return;
-  }
-  auto paf = kj::newPromiseAndFulfiller<void>();
-  stop_fulfiller = kj::mv(paf.fulfiller);
-  auto queue_in = ctx.lowLevelProvider->wrapInputFd(efd);
-  std::uint64_t scratch = 0;
-  tasks->add(drain_queue(*queue_in, scratch));
-  tasks->add(accept_loop());
-  paf.promise.wait(ctx.waitScope);
-  // Shut down: drop every connection, then let the loop run the deferred teardown.
+  queue_in = ctx.lowLevelProvider->wrapInputFd(efd);
+  tasks->add(drain_queue(*queue_in, queue_scratch));
+}
+
+void network::impl::detach(kj::WaitScope& ws) {
+  // Drop every connection, then let the loop run the deferred teardown.
   std::vector<session_id> ids;
   for (auto& [id, c] : conns)
     ids.push_back(id);
   for (auto id : ids)
     drop(id, "shutting down");
-  kj::evalLater([]() {}).wait(ctx.waitScope);
+  kj::evalLater([]() {}).wait(ws);
   fetches.clear();
   update_calls.clear();
   dial_closing = true; // dial slots released while the tasks go pump nothing
@@ -268,7 +258,36 @@ void network::impl::run(std::promise<std::uint16_t>& bound) {
   failures_by_ip.clear();
   conns.clear();
   receiver = nullptr;
+  queue_in = nullptr;
   io = nullptr;
+}
+
+void network::impl::run(std::promise<std::uint16_t>& bound) {
+  auto ctx = kj::setupAsyncIo();
+  try {
+    attach(ctx);
+  } catch (const std::exception& e) {
+    detach(ctx.waitScope);
+    bound.set_exception(std::make_exception_ptr(std::runtime_error(e.what())));
+    return;
+  }
+  try {
+    auto addr =
+        ctx.provider->getNetwork().parseAddress(cfg.listen_addr, cfg.port).wait(ctx.waitScope);
+    receiver = addr->listen();
+    bound.set_value(static_cast<std::uint16_t>(receiver->getPort()));
+  } catch (kj::Exception& e) {
+    detach(ctx.waitScope);
+    bound.set_exception(std::make_exception_ptr(
+        std::runtime_error("cannot listen on " + cfg.listen_addr + ":" + std::to_string(cfg.port) +
+                           ": " + e.getDescription().cStr())));
+    return;
+  }
+  auto paf = kj::newPromiseAndFulfiller<void>();
+  stop_fulfiller = kj::mv(paf.fulfiller);
+  tasks->add(accept_loop());
+  paf.promise.wait(ctx.waitScope);
+  detach(ctx.waitScope);
 }
 
 network::network(network_config cfg, listener& l)

@@ -193,6 +193,9 @@ public:
   void snapshot(std::function<void(std::vector<core::peer_status>)> done);
 
   struct impl; // public so the KJ-side servers in network.cpp can name it
+  // The KJ side (network_impl.hpp), for tests that run two networks over an in-memory pipe on
+  // their own event loop (impl::attach) instead of start().
+  impl& kj_side() { return *impl_; }
 
 private:
   std::unique_ptr<impl> impl_;

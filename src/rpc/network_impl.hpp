@@ -135,6 +135,8 @@ struct network::impl : kj::TaskSet::ErrorHandler {
   kj::Own<kj::ConnectionReceiver> receiver;
   kj::Maybe<kj::Own<kj::PromiseFulfiller<void>>> stop_fulfiller;
   kj::Own<kj::TaskSet> tasks;
+  kj::Own<kj::AsyncInputStream> queue_in; // the eventfd that post() signals
+  std::uint64_t queue_scratch = 0;
   kj::Own<tls_context> tls_ctx;
   struct failure_count {
     int count = 0;
@@ -188,6 +190,17 @@ struct network::impl : kj::TaskSet::ErrorHandler {
   }
 
   void run(std::promise<std::uint16_t>& bound);
+  // The KJ side on the calling thread's event loop: TLS context, tasks and the queue from other
+  // threads (drained by that loop). run() does this on the network thread; tests on their own.
+  // Throws std::runtime_error for a bad key.
+  void attach(kj::AsyncIoContext& ctx);
+  // Drops every connection and frees every KJ object, before the loop goes.
+  void detach(kj::WaitScope& ws);
+  // A stream we accepted (a TCP connection, or an in-memory pipe in tests): TLS, then the
+  // peer's hello.
+  void accepted(kj::Own<kj::AsyncIoStream> s, std::string addr, std::string ip);
+  // A stream we dialed to `t`: TLS, our hello, ready; resolves when the session ends.
+  kj::Promise<void> dial_over(kj::Own<kj::AsyncIoStream> s, dial_target& t);
   kj::Promise<void> drain_queue(kj::AsyncInputStream& in, std::uint64_t& scratch);
   kj::Promise<void> accept_loop();
   kj::Promise<void> dial_loop(dial_target& t);
