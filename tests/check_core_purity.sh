@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Fails, printing the offending lines, if a file in src/core includes CAF, KJ, Cap'n Proto,
-# libuv or Avahi headers: the core must build and test with the standard library alone.
+# libuv, Avahi or SQLite headers: the core must build and test with the standard library alone.
 # Usage: check_core_purity.sh REPO_ROOT
 set -u
 root="${1:?usage: $0 REPO_ROOT}"
@@ -9,7 +9,7 @@ if [ ! -d "$core" ]; then
   echo "check_core_purity: no directory $core" >&2
   exit 1
 fi
-pattern='^[[:space:]]*#[[:space:]]*include[[:space:]]*[<"](caf/|kj/|capnp/|uv\.h|uv/|avahi)'
+pattern='^[[:space:]]*#[[:space:]]*include[[:space:]]*[<"](caf/|kj/|capnp/|uv\.h|uv/|avahi|sqlite3)'
 hits=$(grep -rnE --include='*.hpp' --include='*.cpp' --include='*.h' --include='*.cc' \
   --include='*.ipp' "$pattern" "$core")
 if [ -n "$hits" ]; then

@@ -103,7 +103,7 @@ core::index_summary summarize(index_state& st) {
 caf::message find_files(index_state& st, const node_context* ctx, const std::string& glob,
                         std::size_t limit) {
   auto& db = *st.db;
-  std::vector<io::stored_record> found;
+  std::vector<core::stored_record> found;
   if (glob.empty()) {
     found = db.matching("*", limit + 1);
   } else {

@@ -20,7 +20,7 @@ namespace {
 using namespace index_detail;
 
 caf::behavior index_actor(self_ptr self, const node_context* ctx, caf::actor scanner) {
-  self->state.db = std::make_unique<io::store>(ctx->state_dir + "/index.db");
+  self->state.db = io::open_index_store(ctx->state_dir + "/index.db");
   self->state.disk = std::make_unique<io::applier>(*ctx->folder, *ctx->tmp);
   if (ctx->keep_versions_s > 0)
     self->state.disk->keep_versions(ctx->versions);

@@ -33,7 +33,7 @@ std::uint64_t free_bytes(const std::string& dir) {
 
 } // namespace
 
-void index_logic::on_store_fault(const io::store_error& e) {
+void index_logic::on_store_fault(const core::store_error& e) {
   if (!e.may_heal())
     throw; // nothing heals a corrupt database: the guardian stops the node
   auto& s = st();

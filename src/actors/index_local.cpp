@@ -19,7 +19,7 @@ bool chunks_match(const core::file_record& r, std::span<const std::uint8_t> data
   return true;
 }
 
-bool matches(const io::stored_record& s, const io::local_stat& st) {
+bool matches(const core::stored_record& s, const io::local_stat& st) {
   auto& r = s.record;
   if (r.deleted || r.type != st.type)
     return false;
@@ -32,7 +32,7 @@ bool matches(const io::stored_record& s, const io::local_stat& st) {
 }
 
 void index_logic::commit_local(core::file_record r, std::uint64_t inode,
-                               const io::stored_record* old) {
+                               const core::stored_record* old) {
   if (auto it = st().unrecorded.find(r.path); it != st().unrecorded.end()) {
     auto [remote, from] = std::move(it->second);
     st().unrecorded.erase(it);
@@ -57,7 +57,7 @@ void index_logic::commit_local(core::file_record r, std::uint64_t inode,
   process_needed(r.path); // a remote record waiting for this path is now decided anew
 }
 
-void index_logic::mark_deleted(const io::stored_record& old) {
+void index_logic::mark_deleted(const core::stored_record& old) {
   core::file_record r;
   r.path = old.record.path;
   r.type = old.record.type;
@@ -92,7 +92,7 @@ void index_logic::check_path(const std::string& path) {
   r.type = lst->type;
   r.mode = lst->mode;
   r.mtime_ns = lst->mtime_ns;
-  const io::stored_record* old = stored ? &*stored : nullptr;
+  const core::stored_record* old = stored ? &*stored : nullptr;
   switch (lst->type) {
   case core::file_type::dir:
     r.mtime_ns = 0; // directory mtimes change with their entries; not synced
@@ -225,7 +225,7 @@ bool index_logic::deletions_wait_for_hashes() {
 }
 
 void index_logic::commit_hashed(const std::string& path, const std::optional<io::hashed_file>& h,
-                                const io::stored_record* old) {
+                                const core::stored_record* old) {
   if (!h) {
     check_readable(path); // vanished or not a file any more: its own event follows
     return;

@@ -12,12 +12,12 @@
 #include "core/deletion_hold.hpp"
 #include "core/faults.hpp"
 #include "core/fetch_plan.hpp"
+#include "core/index_store.hpp"
 #include "core/latency.hpp"
 #include "core/transfer_slots.hpp"
 #include "core/unique_queue.hpp"
 #include "io/apply.hpp"
 #include "io/ignore_rules.hpp"
-#include "io/store.hpp"
 
 namespace cascade::actors::index_detail {
 
@@ -38,7 +38,7 @@ struct session_entry {
 
 struct index_state {
   static inline const char* name = "index";
-  std::unique_ptr<io::store> db;
+  std::unique_ptr<core::index_store> db;
   std::unique_ptr<io::applier> disk;
   bool halted = false;
   std::map<rpc::session_id, session_entry> sessions;
@@ -124,7 +124,7 @@ inline std::int64_t steady_ns() {
 // True if `data` (the whole file) still has the record's chunk hashes.
 bool chunks_match(const core::file_record& r, std::span<const std::uint8_t> data);
 // True if the file on disk is what the index recorded (size, mtime, mode, inode).
-bool matches(const io::stored_record& s, const io::local_stat& st);
+bool matches(const core::stored_record& s, const io::local_stat& st);
 
 class index_logic {
 public:
@@ -140,13 +140,13 @@ public:
     st().applied_uncommitted.clear();
     note_versions();
   }
-  io::store& db() { return *st().db; }
+  core::index_store& db() { return *st().db; }
 
   // The folder marker (DESIGN.md §2): without it, we stop rather than delete everything.
   bool check_marker();
   // Records a local change (bumping our counter) and tells the peers.
-  void commit_local(core::file_record r, std::uint64_t inode, const io::stored_record* old);
-  void mark_deleted(const io::stored_record& old);
+  void commit_local(core::file_record r, std::uint64_t inode, const core::stored_record* old);
+  void mark_deleted(const core::stored_record& old);
   // Looks at one path on disk and records what changed.
   void check_path(const std::string& path);
   void hold_delete(const std::string& path);
@@ -156,7 +156,7 @@ public:
   bool deletions_wait_for_hashes();
   // A hash result: recorded only if the file did not change while it was read.
   void commit_hashed(const std::string& path, const std::optional<io::hashed_file>& h,
-                     const io::stored_record* old);
+                     const core::stored_record* old);
   void on_hashed(const std::string& path, const std::optional<io::hashed_file>& h);
   void scan(const std::vector<std::string>& paths);
   // Walks the whole folder and every indexed path (start-up, or after a watcher overflow).
@@ -172,12 +172,12 @@ public:
                            std::uint64_t last);
   // Rebuilds a delta entry's chunk list from the base version we hold (our record or the one we
   // still need); false if we hold neither.
-  bool resolve_delta(rpc::wire_entry& e, const io::stored_record* local);
+  bool resolve_delta(rpc::wire_entry& e, const core::stored_record* local);
   std::uint64_t sessions_epoch(rpc::session_id s) { return epochs_[s]; }
   void set_epoch(rpc::session_id s, std::uint64_t e) { epochs_[s] = e; }
 
   // Takes a winning record that the disk already matches without touching the file.
-  bool adopt(const io::stored_record* local, const core::file_record& remote,
+  bool adopt(const core::stored_record* local, const core::file_record& remote,
              const core::device_id& from);
   // Small files of one batch: written, synced once, renamed, committed.
   void apply_inline(std::vector<std::pair<core::file_record, std::string>>& files);
@@ -251,7 +251,7 @@ public:
   template <class F> bool guarded(F&& work) {
     try {
       work();
-    } catch (const io::store_error& e) {
+    } catch (const core::store_error& e) {
       on_store_fault(e);
       return false;
     }
@@ -283,7 +283,7 @@ public:
   void note_versions();
 
 private:
-  void on_store_fault(const io::store_error& e);
+  void on_store_fault(const core::store_error& e);
   void on_store_ok();
   // The retry round: writes resume and everything not committed is done again.
   void db_resume();

@@ -20,10 +20,10 @@ std::optional<rpc::session_id> index_logic::session_of(const core::device_id& d)
   return std::nullopt;
 }
 
-bool index_logic::resolve_delta(rpc::wire_entry& e, const io::stored_record* local) {
+bool index_logic::resolve_delta(rpc::wire_entry& e, const core::stored_record* local) {
   auto& d = *e.delta;
   const std::vector<core::chunk>* base = nullptr;
-  std::optional<io::needed_record> needed;
+  std::optional<core::needed_record> needed;
   auto live_file = [](const core::file_record& r) {
     return r.type == core::file_type::file && !r.deleted;
   };
@@ -122,7 +122,7 @@ index_logic::update_outcome index_logic::on_update(rpc::session_id s,
 // two nodes made the same change, or a node that lost its index rescanned and meets its peers'
 // records again) is taken into the index without touching the file, so nothing is fetched or
 // rewritten and every inode stays.
-bool index_logic::adopt(const io::stored_record* local, const core::file_record& remote,
+bool index_logic::adopt(const core::stored_record* local, const core::file_record& remote,
                         const core::device_id& from) {
   if (!local || !core::same_content(local->record, remote))
     return false;
@@ -158,9 +158,9 @@ void index_logic::apply_inline(std::vector<std::pair<core::file_record, std::str
       // The whole batch waits for room: rolled back (the peer sends it again), one fault.
       for (auto& [sr, stmp] : staged)
         ctx_->tmp->remove(stmp);
-      throw io::store_error::no_space(std::string("received files: ") +
-                                      std::strerror(st().disk->last_install_errno()) + " (" +
-                                      ctx_->state_dir + "/tmp)");
+      throw core::store_error::no_space(std::string("received files: ") +
+                                        std::strerror(st().disk->last_install_errno()) + " (" +
+                                        ctx_->state_dir + "/tmp)");
     } else {
       retry_later(r.path);
     }
@@ -364,7 +364,7 @@ void index_logic::on_session_up(const rpc::session_info& info, caf::actor peer) 
   // Deletions last: the files they may be renamed to pin their old names first.
   auto needed = db().all_needed();
   std::stable_partition(needed.begin(), needed.end(),
-                        [](const io::needed_record& n) { return !n.record.deleted; });
+                        [](const core::needed_record& n) { return !n.record.deleted; });
   for (auto& n : needed)
     if (n.from == info.device && !st().transfers.count(n.record.path))
       process_needed_later(n.record.path);

@@ -264,7 +264,7 @@ void index_logic::on_offer(rpc::session_id s, rpc::call_id call, rpc::wire_entry
     if (ready)
       db().put_needed(r, device);
     commit();
-  } catch (const io::store_error&) {
+  } catch (const core::store_error&) {
     st().slots.release(t); // declined by the caller
     throw;
   }
@@ -336,7 +336,7 @@ void index_logic::flush_finished() {
     for (; done < batch.size(); ++done)
       installed = finish_one(batch[done]) || installed;
     commit();
-  } catch (const io::store_error&) {
+  } catch (const core::store_error&) {
     // Rolled back: the results not looked at yet wait for the retry round (installed ones are
     // recognised by its rescan; the one that failed is fetched again).
     for (auto i = done + 1; i < batch.size(); ++i)
@@ -358,7 +358,7 @@ bool index_logic::finish_one(transfer_result& r) {
     // A full disk: one fault for all (index_fault.cpp), not a warning per file and attempt; the
     // verified chunks stay in the temp file for the retry round.
     s.waiting.push(r.record.path);
-    throw io::store_error::no_space("received files: " + r.error + " (" + r.record.path + ")");
+    throw core::store_error::no_space("received files: " + r.error + " (" + r.record.path + ")");
   }
   if (!r.error.empty()) {
     // Retries back off (0.5 s doubling to 8 s) so a peer that keeps failing is not hammered;

@@ -165,7 +165,7 @@ void make_private_files(const std::string& db) {
 
 } // namespace
 
-store::store(const std::string& path) {
+sqlite_store::sqlite_store(const std::string& path) {
   make_private_files(path);
   if (sqlite3_open_v2(path.c_str(), &db_,
                       SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOFOLLOW,
@@ -191,20 +191,22 @@ store::store(const std::string& path) {
   load_last_sequence();
 }
 
-bool store_error::may_heal() const {
-  return code_ == SQLITE_FULL || code_ == SQLITE_IOERR || code_ == SQLITE_BUSY ||
-         code_ == SQLITE_LOCKED || code_ == SQLITE_NOMEM || code_ == SQLITE_CANTOPEN;
+core::store_error sqlite_error(int code, const std::string& what) {
+  code &= 0xff; // the primary result code
+  bool may_heal = code == SQLITE_FULL || code == SQLITE_IOERR || code == SQLITE_BUSY ||
+                  code == SQLITE_LOCKED || code == SQLITE_NOMEM || code == SQLITE_CANTOPEN;
+  return core::store_error(may_heal, what);
 }
 
-store_error store_error::no_space(const std::string& what) {
-  return store_error(SQLITE_FULL, what);
+std::unique_ptr<core::index_store> open_index_store(const std::string& path) {
+  return std::make_unique<sqlite_store>(path);
 }
 
-void store::fail(int rc, const std::string& msg) {
-  throw store_error(rc & 0xff, "index database: " + msg);
+void sqlite_store::fail(int rc, const std::string& msg) {
+  throw sqlite_error(rc, "index database: " + msg);
 }
 
-void store::load_last_sequence() {
+void sqlite_store::load_last_sequence() {
   auto* s = prepare("SELECT COALESCE(MAX(seq), 0) FROM files");
   stmt_guard g{s};
   if (sqlite3_step(s) == SQLITE_ROW)
@@ -212,7 +214,7 @@ void store::load_last_sequence() {
   committed_seq_ = last_seq_;
 }
 
-store::~store() {
+sqlite_store::~sqlite_store() {
   for (auto* s : statements_)
     sqlite3_finalize(s);
   if (db_) {
@@ -221,7 +223,7 @@ store::~store() {
   }
 }
 
-void store::exec(const char* sql) {
+void sqlite_store::exec(const char* sql) {
   char* err = nullptr;
   if (int rc = sqlite3_exec(db_, sql, nullptr, nullptr, &err); rc != SQLITE_OK) {
     std::string msg = err ? err : "?";
@@ -231,7 +233,7 @@ void store::exec(const char* sql) {
 }
 
 // Statements are cached by their text's address: every caller passes a literal.
-sqlite3_stmt* store::prepare(const char* sql) {
+sqlite3_stmt* sqlite_store::prepare(const char* sql) {
   for (auto* s : statements_)
     if (sqlite3_sql(s) == sql || std::strcmp(sqlite3_sql(s), sql) == 0)
       return s;
@@ -243,14 +245,14 @@ sqlite3_stmt* store::prepare(const char* sql) {
   return s;
 }
 
-std::string store::meta(const char* key) {
+std::string sqlite_store::meta(const char* key) {
   auto* s = prepare("SELECT value FROM meta WHERE key = ?");
   stmt_guard g{s};
   bind_text(s, 1, key);
   return sqlite3_step(s) == SQLITE_ROW ? column_text(s, 0) : std::string();
 }
 
-void store::set_meta(const char* key, const std::string& value) {
+void sqlite_store::set_meta(const char* key, const std::string& value) {
   auto* s = prepare("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)");
   stmt_guard g{s};
   bind_text(s, 1, key);
@@ -259,7 +261,7 @@ void store::set_meta(const char* key, const std::string& value) {
 }
 
 // Columns added after the first release: an older database gets them on open.
-void store::add_column(const char* table, const char* column, const char* decl) {
+void sqlite_store::add_column(const char* table, const char* column, const char* decl) {
   auto sql = std::string("SELECT COUNT(*) FROM pragma_table_info('") + table + "') WHERE name = '" +
              column + "'";
   sqlite3_stmt* s = nullptr;
@@ -271,11 +273,11 @@ void store::add_column(const char* table, const char* column, const char* decl) 
     exec((std::string("ALTER TABLE ") + table + " ADD COLUMN " + column + " " + decl).c_str());
 }
 
-void store::begin() {
+void sqlite_store::begin() {
   rollback(); // a batch that failed half-way: none of it counts
   exec("BEGIN IMMEDIATE");
 }
-void store::rollback() {
+void sqlite_store::rollback() {
   // SQLite may have rolled back by itself (after SQLITE_FULL): the numbers go back either way.
   if (!sqlite3_get_autocommit(db_))
     sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
@@ -284,12 +286,12 @@ void store::rollback() {
 
 // Every write is checked: a failed step (disk full, I/O error) throws, so nothing after it in
 // the batch (a peer's progress above all) is recorded as if it had worked.
-void store::step_done(sqlite3_stmt* s) {
+void sqlite_store::step_done(sqlite3_stmt* s) {
   int rc = sqlite3_step(s);
   if (rc != SQLITE_DONE && rc != SQLITE_ROW)
     fail(rc, sqlite3_errmsg(db_));
 }
-void store::commit() {
+void sqlite_store::commit() {
   exec("COMMIT");
   committed_seq_ = last_seq_;
 }
@@ -299,8 +301,8 @@ namespace {
 const char* select_cols = "path, type, size, mtime_ns, mode, deleted, version, seq, modified_by, "
                           "chunks, target, inode, received_from, changed_at, delta";
 
-stored_record read_row(sqlite3_stmt* s) {
-  stored_record out;
+core::stored_record read_row(sqlite3_stmt* s) {
+  core::stored_record out;
   auto& r = out.record;
   r.path = column_text(s, 0);
   r.type = static_cast<core::file_type>(sqlite3_column_int(s, 1));
@@ -323,7 +325,7 @@ stored_record read_row(sqlite3_stmt* s) {
 
 } // namespace
 
-std::optional<stored_record> store::get(std::string_view path) {
+std::optional<core::stored_record> sqlite_store::get(std::string_view path) {
   static const std::string sql =
       std::string("SELECT ") + select_cols + " FROM files WHERE path = ?";
   auto* s = prepare(sql.c_str());
@@ -335,7 +337,7 @@ std::optional<stored_record> store::get(std::string_view path) {
 }
 
 // The chunk list of a big file, told as an edit of the record it replaces (if that pays).
-std::string store::delta_from_old(const core::file_record& r) {
+std::string sqlite_store::delta_from_old(const core::file_record& r) {
   if (r.type != core::file_type::file || r.deleted || r.chunks.size() < core::min_delta_chunks)
     return {};
   auto* s =
@@ -352,7 +354,7 @@ std::string store::delta_from_old(const core::file_record& r) {
   return d ? core::encode(*d) : std::string{};
 }
 
-void store::put(core::file_record& r, std::uint64_t inode, core::short_id received_from) {
+void sqlite_store::put(core::file_record& r, std::uint64_t inode, core::short_id received_from) {
   r.sequence = ++last_seq_;
   auto delta = delta_from_old(r);
   {
@@ -399,20 +401,20 @@ void store::put(core::file_record& r, std::uint64_t inode, core::short_id receiv
     committed_seq_ = last_seq_; // no transaction open: it is committed already
 }
 
-std::vector<stored_record> store::since(std::uint64_t after, std::size_t limit) {
+std::vector<core::stored_record> sqlite_store::since(std::uint64_t after, std::size_t limit) {
   static const std::string sql =
       std::string("SELECT ") + select_cols + " FROM files WHERE seq > ? ORDER BY seq LIMIT ?";
   auto* s = prepare(sql.c_str());
   stmt_guard g{s};
   sqlite3_bind_int64(s, 1, static_cast<sqlite3_int64>(after));
   sqlite3_bind_int64(s, 2, static_cast<sqlite3_int64>(limit));
-  std::vector<stored_record> out;
+  std::vector<core::stored_record> out;
   while (sqlite3_step(s) == SQLITE_ROW)
     out.push_back(read_row(s));
   return out;
 }
 
-std::vector<std::string> store::live_paths() {
+std::vector<std::string> sqlite_store::live_paths() {
   auto* s = prepare("SELECT path FROM files WHERE deleted = 0");
   stmt_guard g{s};
   std::vector<std::string> out;
@@ -421,11 +423,11 @@ std::vector<std::string> store::live_paths() {
   return out;
 }
 
-folder_totals store::totals() {
+core::folder_totals sqlite_store::totals() {
   auto* s = prepare("SELECT SUM(deleted = 0 AND type = 0), SUM(deleted = 0 AND type = 1), "
                     "SUM(CASE WHEN deleted = 0 THEN size ELSE 0 END), SUM(deleted) FROM files");
   stmt_guard g{s};
-  folder_totals t;
+  core::folder_totals t;
   if (sqlite3_step(s) == SQLITE_ROW) {
     t.files = static_cast<std::uint64_t>(sqlite3_column_int64(s, 0));
     t.dirs = static_cast<std::uint64_t>(sqlite3_column_int64(s, 1));
@@ -435,7 +437,7 @@ folder_totals store::totals() {
   return t;
 }
 
-std::optional<core::local_source> store::find_chunk(const core::sha256_digest& hash) {
+std::optional<core::local_source> sqlite_store::find_chunk(const core::sha256_digest& hash) {
   auto* s = prepare("SELECT path, offset FROM chunks WHERE hash = ? LIMIT 1");
   stmt_guard g{s};
   bind_blob(s, 1, hash.data(), hash.size());
@@ -445,14 +447,15 @@ std::optional<core::local_source> store::find_chunk(const core::sha256_digest& h
                             static_cast<std::uint64_t>(sqlite3_column_int64(s, 1))};
 }
 
-std::vector<stored_record> store::matching(const std::string& glob, std::size_t limit) {
+std::vector<core::stored_record> sqlite_store::matching(const std::string& glob,
+                                                        std::size_t limit) {
   static const std::string sql =
       std::string("SELECT ") + select_cols + " FROM files WHERE path GLOB ? ORDER BY path LIMIT ?";
   auto* s = prepare(sql.c_str());
   stmt_guard g{s};
   bind_text(s, 1, glob);
   sqlite3_bind_int64(s, 2, static_cast<sqlite3_int64>(limit));
-  std::vector<stored_record> out;
+  std::vector<core::stored_record> out;
   while (sqlite3_step(s) == SQLITE_ROW)
     out.push_back(read_row(s));
   return out;

@@ -10,7 +10,7 @@ namespace cascade::io {
 
 using namespace store_sql;
 
-void store::put_needed(const core::file_record& r, const core::device_id& from) {
+void sqlite_store::put_needed(const core::file_record& r, const core::device_id& from) {
   auto* s = prepare("INSERT OR REPLACE INTO needed (path, record, peer, size) VALUES (?, ?, ?, ?)");
   stmt_guard g{s};
   bind_text(s, 1, r.path);
@@ -21,7 +21,7 @@ void store::put_needed(const core::file_record& r, const core::device_id& from) 
   step_done(s);
 }
 
-void store::remove_needed(std::string_view path) {
+void sqlite_store::remove_needed(std::string_view path) {
   auto* s = prepare("DELETE FROM needed WHERE path = ?");
   stmt_guard g{s};
   bind_text(s, 1, path);
@@ -29,18 +29,18 @@ void store::remove_needed(std::string_view path) {
 }
 
 namespace {
-std::optional<needed_record> read_needed(sqlite3_stmt* s) {
+std::optional<core::needed_record> read_needed(sqlite3_stmt* s) {
   auto r = decode_record(column_text(s, 0));
   auto peer = column_text(s, 1);
   if (!r || peer.size() != 32)
     return std::nullopt;
-  needed_record n{std::move(*r), {}};
+  core::needed_record n{std::move(*r), {}};
   std::memcpy(n.from.data(), peer.data(), 32);
   return n;
 }
 } // namespace
 
-std::optional<needed_record> store::get_needed(std::string_view path) {
+std::optional<core::needed_record> sqlite_store::get_needed(std::string_view path) {
   auto* s = prepare("SELECT record, peer FROM needed WHERE path = ?");
   stmt_guard g{s};
   bind_text(s, 1, path);
@@ -49,17 +49,17 @@ std::optional<needed_record> store::get_needed(std::string_view path) {
   return read_needed(s);
 }
 
-std::vector<needed_record> store::all_needed() {
+std::vector<core::needed_record> sqlite_store::all_needed() {
   auto* s = prepare("SELECT record, peer FROM needed");
   stmt_guard g{s};
-  std::vector<needed_record> out;
+  std::vector<core::needed_record> out;
   while (sqlite3_step(s) == SQLITE_ROW)
     if (auto n = read_needed(s))
       out.push_back(std::move(*n));
   return out;
 }
 
-std::pair<std::uint64_t, std::uint64_t> store::peer_progress(const core::device_id& peer) {
+std::pair<std::uint64_t, std::uint64_t> sqlite_store::peer_progress(const core::device_id& peer) {
   auto* s = prepare("SELECT epoch, seq FROM peers WHERE device = ?");
   stmt_guard g{s};
   bind_blob(s, 1, peer.data(), peer.size());
@@ -69,7 +69,8 @@ std::pair<std::uint64_t, std::uint64_t> store::peer_progress(const core::device_
           static_cast<std::uint64_t>(sqlite3_column_int64(s, 1))};
 }
 
-void store::set_peer_progress(const core::device_id& peer, std::uint64_t epoch, std::uint64_t seq) {
+void sqlite_store::set_peer_progress(const core::device_id& peer, std::uint64_t epoch,
+                                     std::uint64_t seq) {
   auto* s = prepare("INSERT OR REPLACE INTO peers (device, epoch, seq) VALUES (?, ?, ?)");
   stmt_guard g{s};
   bind_blob(s, 1, peer.data(), peer.size());
@@ -78,7 +79,7 @@ void store::set_peer_progress(const core::device_id& peer, std::uint64_t epoch, 
   step_done(s);
 }
 
-std::pair<std::uint64_t, std::uint64_t> store::needed_totals() {
+std::pair<std::uint64_t, std::uint64_t> sqlite_store::needed_totals() {
   auto* s = prepare("SELECT COUNT(*), COALESCE(SUM(size), 0) FROM needed");
   stmt_guard g{s};
   if (sqlite3_step(s) != SQLITE_ROW)
@@ -87,7 +88,7 @@ std::pair<std::uint64_t, std::uint64_t> store::needed_totals() {
           static_cast<std::uint64_t>(sqlite3_column_int64(s, 1))};
 }
 
-std::vector<core::device_id> store::known_peers() {
+std::vector<core::device_id> sqlite_store::known_peers() {
   auto* s = prepare("SELECT device FROM peers");
   stmt_guard g{s};
   std::vector<core::device_id> out;

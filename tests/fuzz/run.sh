@@ -57,9 +57,11 @@ if ! "$cxx" -fsanitize=fuzzer "$work/probe.cpp" -o "$work/probe" 2>"$work/probe.
 fi
 
 # Sources: the decoders under test, compiled as they are (no copies, no stubs).
-lib_srcs=("$root"/src/core/*.cpp "$root/src/rpc/convert.cpp" "$root/src/io/store.cpp")
+lib_srcs=("$root"/src/core/*.cpp "$root/src/rpc/convert.cpp" "$root/src/io/store.cpp"
+          "$root/src/io/store_needed.cpp")
 stamp=$( (cat "${lib_srcs[@]}" "$root"/src/core/*.hpp "$root/src/rpc/convert.hpp" \
-           "$root/src/rpc/network.hpp" "$root/src/io/store.hpp" "$root/schema/cascade.capnp" \
+           "$root/src/rpc/network.hpp" "$root/src/io/store.hpp" "$root/src/io/store_sql.hpp" \
+           "$root/schema/cascade.capnp" \
            "$here"/*.cpp "$here"/*.hpp; echo "$cxx $cxxflags $libs") | sha256sum | cut -c1-16)
 
 jobs_wait() { # runs at most 2 background jobs; fails if any failed

@@ -132,7 +132,7 @@ TEST_CASE("applier: a read-only file system refuses every change and keeps every
 
 TEST_CASE("store: a full file system fails the batch, progress stays, then it works") {
   small_fs s;
-  io::store db(s.dir + "/index.db");
+  io::sqlite_store db(s.dir + "/index.db");
   core::device_id peer{};
   peer.fill(3);
   db.begin();
