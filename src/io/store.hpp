@@ -103,6 +103,17 @@ public:
   bool user_paused() { return meta("paused") == "1"; }
   void set_user_paused(bool on) { set_meta("paused", on ? "1" : "0"); }
 
+  // --- Folder modes (issue 14.3; store_modes.cpp) ---
+  // The mode last given with --mode ("send-only", ...), or empty.
+  std::string folder_mode() { return meta("mode"); }
+  void set_folder_mode(const std::string& mode) { set_meta("mode", mode); }
+  // Receive-only: paths whose local change is recorded but not announced.
+  void mark_local_change(std::string_view path);
+  void unmark_local_change(std::string_view path);
+  std::vector<std::string> local_changes();
+  // Forgets a path's record and its chunks (revert: the group's record is read again).
+  void forget(std::string_view path);
+
 private:
   sqlite3_stmt* prepare(const char* sql);
   void exec(const char* sql);
