@@ -123,7 +123,11 @@ def receive_only_keeps_its_changes_local_and_revert_restores():
             "both.txt": "changed"}
     wait_listed(b, "local-changes", want)
     a_before = h.tree_state(a.dir)
-    assert stays(lambda: h.tree_state(a.dir) == a_before), "receive-only B's changes reached A"
+    assert stays(lambda: h.tree_state(a.dir) == a_before
+                 and read(f"{a.dir}/local.txt") == "A's local.txt\n"
+                 and read(f"{a.dir}/both.txt") == "A's both.txt\n"
+                 and os.path.exists(f"{a.dir}/del.txt")
+                 and not os.path.exists(f"{a.dir}/b_new.txt")), "receive-only B's changes reached A"
 
     # A peer's change to a path changed here wins; B's content goes to its versions.
     h.write(f"{a.dir}/both.txt", "A's both, again\n")
