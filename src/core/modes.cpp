@@ -31,7 +31,9 @@ mode_decision decide_in_mode(folder_mode m, const file_record* local, const file
   case folder_mode::send_receive:
     break;
   case folder_mode::send_only:
-    out.hold = d.what == verdict::take || d.what == verdict::take_conflict;
+    // A deletion of what we do not hold changes nothing here: its tombstone is taken.
+    out.hold = (d.what == verdict::take || d.what == verdict::take_conflict) &&
+               !(remote.deleted && (!local || local->deleted));
     break;
   case folder_mode::receive_only:
     if (d.what == verdict::keep_local || d.what == verdict::take_conflict)

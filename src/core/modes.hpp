@@ -29,7 +29,8 @@ struct mode_decision {
 };
 
 // send-receive: decide() as is. send-only: what decide() would take (with or without a
-// conflict copy) is held instead; keeping ours (and re-announcing it) stays. receive-only: the
+// conflict copy) is held instead, except a deletion of what we do not hold (only its tombstone
+// is stored); keeping ours (and re-announcing it) stays. receive-only: the
 // group's version wins over anything concurrent of ours, without a conflict copy (our content
 // goes to the versions directory when it is replaced); nothing of ours is re-announced.
 mode_decision decide_in_mode(folder_mode m, const file_record* local, const file_record& remote);
