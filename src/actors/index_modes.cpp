@@ -13,6 +13,7 @@
 // recorded local changes as ordinary ones (they get new sequence numbers); leaving send-only
 // lets the needed records be applied as usual (a concurrent pair keeps both sides).
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 
 #include "actors/index_logic.hpp"
@@ -165,11 +166,18 @@ std::string index_logic::revert_local() {
   db().begin();
   for (auto& path : paths) {
     auto stored = db().get(path);
-    // The local content goes to the versions directory (a directory only when empty).
+    // The local content goes to the versions directory. A directory goes only when empty; one
+    // that still holds entries (a mode change here, ignored files) stays, its record forgotten
+    // all the same: the group's record, if any, comes back and is applied to it.
     if (stored && !stored->record.deleted && ctx_->folder->stat(path) &&
         !s.disk->remove(stored->record)) {
-      ++kept; // the applier said why; it stays a local change
-      continue;
+      auto err = s.disk->last_install_errno();
+      bool full_dir =
+          stored->record.type == core::file_type::dir && (err == ENOTEMPTY || err == EEXIST);
+      if (!full_dir) {
+        ++kept; // the applier logged why; it stays a local change
+        continue;
+      }
     }
     db().forget(path);
     drop_local_change(path);

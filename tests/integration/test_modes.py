@@ -119,15 +119,17 @@ def receive_only_keeps_its_changes_local_and_revert_restores():
     h.write(f"{b.dir}/b_new.txt", "new on B\n")
     os.remove(f"{b.dir}/del.txt")
     h.write(f"{b.dir}/both.txt", "B's both\n")
+    h.write(f"{b.dir}/b_dir/inner.txt", "in a directory made on B\n")
     want = {"local.txt": "changed", "b_new.txt": "changed", "del.txt": "deleted",
-            "both.txt": "changed"}
+            "both.txt": "changed", "b_dir": "changed", "b_dir/inner.txt": "changed"}
     wait_listed(b, "local-changes", want)
     a_before = h.tree_state(a.dir)
     assert stays(lambda: h.tree_state(a.dir) == a_before
                  and read(f"{a.dir}/local.txt") == "A's local.txt\n"
                  and read(f"{a.dir}/both.txt") == "A's both.txt\n"
                  and os.path.exists(f"{a.dir}/del.txt")
-                 and not os.path.exists(f"{a.dir}/b_new.txt")), "receive-only B's changes reached A"
+                 and not os.path.exists(f"{a.dir}/b_new.txt")
+                 and not os.path.exists(f"{a.dir}/b_dir")), "receive-only B's changes reached A"
 
     # A peer's change to a path changed here wins; B's content goes to its versions.
     h.write(f"{a.dir}/both.txt", "A's both, again\n")
@@ -135,10 +137,10 @@ def receive_only_keeps_its_changes_local_and_revert_restores():
     assert has_version(b, "both.txt"), versions(b)
     assert "both.txt" not in listed(b, "local-changes")
 
-    assert "3 local changes reverted" in c.text(b, "revert")
+    assert "5 local changes reverted" in c.text(b, "revert")
     h.assert_converged(a.dir, b.dir, 10)
     assert read(f"{b.dir}/local.txt") == "A's local.txt\n"
-    for rel in ("local.txt", "b_new.txt"):
+    for rel in ("local.txt", "b_new.txt", "b_dir/inner.txt"):
         assert has_version(b, rel), f"B's {rel} not in its versions: {versions(b)}"
     assert listed(b, "local-changes") == {}
     c.wait_in_sync([a, b])
