@@ -14,10 +14,17 @@ import console_helpers as c
 import harness as h
 
 r = h.Runner("modes")
+BIG_A = os.urandom(300 << 10)  # over the inline limit: fetched by a pull, not sent in a record
+BIG_B = os.urandom(300 << 10)
 
 
 def read(path):
     with open(path) as f:
+        return f.read()
+
+
+def read_bytes(path):
+    with open(path, "rb") as f:
         return f.read()
 
 
@@ -69,7 +76,7 @@ def restart(node, peer, mode):
 @r.case
 def send_only_keeps_its_state_and_override_pushes_it():
     files = {"edit.txt": "A's edit.txt\n", "gone.txt": "A's gone.txt\n",
-             "ren.txt": "A's ren.txt\n", "keep.txt": "untouched\n"}
+             "ren.txt": "A's ren.txt\n", "keep.txt": "untouched\n", "big.bin": BIG_A}
     a, b = started_pair("modes_send", mode_a="send-only", files=files)
     assert c.ask(a, "status")["mode"] == "send-only"
     assert "mode     send-only" in c.text(a, "status")
@@ -82,8 +89,9 @@ def send_only_keeps_its_state_and_override_pushes_it():
     h.write(f"{b.dir}/edit.txt", "B's edit\n")
     os.remove(f"{b.dir}/gone.txt")
     os.rename(f"{b.dir}/ren.txt", f"{b.dir}/ren2.txt")
+    h.write(f"{b.dir}/big.bin", BIG_B)
     want = {"new_on_b.txt": "new", "edit.txt": "modified", "gone.txt": "deleted",
-            "ren.txt": "deleted", "ren2.txt": "new"}
+            "ren.txt": "deleted", "ren2.txt": "new", "big.bin": "modified"}
     wait_listed(a, "out-of-sync", want)
     assert set(c.ask(a, "out-of-sync", "*.txt")["paths"][0]) == {"path", "change"}
     assert [p["path"] for p in c.ask(a, "out-of-sync", "ren*")["paths"]] == ["ren.txt", "ren2.txt"]
@@ -92,11 +100,12 @@ def send_only_keeps_its_state_and_override_pushes_it():
     assert versions(a) == [], versions(a)
     c.wait_in_sync([a])  # nothing A could still do: what differs is listed, not pending
 
-    assert "5 paths" in c.text(a, "override")
+    assert "6 paths" in c.text(a, "override")
     h.assert_converged(a.dir, b.dir, 10)
     assert read(f"{b.dir}/edit.txt") == "A's edit.txt\n"
+    assert read_bytes(f"{b.dir}/big.bin") == BIG_A
     assert not os.path.exists(f"{b.dir}/new_on_b.txt")
-    for rel in ("edit.txt", "new_on_b.txt", "ren2.txt"):
+    for rel in ("edit.txt", "new_on_b.txt", "ren2.txt", "big.bin"):
         assert has_version(b, rel), f"B's {rel} not in its versions: {versions(b)}"
     assert listed(a, "out-of-sync") == {}
     assert "nothing is out of sync" in c.text(a, "out-of-sync")
@@ -108,7 +117,7 @@ def send_only_keeps_its_state_and_override_pushes_it():
 @r.case
 def receive_only_keeps_its_changes_local_and_revert_restores():
     files = {"local.txt": "A's local.txt\n", "del.txt": "A's del.txt\n",
-             "both.txt": "A's both.txt\n", "a_edit.txt": "A's first\n"}
+             "both.txt": "A's both.txt\n", "a_edit.txt": "A's first\n", "big.bin": BIG_A}
     a, b = started_pair("modes_receive", mode_b="receive-only", files=files)
     assert c.ask(b, "status")["mode"] == "receive-only"
 
@@ -120,8 +129,10 @@ def receive_only_keeps_its_changes_local_and_revert_restores():
     os.remove(f"{b.dir}/del.txt")
     h.write(f"{b.dir}/both.txt", "B's both\n")
     h.write(f"{b.dir}/b_dir/inner.txt", "in a directory made on B\n")
+    h.write(f"{b.dir}/big.bin", BIG_B)
     want = {"local.txt": "changed", "b_new.txt": "changed", "del.txt": "deleted",
-            "both.txt": "changed", "b_dir": "changed", "b_dir/inner.txt": "changed"}
+            "both.txt": "changed", "b_dir": "changed", "b_dir/inner.txt": "changed",
+            "big.bin": "changed"}
     wait_listed(b, "local-changes", want)
     a_before = h.tree_state(a.dir)
     assert stays(lambda: h.tree_state(a.dir) == a_before
@@ -129,7 +140,8 @@ def receive_only_keeps_its_changes_local_and_revert_restores():
                  and read(f"{a.dir}/both.txt") == "A's both.txt\n"
                  and os.path.exists(f"{a.dir}/del.txt")
                  and not os.path.exists(f"{a.dir}/b_new.txt")
-                 and not os.path.exists(f"{a.dir}/b_dir")), "receive-only B's changes reached A"
+                 and not os.path.exists(f"{a.dir}/b_dir")
+                 and read_bytes(f"{a.dir}/big.bin") == BIG_A), "receive-only B's changes reached A"
 
     # A peer's change to a path changed here wins; B's content goes to its versions.
     h.write(f"{a.dir}/both.txt", "A's both, again\n")
@@ -137,10 +149,11 @@ def receive_only_keeps_its_changes_local_and_revert_restores():
     assert has_version(b, "both.txt"), versions(b)
     assert "both.txt" not in listed(b, "local-changes")
 
-    assert "5 local changes reverted" in c.text(b, "revert")
+    assert "6 local changes reverted" in c.text(b, "revert")
     h.assert_converged(a.dir, b.dir, 10)
     assert read(f"{b.dir}/local.txt") == "A's local.txt\n"
-    for rel in ("local.txt", "b_new.txt", "b_dir/inner.txt"):
+    assert read_bytes(f"{b.dir}/big.bin") == BIG_A
+    for rel in ("local.txt", "b_new.txt", "b_dir/inner.txt", "big.bin"):
         assert has_version(b, rel), f"B's {rel} not in its versions: {versions(b)}"
     assert listed(b, "local-changes") == {}
     c.wait_in_sync([a, b])
