@@ -39,6 +39,7 @@ struct Status {
   latency @22 :Latency;    # change seen by the source's watcher -> applied here
   faults @23 :List(Fault); # what is wrong now (cleared when it heals), oldest first
   paused @24 :Bool;        # by the user (console `pause`): nothing sent or applied until resume
+  mode @25 :Text;          # send-receive, send-only or receive-only (--mode, kept in .cascade)
 }
 
 # A current fault of the node: a full disk under the index, failed installs, unreadable local
@@ -174,6 +175,14 @@ interface Console {
   # verified chunks kept); local changes still recorded. Kept across restarts.
   pause @13 () -> (message :Text);
   resume @14 () -> (message :Text);
+  # Folder modes. send-only: the paths where the group's version differs from ours (changes:
+  # new, modified, deleted or type, per path), and `override`, which announces our state over
+  # them. receive-only: our local changes, never announced (changes: changed or deleted), and
+  # `revert`, which moves them to the versions directory and fetches the group's again.
+  outOfSync @15 (glob :Text) -> (paths :List(Text), changes :List(Text), truncated :Bool);
+  overrideGroup @16 () -> (message :Text);
+  localChanges @17 (glob :Text) -> (paths :List(Text), changes :List(Text), truncated :Bool);
+  revertLocal @18 () -> (message :Text);
 }
 # Errors (a bad glob, an unknown level, a malformed id) come back as exceptions whose
 # description is the message to show.

@@ -14,6 +14,7 @@
 #include "core/device_id.hpp"
 #include "core/fetch_plan.hpp"
 #include "core/introspection.hpp"
+#include "core/modes.hpp"
 #include "core/partials.hpp"
 #include "core/record.hpp"
 #include "io/hasher.hpp"
@@ -73,6 +74,8 @@ using db_tick_atom = caf::atom_constant<caf::atom("db_tick")>;     // index -> i
 using versions_atom = caf::atom_constant<caf::atom("versions")>;   // console -> index; clean-up
 using restore_atom = caf::atom_constant<caf::atom("restore")>;     // console -> index
 using pause_atom = caf::atom_constant<caf::atom("pause")>; // console -> index; index -> transfer
+using mode_list_atom = caf::atom_constant<caf::atom("modelist")>; // console -> index
+using mode_act_atom = caf::atom_constant<caf::atom("modeact")>;   // console -> index
 
 // The error a transfer stopped by the user's pause reports: not a failure (no backoff).
 inline constexpr const char* transfer_paused = "paused";
@@ -96,6 +99,8 @@ struct node_context {
   std::int64_t keep_versions_s = 0; // versions older than this are removed
   // The cap on all versions' bytes (0: none); nullopt: 10% of the folder's indexed bytes.
   std::optional<std::uint64_t> versions_cap;
+  // --mode (issue 14.3): stored in the index database when given; unset: the stored one.
+  std::optional<core::folder_mode> mode;
 };
 
 // A file the transfer actor has finished (or failed) writing into the state directory.
@@ -159,7 +164,9 @@ struct transfer_job {
 //  conflicts() -> conflict_infos; children() -> transfer actors (the console's questions);
 //  versions(glob) -> version_infos; restore(path, time) -> (message, error);
 //  versions(): the clean-up of old versions (at start, then hourly);
-//  pause(bool) -> message: the user's pause (true) or resume (false), kept in the database.
+//  pause(bool) -> message: the user's pause (true) or resume (false), kept in the database;
+//  mode_list(local, glob) -> (paths, changes, truncated): out-of-sync (false), local-changes
+//  (true); mode_act(revert) -> (message, error): override (false) or revert (true).
 caf::actor spawn_index(caf::actor_system& sys, const node_context& ctx, caf::actor scanner);
 
 // Pushes a file we hold to the first peer of `relay` that takes it (the source of the push

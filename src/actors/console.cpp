@@ -155,7 +155,7 @@ core::node_status node_status(const sweep& sw, const node_context* ctx, const st
                                 "fs.inotify.max_user_watches): their changes are found by a "
                                 "rescan every " +
                                 std::to_string(io::fs_watcher::rescan_interval_s) + " s",
-                            a.counter("unwatched_since_ns"), n});
+                            static_cast<std::int64_t>(a.counter("unwatched_since_ns")), n});
     }
   std::stable_sort(s.faults.begin(), s.faults.end(),
                    [](auto& x, auto& y) { return x.since_ns < y.since_ns; });
@@ -169,9 +169,11 @@ core::node_status node_status(const sweep& sw, const node_context* ctx, const st
   bool watcher_answered = std::any_of(sw.top.begin(), sw.top.end(),
                                       [](auto& a) { return a.kind == "watcher" && a.answered; });
   auto& i = s.index;
-  s.in_sync = sw.index && watcher_answered && !i.halted && !i.paused && i.needed_files == 0 &&
-              i.transfers == 0 && i.waiting == 0 && i.hashing == 0 && i.deletes_held == 0 &&
-              s.watcher_pending == 0 && s.peers_behind == 0 &&
+  // A send-only folder's needed records are never applied (console `out-of-sync`).
+  s.in_sync = sw.index && watcher_answered && !i.halted && !i.paused &&
+              (i.needed_files == 0 || i.mode == "send-only") && i.transfers == 0 &&
+              i.waiting == 0 && i.hashing == 0 && i.deletes_held == 0 && s.watcher_pending == 0 &&
+              s.peers_behind == 0 &&
               std::all_of(sw.peers.begin(), sw.peers.end(), [](auto& p) { return p.answered; });
   return s;
 }
@@ -260,6 +262,21 @@ caf::behavior console(self_ptr self, const node_context* ctx, console_refs refs,
     reply(std::move(a));
   };
 
+  // The error handler of a request to the index.
+  auto index_failed = [=](const reply_fn& reply) {
+    return [=](caf::error& e) { fail(reply, "the index did not answer: " + caf::to_string(e)); };
+  };
+
+  // A list of paths (ignored files, the mode's lists) and what differs for each.
+  auto reply_paths = [](const reply_fn& reply, std::vector<std::string>& paths,
+                        std::vector<std::string> changes, bool truncated) {
+    core::console_answer a;
+    a.paths = std::move(paths);
+    a.path_changes = std::move(changes);
+    a.truncated = truncated;
+    reply(std::move(a));
+  };
+
   // A command the index answers with (message, error): restore, pause and resume.
   auto ask_message = [=](const reply_fn& reply, auto... args) {
     self->request(refs.index, ask_timeout * 4, args...)
@@ -271,7 +288,7 @@ caf::behavior console(self_ptr self, const node_context* ctx, console_refs refs,
               a.message = std::move(message);
               reply(std::move(a));
             },
-            [=](caf::error& e) { fail(reply, "the index did not answer: " + caf::to_string(e)); });
+            index_failed(reply));
   };
 
   return {
@@ -322,9 +339,7 @@ caf::behavior console(self_ptr self, const node_context* ctx, console_refs refs,
                       reply(std::move(*answer));
                     });
                   },
-                  [=](caf::error& e) {
-                    fail(reply, "the index did not answer: " + caf::to_string(e));
-                  });
+                  index_failed(reply));
           return;
         case core::console_query_kind::ignores: {
           core::console_answer a;
@@ -338,17 +353,22 @@ caf::behavior console(self_ptr self, const node_context* ctx, console_refs refs,
         }
         case core::console_query_kind::ignored_files:
           self->request(refs.index, rescan_timeout, files_atom::value, q.arg, true)
-              .then(
-                  [=](std::vector<std::string>& paths, bool truncated) {
-                    core::console_answer a;
-                    a.paths = std::move(paths);
-                    a.truncated = truncated;
-                    reply(std::move(a));
-                  },
-                  [=](caf::error& e) {
-                    fail(reply, "the index did not answer: " + caf::to_string(e));
-                  });
+              .then([=](std::vector<std::string>& paths,
+                        bool truncated) { reply_paths(reply, paths, {}, truncated); },
+                    index_failed(reply));
           return;
+        case core::console_query_kind::out_of_sync:
+        case core::console_query_kind::local_changes:
+          self->request(refs.index, ask_timeout * 4, mode_list_atom::value,
+                        q.kind == core::console_query_kind::local_changes, q.arg)
+              .then([=](std::vector<std::string>& paths, std::vector<std::string>& changes,
+                        bool truncated) { reply_paths(reply, paths, changes, truncated); },
+                    index_failed(reply));
+          return;
+        case core::console_query_kind::override_group:
+        case core::console_query_kind::revert_local:
+          return ask_message(reply, mode_act_atom::value,
+                             q.kind == core::console_query_kind::revert_local);
         case core::console_query_kind::conflicts:
           self->request(refs.index, ask_timeout * 4, conflicts_atom::value)
               .then(
@@ -357,9 +377,7 @@ caf::behavior console(self_ptr self, const node_context* ctx, console_refs refs,
                     a.conflicts = std::move(c);
                     reply(std::move(a));
                   },
-                  [=](caf::error& e) {
-                    fail(reply, "the index did not answer: " + caf::to_string(e));
-                  });
+                  index_failed(reply));
           return;
         case core::console_query_kind::versions:
           self->request(refs.index, ask_timeout * 4, versions_atom::value, q.arg)
@@ -369,9 +387,7 @@ caf::behavior console(self_ptr self, const node_context* ctx, console_refs refs,
                     a.versions = std::move(v);
                     reply(std::move(a));
                   },
-                  [=](caf::error& e) {
-                    fail(reply, "the index did not answer: " + caf::to_string(e));
-                  });
+                  index_failed(reply));
           return;
         case core::console_query_kind::restore:
           return ask_message(reply, restore_atom::value, q.arg, q.arg2);
@@ -391,9 +407,7 @@ caf::behavior console(self_ptr self, const node_context* ctx, console_refs refs,
                     a.hashing = hashing;
                     reply(std::move(a));
                   },
-                  [=](caf::error& e) {
-                    fail(reply, "the index did not answer: " + caf::to_string(e));
-                  });
+                  index_failed(reply));
           return;
         default:
           fail(reply, "this question is answered by the console server itself");

@@ -93,6 +93,7 @@ core::index_summary summarize(index_state& st) {
   s.deletes_held = st.deletes.pending();
   s.halted = st.halted;
   s.paused = st.user_paused;
+  s.mode = core::folder_mode_name(st.mode);
   s.faults = st.faults.list();
   s.latency = st.latency.summary();
   for (auto& [dev, tracker] : st.latency_by_peer)

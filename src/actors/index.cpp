@@ -31,9 +31,17 @@ caf::behavior index_actor(self_ptr self, const node_context* ctx, caf::actor sca
                  "or applied");
   auto logic = std::make_shared<index_logic>(self, ctx, scanner);
   self->set_down_handler([=](caf::down_msg& m) { logic->on_actor_down(m.source); });
+  logic->start_mode();
   logic->start();
   if (ctx->keep_versions_s > 0)
     self->send(self, versions_atom::value);
+  // A console command answered with (message, error); a store fault answers for it.
+  auto answer_guarded = [=](auto work) {
+    caf::message answer =
+        caf::make_message(std::string(), std::string("index database fault: see errors"));
+    logic->guarded([&] { answer = work(); });
+    return answer;
+  };
   return {
       [=](scan_atom, const std::vector<std::string>& paths) {
         logic->guarded([&] { logic->scan(paths); });
@@ -113,10 +121,7 @@ caf::behavior index_actor(self_ptr self, const node_context* ctx, caf::actor sca
       [=](conflicts_atom) { return find_conflicts(self->state); },
       [=](versions_atom, const std::string& glob) { return find_versions(ctx, glob); },
       [=](restore_atom, const std::string& path, const std::string& time) {
-        caf::message answer = caf::make_message(std::string(), std::string("index database "
-                                                                           "fault: see errors"));
-        logic->guarded([&] { answer = restore_version(*logic, ctx, path, time); });
-        return answer;
+        return answer_guarded([&] { return restore_version(*logic, ctx, path, time); });
       },
       [=](versions_atom) { // the clean-up: now, and again in an hour
         logic->clean_versions();
@@ -124,11 +129,14 @@ caf::behavior index_actor(self_ptr self, const node_context* ctx, caf::actor sca
       },
       [=](files_atom, const std::string& glob, bool) { return find_ignored(ctx, glob); },
       [=](pause_atom, bool on) {
-        caf::message answer = caf::make_message(std::string(), std::string("index database "
-                                                                           "fault: see errors"));
-        logic->guarded(
-            [&] { answer = caf::make_message(logic->set_user_pause(on), std::string()); });
-        return answer;
+        return answer_guarded(
+            [&] { return caf::make_message(logic->set_user_pause(on), std::string()); });
+      },
+      [=](mode_list_atom, bool local, const std::string& glob) {
+        return logic->list_mode_paths(local, glob);
+      },
+      [=](mode_act_atom, bool revert) {
+        return answer_guarded([&] { return logic->mode_action(revert); });
       },
       [=](rescan_atom, const std::string& path) {
         caf::message answer =

@@ -48,10 +48,11 @@ void index_logic::commit_local(core::file_record r, std::uint64_t inode,
   r.modified_by = ctx_->self_short;
   r.changed_at_ns = take_changed_at(st(), r.path);
   db().put(r, inode, 0);
+  note_local_change(r.path); // receive-only: recorded, never announced
   io::log_debug("local change " + r.path + (r.deleted ? " (deleted)" : ""));
   // A new file is pushed down the cascade at once; an edit of one the peers hold is pulled by
   // them, copying what they have (a push would send every byte again).
-  if (r.type == core::file_type::file && !r.deleted && r.size > inline_limit &&
+  if (r.type == core::file_type::file && !r.deleted && r.size > inline_limit && announced(r.path) &&
       core::worth_pushing(old ? &old->record : nullptr, r))
     start_upload(r);
   process_needed(r.path); // a remote record waiting for this path is now decided anew
@@ -311,7 +312,7 @@ caf::message index_logic::get_updates(std::uint64_t from, const core::device_id&
   std::size_t bytes = 0;
   for (auto& s : db().since(from, batch_entries)) {
     last = s.record.sequence;
-    if (s.received_from == peer_short ||
+    if (s.received_from == peer_short || !announced(s.record.path) ||
         ignored(s.record.path, s.record.type == core::file_type::dir))
       continue;
     rpc::wire_entry e;

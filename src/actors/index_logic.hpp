@@ -14,6 +14,7 @@
 #include "core/fetch_plan.hpp"
 #include "core/index_store.hpp"
 #include "core/latency.hpp"
+#include "core/modes.hpp"
 #include "core/transfer_slots.hpp"
 #include "core/unique_queue.hpp"
 #include "io/apply.hpp"
@@ -109,6 +110,10 @@ struct index_state {
   // The user's pause (console `pause`, index_pause.cpp; kept in the database's meta table): no
   // peer's records applied, none of ours sent, no transfer runs; local changes are recorded.
   bool user_paused = false;
+  // The folder mode (index_modes.cpp) and, in receive-only, the paths whose local change is
+  // recorded but not announced (also in the database's local_changes table).
+  core::folder_mode mode = core::folder_mode::send_receive;
+  std::set<std::string> local_changes;
   std::uint64_t versions_bytes = 0; // all versions, as of the last clean-up plus those kept since
 };
 
@@ -282,7 +287,26 @@ public:
   // Counts the versions the applier kept since the last call; cleans up when over the cap.
   void note_versions();
 
+  // Folder modes (index_modes.cpp; issue 14.3). At start: the mode given (stored) or the stored
+  // one; leaving receive-only announces the local changes recorded meanwhile.
+  void start_mode();
+  // core::decide_in_mode in this folder's mode.
+  core::mode_decision decide_here(const core::stored_record* local, const core::file_record& remote);
+  // True if a needed record stays needed without being applied (send-only, the group differs).
+  bool held(const core::file_record& needed);
+  // A local change was recorded: in receive-only it is listed and never announced.
+  void note_local_change(const std::string& path);
+  // The path now holds the group's version (applied, adopted or reverted).
+  void drop_local_change(const std::string& path);
+  bool announced(const std::string& path) { return !st().local_changes.count(path); }
+  // The console: out-of-sync (local false) or local-changes (true) -> (paths, changes, truncated).
+  caf::message list_mode_paths(bool local, const std::string& glob);
+  // The console: override (false) or revert (true) -> (message, error).
+  caf::message mode_action(bool revert);
+
 private:
+  std::string override_group();
+  std::string revert_local();
   void on_store_fault(const core::store_error& e);
   void on_store_ok();
   // The retry round: writes resume and everything not committed is done again.

@@ -85,7 +85,7 @@ index_logic::update_outcome index_logic::on_update(rpc::session_id s,
       need_full = true; // the rest is taken; the batch comes again whole and counts then
       continue;
     }
-    auto d = core::decide(local ? &local->record : nullptr, e.record);
+    auto [d, hold] = decide_here(local ? &*local : nullptr, e.record);
     if (d.what == core::verdict::ignore)
       continue;
     if (d.what == core::verdict::keep_local) {
@@ -100,6 +100,8 @@ index_logic::update_outcome index_logic::on_update(rpc::session_id s,
     if (d.what == core::verdict::take && adopt(local ? &*local : nullptr, e.record, device))
       continue;
     db().put_needed(e.record, device);
+    if (hold)
+      continue; // send-only: the group differs here (console `out-of-sync`)
     if (e.has_data && e.record.type == core::file_type::file && !e.record.deleted)
       inline_files.emplace_back(e.record, std::move(e.data));
     else if (e.record.deleted)
@@ -133,6 +135,7 @@ bool index_logic::adopt(const core::stored_record* local, const core::file_recor
   auto r = remote; // put() gives it our next sequence number
   db().put(r, local->inode, core::short_of(from));
   db().remove_needed(remote.path);
+  drop_local_change(remote.path);
   return true;
 }
 
@@ -186,7 +189,9 @@ void index_logic::process_needed(const std::string& path) {
     return;
   }
   auto local = db().get(path);
-  auto d = core::decide(local ? &local->record : nullptr, r);
+  auto [d, hold] = decide_here(local ? &*local : nullptr, r);
+  if (hold)
+    return; // send-only: stays needed, never applied
   if (d.what == core::verdict::ignore || d.what == core::verdict::keep_local) {
     db().remove_needed(path);
     st().kept_dirs.erase(path);
@@ -249,7 +254,7 @@ bool index_logic::ready_to_apply(const core::file_record& remote) {
     check_path(remote.path); // records the local change; process_needed runs again
     return false;
   }
-  auto d = core::decide(local ? &local->record : nullptr, remote);
+  auto d = decide_here(local ? &*local : nullptr, remote).d;
   if (d.what == core::verdict::take_conflict && local && !local->record.deleted &&
       local->record.type != core::file_type::dir) {
     auto name = core::conflict_name(remote.path, local->record.mtime_ns, local->record.modified_by);
@@ -337,6 +342,7 @@ void index_logic::settle(core::file_record r, std::uint64_t inode) {
   auto from = n ? core::short_of(n->from) : 0;
   db().put(r, inode, from);
   db().remove_needed(r.path);
+  drop_local_change(r.path);
   st().applied_uncommitted[r.path] = {r, from};
   if (st().failures.erase(r.path))
     note_install_ok();
@@ -420,6 +426,8 @@ void index_logic::drop_partial(const std::string& path, const core::version_vect
 void index_logic::start() {
   st().disk->clean_tmp();
   for (auto& n : db().all_needed()) {
+    if (held(n.record))
+      continue; // send-only: never fetched
     // Pins live in memory: files still needed pin their sources again before any deletion.
     if (!n.record.deleted && n.record.type == core::file_type::file)
       pin_sources(n.record.path, n.record);

@@ -38,7 +38,7 @@ void index_logic::start_transfers() {
       db().remove_needed(path); // asked for again if the patterns change
       n.reset();
     }
-    if (!n) {
+    if (!n || held(n->record)) { // gone, or send-only: never fetched
       forget_pull(path);
       continue;
     }
@@ -238,8 +238,8 @@ void index_logic::on_offer(rpc::session_id s, rpc::call_id call, rpc::wire_entry
     return decline();
   auto device = it->second.device;
   auto local = db().get(r.path);
-  auto d = core::decide(local ? &local->record : nullptr, r);
-  if (d.what != core::verdict::take && d.what != core::verdict::take_conflict)
+  auto [d, hold] = decide_here(local ? &*local : nullptr, r);
+  if (hold || (d.what != core::verdict::take && d.what != core::verdict::take_conflict))
     return decline();
   // An edit or a rename of a file we hold: most chunks are here already, and a pull copies
   // them locally; a push would send them all again.

@@ -138,7 +138,7 @@ command parse_run(const std::vector<std::string>& args) {
     if (f.name != "--dir" && f.name != "--port" && f.name != "--listen" && f.name != "--peer" &&
         f.name != "--key" && f.name != "--key-file" && f.name != "--state" &&
         f.name != "--log-level" && f.name != "--deny" && f.name != "--max-transfers" &&
-        f.name != "--keep-versions" && f.name != "--versions-max-mib")
+        f.name != "--keep-versions" && f.name != "--versions-max-mib" && f.name != "--mode")
       return unknown(f.value ? f.name : arg, "");
     auto v = c.value(f, error);
     if (!v)
@@ -169,6 +169,11 @@ command parse_run(const std::vector<std::string>& args) {
       ok = set_once(keep_versions, *v, f, error);
     } else if (f.name == "--versions-max-mib") {
       ok = set_once(versions_max, *v, f, error);
+    } else if (f.name == "--mode") {
+      if (*v != "send-receive" && *v != "send-only" && *v != "receive-only")
+        return usage_error{"--mode: '" + *v +
+                           "' is not one of send-receive|send-only|receive-only"};
+      ok = set_once(o.mode, *v, f, error);
     } else {
       ok = set_once(level, *v, f, error);
     }
@@ -330,6 +335,10 @@ node --dir DIR [options]        run the node for DIR (created if missing) until 
                                 in DIR/.cascade/versions, default 30; 0 keeps nothing
   --versions-max-mib N          cap on all versions: the oldest go first; default 10% of
                                 the folder's size (at least 1024); 0: no cap
+  --mode send-receive|send-only|receive-only
+                                send-only: peers' changes are not applied; receive-only:
+                                ours are not sent; default: the mode stored in DIR/.cascade,
+                                else send-receive (see docs/modes.md)
   --deny ID                     remove a device from this folder's group: its connections
                                 drop (within 5 s on a running node) and it cannot reconnect;
                                 records the id and exits
@@ -339,8 +348,9 @@ node console --dir DIR [--state DIR] [--json] [CMD]
                                 the debug console (interactive; one command with CMD; --json);
                                 CMD: status, peers, actors, transfers, files [--ignored] [GLOB],
                                 ignores, conflicts, versions [GLOB], restore PATH [TIME],
-                                pause, resume, rescan [PATH], log LEVEL, deny ID, top, help
-                                (docs/console.md)
+                                pause, resume, out-of-sync [GLOB], override,
+                                local-changes [GLOB], revert, rescan [PATH], log LEVEL,
+                                deny ID, top, help (docs/console.md)
 node --help | -h                this text
 node --version                  print "cascade VERSION" and exit
 

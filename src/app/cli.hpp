@@ -32,6 +32,9 @@ struct run_options {
   std::uint32_t keep_versions = 30;    // --keep-versions DAYS; 0: no versions kept
   // --versions-max-mib N: the cap on all versions (0: none); unset: 10% of the folder, >= 1 GiB
   std::optional<std::uint32_t> versions_max_mib;
+  // --mode send-receive|send-only|receive-only (checked here); unset: the mode stored in the
+  // state directory, else send-receive.
+  std::optional<std::string> mode;
 };
 
 struct keygen_command {};

@@ -205,6 +205,37 @@ int run_command(session& s, const std::vector<std::string>& words) {
         return 0;
       }
       j.begin_object().key("message").value(r).end_object();
+    } else if (name == "out-of-sync" || name == "local-changes") {
+      bool local = name == "local-changes";
+      auto show = [&](auto r) {
+        if (!as_json) {
+          std::cout << text_mode_paths(r.getPaths(), r.getChanges(), r.getTruncated(),
+                                       local ? "no local changes" : "nothing is out of sync");
+          return;
+        }
+        json_mode_paths(j, r.getPaths(), r.getChanges(), r.getTruncated());
+      };
+      if (local) {
+        auto req = s.cap().localChangesRequest();
+        req.setGlob(arg);
+        show(s.wait(req.send()));
+      } else {
+        auto req = s.cap().outOfSyncRequest();
+        req.setGlob(arg);
+        show(s.wait(req.send()));
+      }
+      if (!as_json)
+        return 0;
+    } else if (name == "override" || name == "revert") {
+      std::string r =
+          name == "override"
+              ? s.wait(s.cap().overrideGroupRequest().send(), 70 * kj::SECONDS).getMessage().cStr()
+              : s.wait(s.cap().revertLocalRequest().send(), 70 * kj::SECONDS).getMessage().cStr();
+      if (!as_json) {
+        std::cout << r << "\n";
+        return 0;
+      }
+      j.begin_object().key("message").value(r).end_object();
     } else if (name == "rescan") {
       auto req = s.cap().rescanRequest();
       req.setPath(arg);

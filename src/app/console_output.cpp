@@ -63,6 +63,12 @@ std::string text_status(cw::Status::Reader s) {
   o << "device   " << str(s.getDeviceId()) << "\n";
   o << "group    " << str(s.getGroup()) << "\n";
   o << "folder   " << str(s.getFolder()) << "  (state " << str(s.getStateDir()) << ")\n";
+  auto mode = str(s.getMode());
+  o << "mode     " << mode
+    << (mode == "send-only"      ? ": peers' changes are not applied (`out-of-sync`, `override`)"
+        : mode == "receive-only" ? ": local changes are not sent (`local-changes`, `revert`)"
+                                 : "")
+    << "\n";
   o << "files    " << s.getFiles() << " files, " << s.getDirs() << " directories, "
     << human_bytes(static_cast<double>(s.getBytes())) << " (" << s.getBytes() << " bytes); "
     << s.getDeleted() << " deletion records; sequence " << s.getSequence() << "\n";
@@ -125,6 +131,7 @@ void json_status(json& j, cw::Status::Reader s) {
       .field("in_sync", s.getInSync())
       .field("halted", s.getHalted())
       .field("paused", s.getPaused())
+      .field("mode", str(s.getMode()))
       .key("pending")
       .begin_object()
       .field("needed_files", s.getNeededFiles())

@@ -57,6 +57,10 @@ std::string text_versions(capnp::List<cw::Version>::Reader versions);
 std::string text_ignores(capnp::List<cw::IgnorePattern>::Reader patterns,
                          capnp::List<capnp::Text>::Reader warnings);
 std::string text_ignored(capnp::List<capnp::Text>::Reader paths, bool truncated);
+// out-of-sync and local-changes: "CHANGE PATH" lines, or `none` when empty.
+std::string text_mode_paths(capnp::List<capnp::Text>::Reader paths,
+                            capnp::List<capnp::Text>::Reader changes, bool truncated,
+                            const char* none);
 // One transfer's progress bar, `width` characters between the brackets.
 std::string progress_bar(double fraction, int width);
 
@@ -71,5 +75,8 @@ void json_versions(json& j, capnp::List<cw::Version>::Reader versions);
 void json_ignores(json& j, capnp::List<cw::IgnorePattern>::Reader patterns,
                   capnp::List<capnp::Text>::Reader warnings);
 void json_ignored(json& j, capnp::List<capnp::Text>::Reader paths, bool truncated);
+// {"paths": [{"path", "change"}], "truncated"}
+void json_mode_paths(json& j, capnp::List<capnp::Text>::Reader paths,
+                     capnp::List<capnp::Text>::Reader changes, bool truncated);
 
 } // namespace cascade::app

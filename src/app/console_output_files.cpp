@@ -1,5 +1,6 @@
 // How `node console` shows index records (files) and conflict copies, in text and in JSON.
 #include <cstdio>
+#include <iomanip>
 #include <sstream>
 
 #include "app/console_format.hpp"
@@ -238,6 +239,31 @@ void json_ignored(json& j, capnp::List<capnp::Text>::Reader paths, bool truncate
   j.begin_object().key("ignored").begin_array();
   for (auto p : paths)
     j.value(str(p));
+  j.end_array().key("truncated").value(truncated).end_object();
+}
+
+std::string text_mode_paths(capnp::List<capnp::Text>::Reader paths,
+                            capnp::List<capnp::Text>::Reader changes, bool truncated,
+                            const char* none) {
+  if (paths.size() == 0)
+    return std::string(none) + "\n";
+  std::ostringstream o;
+  for (unsigned k = 0; k < paths.size(); ++k)
+    o << std::left << std::setw(9) << (k < changes.size() ? str(changes[k]) : std::string()) << " "
+      << str(paths[k]) << "\n";
+  if (truncated)
+    o << "(more not shown: give a GLOB)\n";
+  return o.str();
+}
+
+void json_mode_paths(json& j, capnp::List<capnp::Text>::Reader paths,
+                     capnp::List<capnp::Text>::Reader changes, bool truncated) {
+  j.begin_object().key("paths").begin_array();
+  for (unsigned k = 0; k < paths.size(); ++k)
+    j.begin_object()
+        .field("path", str(paths[k]))
+        .field("change", k < changes.size() ? str(changes[k]) : std::string())
+        .end_object();
   j.end_array().key("truncated").value(truncated).end_object();
 }
 

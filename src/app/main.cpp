@@ -261,6 +261,8 @@ int run_node(const run_options& o) {
   ctx.keep_versions_s = std::int64_t{o.keep_versions} * 86400;
   if (o.versions_max_mib)
     ctx.versions_cap = std::uint64_t{*o.versions_max_mib} << 20;
+  if (o.mode)
+    ctx.mode = core::parse_folder_mode(*o.mode); // checked by the command line parser
   ctx.marker = p.marker;
   ctx.self = me.id;
   ctx.self_short = core::short_of(me.id);

@@ -111,6 +111,17 @@ public:
   // The user's pause (console `pause`), kept across restarts.
   virtual bool user_paused() = 0;
   virtual void set_user_paused(bool on) = 0;
+
+  // --- Folder modes (issue 14.3) ---
+  // The mode last given with --mode ("send-only", ...), or empty.
+  virtual std::string folder_mode() = 0;
+  virtual void set_folder_mode(const std::string& mode) = 0;
+  // Receive-only: paths whose local change is recorded but not announced (by path).
+  virtual void mark_local_change(std::string_view path) = 0;
+  virtual void unmark_local_change(std::string_view path) = 0;
+  virtual std::vector<std::string> local_changes() = 0;
+  // Forgets a path's record and its chunks (revert: the group's record is read again).
+  virtual void forget(std::string_view path) = 0;
 };
 
 } // namespace cascade::core

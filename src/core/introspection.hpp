@@ -67,6 +67,7 @@ struct index_summary {
   std::uint64_t transfers = 0, waiting = 0, hashing = 0, deletes_held = 0;
   bool halted = false;
   bool paused = false;       // by the user (console `pause`)
+  std::string mode;          // the folder mode: send-receive, send-only, receive-only
   std::vector<fault> faults; // the index's current faults (a full disk, failed installs, ...)
   latency_summary latency;   // every record applied here
   std::vector<std::pair<device_id, latency_summary>> latency_by_peer; // by the sending peer
@@ -125,7 +126,11 @@ enum class console_query_kind {
   ignores,
   ignored_files,
   pause,
-  resume
+  resume,
+  out_of_sync,    // send-only: where the group differs (arg: glob)
+  override_group, // send-only: our state over the group's
+  local_changes,  // receive-only: what we changed and did not announce (arg: glob)
+  revert_local    // receive-only: the group's state back
 };
 
 struct console_query {
@@ -162,7 +167,8 @@ struct console_answer {
   std::string previous;                        // log_level: the level before
   std::vector<ignore_pattern> ignore_patterns; // ignores: the active patterns
   std::vector<std::string> ignore_warnings;
-  std::vector<std::string> paths; // ignored_files (truncated: there were more)
+  std::vector<std::string> paths; // ignored_files, out_of_sync, local_changes (truncated too)
+  std::vector<std::string> path_changes; // out_of_sync, local_changes: what differs, per path
 };
 
 } // namespace cascade::core

@@ -246,4 +246,36 @@ void memory_store::set_user_paused(bool on) {
   set_entry(meta_, std::string("paused"), std::string(on ? "1" : "0"));
 }
 
+std::string memory_store::folder_mode() {
+  auto it = meta_.find("mode");
+  return it == meta_.end() ? std::string() : it->second;
+}
+
+void memory_store::set_folder_mode(const std::string& mode) {
+  check_write();
+  set_entry(meta_, std::string("mode"), mode);
+}
+
+void memory_store::mark_local_change(std::string_view path) {
+  check_write();
+  set_entry(local_changes_, std::string(path), true);
+}
+
+void memory_store::unmark_local_change(std::string_view path) {
+  check_write();
+  set_entry(local_changes_, std::string(path), std::nullopt);
+}
+
+std::vector<std::string> memory_store::local_changes() {
+  std::vector<std::string> out;
+  for (auto& [path, on] : local_changes_)
+    out.push_back(path);
+  return out;
+}
+
+void memory_store::forget(std::string_view path) {
+  check_write();
+  set_file(std::string(path), std::nullopt);
+}
+
 } // namespace cascade::core

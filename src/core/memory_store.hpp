@@ -49,10 +49,16 @@ public:
   void set_peer_progress(const device_id& peer, std::uint64_t epoch, std::uint64_t seq) override;
   bool user_paused() override;
   void set_user_paused(bool on) override;
+  std::string folder_mode() override;
+  void set_folder_mode(const std::string& mode) override;
+  void mark_local_change(std::string_view path) override;
+  void unmark_local_change(std::string_view path) override;
+  std::vector<std::string> local_changes() override;
+  void forget(std::string_view path) override;
 
   // Faults, as SQLite throws them. After `writes` more writes (put, put_needed, remove_needed,
-  // set_peer_progress, set_user_paused, commit) work, every write throws store_error until
-  // heal(): a disk that fills (may_heal) or a database found corrupt (not).
+  // set_peer_progress, set_user_paused, the mode writes, commit) work, every write throws
+  // store_error until heal(): a disk that fills (may_heal) or a database found corrupt (not).
   void fail_after(std::size_t writes, bool may_heal = true);
   // Only the next commit throws (may_heal); it leaves the transaction open, the caller rolls
   // back.
@@ -83,6 +89,7 @@ private:
   std::map<std::string, needed_record> needed_;
   std::map<device_id, std::pair<std::uint64_t, std::uint64_t>> peers_;
   std::map<std::string, std::string> meta_;
+  std::map<std::string, bool> local_changes_; // receive-only's unannounced paths (always true)
 
   std::optional<std::size_t> writes_before_fault_;
   bool fault_heals_ = true;

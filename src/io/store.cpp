@@ -31,6 +31,7 @@ CREATE INDEX IF NOT EXISTS chunks_hash ON chunks (hash);
 CREATE INDEX IF NOT EXISTS chunks_path ON chunks (path);
 CREATE TABLE IF NOT EXISTS needed (path TEXT PRIMARY KEY, record BLOB NOT NULL, peer BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS peers (device BLOB PRIMARY KEY, epoch INTEGER NOT NULL, seq INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS local_changes (path TEXT PRIMARY KEY);
 )sql";
 
 void put_u64(std::string& out, std::uint64_t v) {

@@ -60,6 +60,14 @@ public:
   bool user_paused() override { return meta("paused") == "1"; }
   void set_user_paused(bool on) override { set_meta("paused", on ? "1" : "0"); }
 
+  // --- Folder modes (issue 14.3; store_modes.cpp) ---
+  std::string folder_mode() override { return meta("mode"); }
+  void set_folder_mode(const std::string& mode) override { set_meta("mode", mode); }
+  void mark_local_change(std::string_view path) override;
+  void unmark_local_change(std::string_view path) override;
+  std::vector<std::string> local_changes() override;
+  void forget(std::string_view path) override;
+
 private:
   sqlite3_stmt* prepare(const char* sql);
   void exec(const char* sql);

@@ -78,6 +78,7 @@ void fill(cw::Status::Builder out, const core::node_status& s) {
   out.setPeersBehind(s.peers_behind);
   out.setHalted(i.halted);
   out.setPaused(i.paused);
+  out.setMode(i.mode);
   out.setUptimeNs(s.uptime_ns);
   out.setLogLevel(s.log_level);
   fill(out.initLatency(), i.latency);
@@ -282,6 +283,24 @@ public:
     });
   }
 
+  kj::Promise<void> outOfSync(OutOfSyncContext ctx) override {
+    return mode_paths(core::console_query_kind::out_of_sync, ctx);
+  }
+
+  kj::Promise<void> localChanges(LocalChangesContext ctx) override {
+    return mode_paths(core::console_query_kind::local_changes, ctx);
+  }
+
+  kj::Promise<void> overrideGroup(OverrideGroupContext ctx) override {
+    return ask(core::console_query_kind::override_group, {}, 60 * kj::SECONDS)
+        .then([ctx](core::console_answer a) mutable { ctx.getResults().setMessage(a.message); });
+  }
+
+  kj::Promise<void> revertLocal(RevertLocalContext ctx) override {
+    return ask(core::console_query_kind::revert_local, {}, 60 * kj::SECONDS)
+        .then([ctx](core::console_answer a) mutable { ctx.getResults().setMessage(a.message); });
+  }
+
   kj::Promise<void> ignores(IgnoresContext ctx) override {
     return ask(core::console_query_kind::ignores).then([ctx](core::console_answer a) mutable {
       auto res = ctx.getResults();
@@ -336,6 +355,18 @@ private:
 
   // Hands the question to the backend; its answer comes back from another thread through a
   // cross-thread promise (the only KJ object meant to be touched from there).
+  // out-of-sync and local-changes: (paths, changes, truncated).
+  template <class Context>
+  kj::Promise<void> mode_paths(core::console_query_kind kind, Context ctx) {
+    std::string glob = ctx.getParams().getGlob().cStr();
+    return ask(kind, glob, 30 * kj::SECONDS).then([ctx](core::console_answer a) mutable {
+      auto res = ctx.getResults();
+      res.setTruncated(a.truncated);
+      fill_texts(res.initPaths(static_cast<unsigned>(a.paths.size())), a.paths);
+      fill_texts(res.initChanges(static_cast<unsigned>(a.path_changes.size())), a.path_changes);
+    });
+  }
+
   kj::Promise<core::console_answer> ask(core::console_query_kind kind, std::string arg = {},
                                         kj::Duration limit = 10 * kj::SECONDS,
                                         std::string arg2 = {}) {

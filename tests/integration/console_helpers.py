@@ -12,7 +12,7 @@ T = 10
 
 # The documented shapes (docs/console.md): exact key sets.
 STATUS_KEYS = {"device_id", "group", "folder", "state_dir", "files", "dirs", "bytes", "deleted",
-               "sequence", "in_sync", "halted", "paused", "pending", "peers_connected", "uptime_s",
+               "sequence", "in_sync", "halted", "paused", "mode", "pending", "peers_connected", "uptime_s",
                "log_level", "latency", "faults"}
 PENDING_KEYS = {"needed_files", "needed_bytes", "transfers", "waiting", "hashing",
                 "deletes_held", "watcher_queue", "peers_behind"}
@@ -28,7 +28,8 @@ RECORD_KEYS = {"path", "type", "size", "mtime_ns", "mode", "deleted", "version",
                "modified_by", "chunks", "symlink_target", "changed_at_ns"}
 CONFLICT_KEYS = {"path", "original", "device", "time", "size", "mtime_ns"}
 COMMANDS = {"status", "errors", "peers", "actors", "transfers", "files", "ignores", "conflicts",
-            "versions", "restore", "pause", "resume", "rescan", "log", "deny", "top", "help"}
+            "versions", "restore", "pause", "resume", "out-of-sync", "override",
+            "local-changes", "revert", "rescan", "log", "deny", "top", "help"}
 
 
 def console(node_or_dir, *words, as_json=False, user=None, stdin=None, timeout=30, env=None):

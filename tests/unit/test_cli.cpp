@@ -272,6 +272,19 @@ TEST_CASE("cli: --keep-versions takes days (0: off), --versions-max-mib a cap in
   CHECK(error_of("--dir d --keep-versions --port 1") == "--keep-versions needs a value");
 }
 
+TEST_CASE("cli: --mode takes one of three names; unset leaves the stored mode") {
+  CHECK_FALSE(run("--dir d").mode.has_value());
+  CHECK(run("--dir d --mode send-only").mode == "send-only");
+  CHECK(run("--dir d --mode=receive-only").mode == "receive-only");
+  CHECK(run("--dir d --mode send-receive").mode == "send-receive");
+  for (const std::string bad : {"sendonly", "Send-Only", "both"})
+    CHECK(error_of("--dir d --mode=" + bad) ==
+          "--mode: '" + bad + "' is not one of send-receive|send-only|receive-only");
+  CHECK(error_of("--dir d --mode send-only --mode receive-only") == "--mode given more than once");
+  CHECK(error_of("--dir d --mode") == "--mode needs a value");
+  CHECK(contains(usage_text(), "--mode send-receive|send-only|receive-only"));
+}
+
 TEST_CASE("cli: keygen") {
   CHECK(std::holds_alternative<keygen_command>(parse("keygen")));
 }
