@@ -55,12 +55,14 @@ bool index_logic::keep_dir_for_ignored(const core::file_record& deletion) {
     r.version.bump(ctx_->self_short);
     r.modified_by = ctx_->self_short;
     db().put(r, local->inode, 0);
+    note_local_change(r.path); // receive-only: kept here, never announced
     notify_peers();
   }
-  io::log_warn("kept directory " + deletion.path + " that a peer deleted: it holds " +
-               std::to_string(names.size()) + " ignored entries (" +
-               core::printable(deletion.path + "/" + names.front()) +
-               "); it stays here and is announced again");
+  io::log_warn(
+      "kept directory " + deletion.path + " that a peer deleted: it holds " +
+      std::to_string(names.size()) + " ignored entries (" +
+      core::printable(deletion.path + "/" + names.front()) + "); it stays here and " +
+      (announced(deletion.path) ? "is announced again" : "is a local change (receive-only)"));
   return true;
 }
 

@@ -162,6 +162,23 @@ def receive_only_keeps_its_changes_local_and_revert_restores():
 
 
 @r.case
+def receive_only_keeps_a_directory_for_its_ignored_files_without_announcing_it():
+    a, b = started_pair("modes_kept_dir", mode_b="receive-only",
+                        files={"kept/a.txt": "A's file\n"})
+    h.write(f"{b.dir}/.cascadeignore", "*.tmp\n")
+    c.wait_json(b, ["ignores"], lambda j: any(p["pattern"] == "*.tmp" for p in j["patterns"]),
+                what="B's pattern *.tmp active")
+    h.write(f"{b.dir}/kept/scratch.tmp", "ignored on B\n")
+    os.remove(f"{a.dir}/kept/a.txt")
+    os.rmdir(f"{a.dir}/kept")
+    # B removes a.txt and keeps the directory for its ignored file: a local change there.
+    wait_listed(b, "local-changes", {"kept": "changed"})
+    assert not os.path.exists(f"{b.dir}/kept/a.txt")
+    assert stays(lambda: not os.path.exists(f"{a.dir}/kept")), \
+        "receive-only B announced the directory it kept"
+
+
+@r.case
 def mode_is_kept_and_changing_it_deletes_nothing():
     a, b = started_pair("modes_switch", mode_b="receive-only", files={"seed.txt": "seed\n"})
     h.write(f"{b.dir}/later.txt", "made on receive-only B\n")
