@@ -57,8 +57,8 @@ if ! "$cxx" -fsanitize=fuzzer "$work/probe.cpp" -o "$work/probe" 2>"$work/probe.
 fi
 
 # Sources: the decoders under test, compiled as they are (no copies, no stubs).
-lib_srcs=("$root"/src/core/*.cpp "$root/src/rpc/convert.cpp" "$root/src/io/store.cpp"
-          "$root/src/io/store_needed.cpp")
+# The whole SQLite store (store*.cpp: its class is split over several files).
+lib_srcs=("$root"/src/core/*.cpp "$root/src/rpc/convert.cpp" "$root"/src/io/store*.cpp)
 stamp=$( (cat "${lib_srcs[@]}" "$root"/src/core/*.hpp "$root/src/rpc/convert.hpp" \
            "$root/src/rpc/network.hpp" "$root/src/io/store.hpp" "$root/src/io/store_sql.hpp" \
            "$root/schema/cascade.capnp" \
