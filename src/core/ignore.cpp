@@ -182,6 +182,8 @@ private:
   }
 
   void warn(const std::string& source, int line, const std::string& what) {
+    if (out_.warnings_.size() == max_warnings)
+      return; // the first ones tell the story; a flood of them would only cost memory
     out_.warnings_.push_back(source + ":" + std::to_string(line) + ": " + what);
   }
 
@@ -202,6 +204,12 @@ private:
       warn(source, line, "#include " + printable(file) + ": nested too deeply, skipped");
       return;
     }
+    if (includes_ == ignore_max_includes) {
+      warn(source, line, "#include " + printable(file) + ": too many includes (at most " +
+                             std::to_string(ignore_max_includes) + "), skipped");
+      return;
+    }
+    ++includes_;
     remember(file); // even when missing: creating it later must reload
     auto text = load_ ? load_(file) : std::nullopt;
     if (!text) {
@@ -240,13 +248,21 @@ private:
       line.remove_prefix(1);
     if (line.empty())
       return;
+    if (out_.patterns_.size() == static_cast<std::size_t>(ignore_max_patterns)) {
+      warn(source, line_no, "too many patterns (at most " +
+                                std::to_string(ignore_max_patterns) + "), the rest skipped");
+      return;
+    }
     p.glob = std::string(line);
     out_.patterns_.push_back(std::move(p));
   }
 
+  static constexpr std::size_t max_warnings = 100;
+
   ignore_set& out_;
   const ignore_loader& load_;
   std::vector<std::string> stack_;
+  int includes_ = 0;
 };
 
 ignore_set parse_ignores(std::string_view text, const ignore_loader& load, std::string source) {

@@ -56,9 +56,15 @@ using ignore_loader = std::function<std::optional<std::string>(const std::string
 
 // How deep #include may nest (the ignore file is depth 0).
 inline constexpr int ignore_max_include_depth = 8;
+// How many #include reads one parse makes at most, nested or not: included files sync from
+// peers, and a few includes a level would otherwise multiply into millions of reads.
+inline constexpr int ignore_max_includes = 64;
+// How many patterns one parse keeps at most (every path is matched against each of them).
+inline constexpr int ignore_max_patterns = 100000;
 
 // Parses the text of `source` (normally .cascadeignore). `#include` lines are read through
-// `load`; a missing, cyclic or too deeply nested include is a warning and is skipped.
+// `load`; a missing, cyclic or too deeply nested include, or one past ignore_max_includes, is a
+// warning and is skipped.
 ignore_set parse_ignores(std::string_view text, const ignore_loader& load,
                          std::string source = std::string(ignore_file_name));
 

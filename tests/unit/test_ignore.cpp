@@ -101,6 +101,36 @@ TEST_CASE("ignore: a missing, cyclic, deep or escaping include is a warning, not
   }
 }
 
+TEST_CASE("ignore: includes that fan out are bounded in total, not only in depth") {
+  // An included file syncs from peers, so its text is a peer's input: two includes a level,
+  // eight levels deep, would otherwise read 2^9 - 1 files (the fuzzer found eight a level).
+  std::map<std::string, std::string> tree;
+  int loads = 0;
+  for (int i = 0; i < 10; ++i)
+    tree["l" + std::to_string(i)] = "p" + std::to_string(i) + "\n#include l" +
+                                    std::to_string(i + 1) + "\n#include l" +
+                                    std::to_string(i + 1) + "\n";
+  auto s = parse_ignores("#include l0\n", [&](const std::string& rel) -> std::optional<std::string> {
+    ++loads;
+    auto it = tree.find(rel);
+    return it == tree.end() ? std::nullopt : std::optional<std::string>(it->second);
+  });
+  CHECK(loads == ignore_max_includes);
+  CHECK(s.ignored("p0", false));
+  CHECK(s.patterns().size() == static_cast<std::size_t>(ignore_max_includes));
+  REQUIRE_FALSE(s.warnings().empty());
+  CHECK(s.warnings().back().find("too many includes") != std::string::npos);
+
+  std::string many;
+  for (int i = 0; i < ignore_max_patterns + 5; ++i)
+    many += "p" + std::to_string(i) + "\n";
+  auto capped = parse(many);
+  CHECK(capped.patterns().size() == static_cast<std::size_t>(ignore_max_patterns));
+  CHECK(capped.ignored("p0", false));
+  CHECK_FALSE(capped.ignored("p" + std::to_string(ignore_max_patterns), false));
+  CHECK(capped.warnings().size() == 5);
+}
+
 TEST_CASE("ignore: patterns keep their source text; nonsense is harmless") {
   auto s = parse("# comment\n\n  \n!\n/\n*.tmp   \nbuild/\r\n[unterminated\n");
   REQUIRE(s.patterns().size() == 3);
