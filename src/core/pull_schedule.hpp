@@ -62,8 +62,8 @@ public:
 
 private:
   pull_schedule_params p_;
-  std::map<std::string, std::int64_t> due_;  // path -> not pulled before this (steady ns)
-  std::map<std::string, int> failures_;      // path -> failed transfers or installs in a row
+  std::map<std::string, std::int64_t> due_; // path -> not pulled before this (steady ns)
+  std::map<std::string, int> failures_;     // path -> failed transfers or installs in a row
 };
 
 } // namespace cascade::core

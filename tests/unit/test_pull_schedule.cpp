@@ -120,8 +120,8 @@ TEST_CASE("pull schedule: a newer announcement during a backoff cuts it to the g
 TEST_CASE("pull schedule: a new session cuts the backoff of failed paths only") {
   pull_schedule s;
   for (int i = 0; i < 5; ++i)
-    s.failed("a", t0); // 8 s
-  s.failed("b", t0);   // 0.5 s: sooner than the grace from t0 + 400 ms
+    s.failed("a", t0);                         // 8 s
+  s.failed("b", t0);                           // 0.5 s: sooner than the grace from t0 + 400 ms
   s.announced("c", t0 + 400 * ms, true, true); // a grace, no failure: untouched
   s.session_up(t0 + 400 * ms);
   CHECK(*s.not_before("a", t0) == t0 + 700 * ms);
