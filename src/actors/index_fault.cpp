@@ -140,7 +140,7 @@ void index_logic::note_install_ok() {
   if (!s.faults.has("installs"))
     return;
   // Healed once nothing waits for a retry any more.
-  if (s.failures.empty())
+  if (s.pulls.failing() == 0)
     s.faults.clear("installs");
 }
 

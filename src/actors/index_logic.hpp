@@ -15,6 +15,7 @@
 #include "core/index_store.hpp"
 #include "core/latency.hpp"
 #include "core/modes.hpp"
+#include "core/pull_schedule.hpp"
 #include "core/transfer_slots.hpp"
 #include "core/unique_queue.hpp"
 #include "io/apply.hpp"
@@ -28,7 +29,6 @@ enum class install_outcome { installed, refused, failed };
 
 constexpr std::uint64_t inline_limit = 64 * 1024;    // small files travel with their record
 constexpr std::uint64_t hash_inline_limit = 1 << 20; // larger files go to the scanner
-constexpr auto pull_grace = std::chrono::milliseconds(300);
 constexpr std::size_t batch_entries = 1000;
 constexpr std::size_t batch_bytes = 8 << 20;
 
@@ -66,10 +66,9 @@ struct index_state {
   std::map<caf::actor_addr, std::pair<core::transfer_slots::ticket, caf::actor>> slot_actors;
   std::map<std::string, core::transfer_slots::ticket> upload_tickets; // uploads waiting
   std::set<std::string> pull_queued;                                  // pulls waiting
-  // A file learnt from an index update is pulled only after a short grace: a push of it
-  // (an offer along the cascade) usually arrives first and makes the pull unnecessary.
-  std::map<std::string, std::chrono::steady_clock::time_point> pull_after;
-  std::map<std::string, int> failures; // failed transfers in a row, for the backoff
+  // When each waiting path may be pulled: the grace after an announcement (a push usually
+  // arrives first) and the backoff of failed transfers and installs (core::pull_schedule).
+  core::pull_schedule pulls;
   // Peers that sent bad bytes for a path: its next pulls ask them only for what no one else has.
   std::map<std::string, std::set<core::device_id>> suspects;
   std::vector<transfer_result> finished; // reported, applied by the next flush_finished

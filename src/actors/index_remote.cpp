@@ -172,7 +172,7 @@ void index_logic::apply_inline(std::vector<std::pair<core::file_record, std::str
   for (auto& [r, tmp] : staged) {
     auto outcome = install(r, tmp);
     if (outcome == install_outcome::installed)
-      st().failures.erase(r.path);
+      st().pulls.succeeded(r.path);
     else if (outcome == install_outcome::failed)
       retry_later(r.path);
   }
@@ -230,14 +230,9 @@ void index_logic::process_needed(const std::string& path) {
     pin_sources(path, r);
     // The grace leaves time for an offer (a push is faster than a pull for a new file); an
     // edit of a file we hold is not offered (core::worth_pushing), so it is pulled at once.
-    auto soon = std::chrono::steady_clock::now();
-    if (core::worth_pushing(local && !local->record.deleted ? &local->record : nullptr, r))
-      soon += pull_grace;
-    if (st().waiting.push(path)) {
-      st().pull_after.emplace(path, soon);
-    } else if (auto it = st().pull_after.find(path); it != st().pull_after.end()) {
-      it->second = std::min(it->second, soon); // announced again: maybe by a holder, try soon
-    }
+    bool grace = core::worth_pushing(local && !local->record.deleted ? &local->record : nullptr, r);
+    bool queued = st().waiting.push(path);
+    st().pulls.announced(path, steady_ns(), grace, queued);
     return;
   }
   }
@@ -296,13 +291,12 @@ void index_logic::apply_failed(const std::string& path) {
 // level (the applier logs each attempt's cause).
 void index_logic::retry_later(const std::string& path) {
   auto& s = st();
-  auto tries = s.failures[path]++;
-  auto wait = std::chrono::milliseconds(500) * (1 << std::min(tries, 4));
+  auto retry = s.pulls.failed(path, steady_ns());
   note_install_failure(path, s.disk->last_install_errno());
-  io::log(tries == 0 ? io::level::warn : io::level::debug,
-          "could not apply " + path + "; retrying in " + std::to_string(wait.count()) + " ms");
+  io::log(retry.first ? io::level::warn : io::level::debug,
+          "could not apply " + path + "; retrying in " + std::to_string(retry.wait_ns / 1'000'000) +
+              " ms");
   s.waiting.push(path);
-  s.pull_after[path] = std::chrono::steady_clock::now() + wait;
 }
 
 // A directory that is not empty waits for its entries' deletions (each tries it again when it
@@ -344,7 +338,7 @@ void index_logic::settle(core::file_record r, std::uint64_t inode) {
   db().remove_needed(r.path);
   drop_local_change(r.path);
   st().applied_uncommitted[r.path] = {r, from};
-  if (st().failures.erase(r.path))
+  if (st().pulls.succeeded(r.path))
     note_install_ok();
   if (!st().transfers.count(r.path))
     drop_partial(r.path); // a partial of an older version is of no use now
@@ -374,10 +368,7 @@ void index_logic::on_session_up(const rpc::session_info& info, caf::actor peer) 
   for (auto& n : needed)
     if (n.from == info.device && !st().transfers.count(n.record.path))
       process_needed_later(n.record.path);
-  auto soon = std::chrono::steady_clock::now() + pull_grace;
-  for (auto& [path, when] : st().pull_after)
-    if (st().failures.count(path))
-      when = std::min(when, soon);
+  st().pulls.session_up(steady_ns());
   start_transfers();
 }
 

@@ -19,8 +19,8 @@ void index_logic::start_transfers() {
   if (paused() || user_paused())
     return; // nowhere to record a result (the retry round starts them), or paused by the user
   core::unique_queue still;
-  auto now = std::chrono::steady_clock::now();
-  std::optional<std::chrono::steady_clock::time_point> wake;
+  auto now = steady_ns();
+  std::optional<std::int64_t> wake;
   std::vector<std::string> reapply; // directories, symlinks and deletions that failed before
   while (!s.waiting.empty()) {
     auto path = s.waiting.pop();
@@ -28,9 +28,9 @@ void index_logic::start_transfers() {
       continue; // already coming (a push took it), or waiting for a slot
     // Not due yet: looked at again when due, without asking the database now (a burst keeps
     // thousands here, and this runs after every batch).
-    if (auto it = s.pull_after.find(path); it != s.pull_after.end() && it->second > now) {
+    if (auto due = s.pulls.not_before(path, now)) {
       still.push(path);
-      wake = wake ? std::min(*wake, it->second) : it->second;
+      wake = wake ? std::min(*wake, *due) : *due;
       continue;
     }
     auto n = db().get_needed(path);
@@ -42,7 +42,7 @@ void index_logic::start_transfers() {
       forget_pull(path);
       continue;
     }
-    s.pull_after.erase(path);
+    s.pulls.started(path);
     if (n->record.deleted || n->record.type != core::file_type::file) {
       reapply.push_back(std::move(path)); // nothing to fetch: applied again below
       continue;
@@ -66,16 +66,14 @@ void index_logic::start_transfers() {
     notify_peers();
   }
   if (wake)
-    self_->delayed_send(
-        self_,
-        std::max(*wake - now, std::chrono::steady_clock::duration(std::chrono::milliseconds(1))),
-        retry_atom::value);
+    self_->delayed_send(self_,
+                        std::chrono::nanoseconds(std::max<std::int64_t>(*wake - now, 1'000'000)),
+                        retry_atom::value);
 }
 
 void index_logic::forget_pull(const std::string& path) {
   auto& s = st();
-  s.pull_after.erase(path);
-  if (s.failures.erase(path))
+  if (s.pulls.forget(path))
     note_install_ok(); // no longer needed: not a failure any more
   s.suspects.erase(path);
   drop_partial(path);
@@ -364,15 +362,13 @@ bool index_logic::finish_one(transfer_result& r) {
     // Retries back off (0.5 s doubling to 8 s) so a peer that keeps failing is not hammered;
     // a new session or a new announcement of the version cuts the wait short. The temp file
     // and its verified chunks stay for the retry (and for peers that repair from us).
-    auto tries = s.failures[r.record.path]++;
+    auto retry = s.pulls.failed(r.record.path, steady_ns());
     if (r.bad_source)
       s.suspects[r.record.path].insert(*r.bad_source);
-    auto wait = std::chrono::milliseconds(500) * (1 << std::min(tries, 4));
     io::log_warn("transfer of " + r.record.path + " failed: " + r.error + "; kept " +
                  std::to_string(r.chunks_held) + " of " + std::to_string(r.record.chunks.size()) +
-                 " chunks; retrying in " + std::to_string(wait.count()) + " ms");
+                 " chunks; retrying in " + std::to_string(retry.wait_ns / 1'000'000) + " ms");
     s.waiting.push(r.record.path);
-    s.pull_after[r.record.path] = std::chrono::steady_clock::now() + wait;
     return false;
   }
   s.suspects.erase(r.record.path);
@@ -386,12 +382,12 @@ bool index_logic::finish_one(transfer_result& r) {
         retry_later(r.record.path);
       return false;
     }
-    s.failures.erase(r.record.path);
+    s.pulls.succeeded(r.record.path);
     io::log_info("received " + r.record.path + " (" + std::to_string(r.bytes_fetched) +
                  " bytes fetched, " + std::to_string(r.bytes_copied) + " copied locally)");
     return true;
   }
-  s.failures.erase(r.record.path);
+  s.pulls.succeeded(r.record.path);
   ctx_->partials->erase(r.record.path);
   ctx_->tmp->remove(r.tmp_path); // superseded meanwhile
   unpin_sources(r.record.path);
