@@ -13,6 +13,7 @@
 
 #include "core/device_id.hpp"
 #include "core/fetch_plan.hpp"
+#include "core/index_store.hpp"
 #include "core/introspection.hpp"
 #include "core/modes.hpp"
 #include "core/partials.hpp"
@@ -167,7 +168,10 @@ struct transfer_job {
 //  pause(bool) -> message: the user's pause (true) or resume (false), kept in the database;
 //  mode_list(local, glob) -> (paths, changes, truncated): out-of-sync (false), local-changes
 //  (true); mode_act(revert) -> (message, error): override (false) or revert (true).
-caf::actor spawn_index(caf::actor_system& sys, const node_context& ctx, caf::actor scanner);
+// `store` is the index database, opened by the spawner (io::open_index_store in a node,
+// core::memory_store in tests/actor); the index owns it from here on.
+caf::actor spawn_index(caf::actor_system& sys, const node_context& ctx, caf::actor scanner,
+                       std::unique_ptr<core::index_store> store);
 
 // Pushes a file we hold to the first peer of `relay` that takes it (the source of the push
 // cascade; detached: it reads the file), then ends.

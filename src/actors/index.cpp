@@ -3,6 +3,7 @@
 #include <chrono>
 #include <deque>
 #include <map>
+#include <memory>
 #include <set>
 
 #include "actors/console_index.hpp"
@@ -11,7 +12,6 @@
 #include "core/rules.hpp"
 #include "io/apply.hpp"
 #include "io/log.hpp"
-#include "io/store.hpp"
 
 namespace cascade::actors {
 
@@ -19,8 +19,10 @@ namespace {
 
 using namespace index_detail;
 
-caf::behavior index_actor(self_ptr self, const node_context* ctx, caf::actor scanner) {
-  self->state.db = io::open_index_store(ctx->state_dir + "/index.db");
+// `store` holds the index store its spawner opened (CAF copies spawn arguments: a shared holder).
+caf::behavior index_actor(self_ptr self, const node_context* ctx, caf::actor scanner,
+                          std::shared_ptr<std::unique_ptr<core::index_store>> store) {
+  self->state.db = std::move(*store);
   self->state.disk = std::make_unique<io::applier>(*ctx->folder, *ctx->tmp);
   if (ctx->keep_versions_s > 0)
     self->state.disk->keep_versions(ctx->versions);
@@ -151,8 +153,10 @@ caf::behavior index_actor(self_ptr self, const node_context* ctx, caf::actor sca
 
 } // namespace
 
-caf::actor spawn_index(caf::actor_system& sys, const node_context& ctx, caf::actor scanner) {
-  return sys.spawn<caf::detached>(index_actor, &ctx, std::move(scanner));
+caf::actor spawn_index(caf::actor_system& sys, const node_context& ctx, caf::actor scanner,
+                       std::unique_ptr<core::index_store> store) {
+  auto held = std::make_shared<std::unique_ptr<core::index_store>>(std::move(store));
+  return sys.spawn<caf::detached>(index_actor, &ctx, std::move(scanner), std::move(held));
 }
 
 } // namespace cascade::actors

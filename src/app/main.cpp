@@ -25,6 +25,7 @@
 #include "io/folder.hpp"
 #include "io/log.hpp"
 #include "io/mdns.hpp"
+#include "io/store.hpp"
 #include "io/tmp_dir.hpp"
 #include "io/versions.hpp"
 #include "io/watcher.hpp"
@@ -273,7 +274,7 @@ int run_node(const run_options& o) {
   auto scanner = actors::spawn_scanner(sys, ctx);
   caf::actor index;
   try {
-    index = actors::spawn_index(sys, ctx, scanner);
+    index = actors::spawn_index(sys, ctx, scanner, io::open_index_store(p.state + "/index.db"));
   } catch (const std::exception& e) {
     std::cerr << "node: " << e.what() << "\n";
     caf::anon_send_exit(scanner, caf::exit_reason::user_shutdown);

@@ -1,5 +1,6 @@
 #include "core/memory_store.hpp"
 
+#include <mutex>
 #include <utility>
 
 #include "core/glob.hpp"
@@ -14,11 +15,13 @@ void memory_store::begin() {
 void memory_store::commit() {
   if (!in_transaction_)
     throw store_error(false, "index database: cannot commit - no transaction is active");
-  if (commit_fault_) {
-    bool heals = *commit_fault_;
-    commit_fault_.reset();
-    throw_fault(heals);
+  std::optional<bool> fault;
+  {
+    std::lock_guard lock(fault_mu_);
+    fault = std::exchange(commit_fault_, std::nullopt);
   }
+  if (fault)
+    throw_fault(*fault);
   check_write();
   undo_.clear();
   in_transaction_ = false;
@@ -34,15 +37,18 @@ void memory_store::rollback() {
 }
 
 void memory_store::fail_after(std::size_t writes, bool may_heal) {
+  std::lock_guard lock(fault_mu_);
   writes_before_fault_ = writes;
   fault_heals_ = may_heal;
 }
 
 void memory_store::fail_next_commit(bool may_heal) {
+  std::lock_guard lock(fault_mu_);
   commit_fault_ = may_heal;
 }
 
 void memory_store::heal() {
+  std::lock_guard lock(fault_mu_);
   writes_before_fault_.reset();
   commit_fault_.reset();
 }
@@ -55,10 +61,14 @@ void memory_store::throw_fault(bool may_heal) {
 }
 
 void memory_store::check_write() {
+  std::unique_lock lock(fault_mu_);
   if (!writes_before_fault_)
     return;
-  if (*writes_before_fault_ == 0)
-    throw_fault(fault_heals_);
+  if (*writes_before_fault_ == 0) {
+    bool heals = fault_heals_;
+    lock.unlock();
+    throw_fault(heals);
+  }
   --*writes_before_fault_;
 }
 

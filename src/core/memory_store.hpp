@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <functional>
 #include <map>
+#include <mutex>
 #include <optional>
 #include <set>
 #include <string>
@@ -64,6 +65,7 @@ public:
   // back.
   void fail_next_commit(bool may_heal = true);
   void heal();
+  // The hooks are thread-safe (a test sets them while the index actor runs); the rest is not.
 
 private:
   void check_write();
@@ -91,6 +93,8 @@ private:
   std::map<std::string, std::string> meta_;
   std::map<std::string, bool> local_changes_; // receive-only's unannounced paths (always true)
 
+  // The fault hooks may be set from a test's thread while an actor uses the store.
+  std::mutex fault_mu_;
   std::optional<std::size_t> writes_before_fault_;
   bool fault_heals_ = true;
   std::optional<bool> commit_fault_; // may_heal of the next commit's fault
