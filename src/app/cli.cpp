@@ -330,7 +330,7 @@ node --dir DIR [options]        run the node for DIR (created if missing) until 
   --log-level trace|debug|info|warn|error
                                 how much to log, default info
   --max-transfers N             files sent or received at once (1-16), default
-                                2 x cores, at least 4; the rest wait their turn
+                                2 x cores, at least 8; the rest wait their turn
   --keep-versions DAYS          keep what peers delete, overwrite or rename away for DAYS
                                 in DIR/.cascade/versions, default 30; 0 keeps nothing
   --versions-max-mib N          cap on all versions: the oldest go first; default 10% of

@@ -5,7 +5,7 @@
 namespace cascade::core {
 
 std::size_t transfer_slots::default_size(unsigned cores) {
-  return std::min<std::size_t>(max_size, std::max<std::size_t>(4, 2 * std::size_t{cores}));
+  return std::min<std::size_t>(max_size, std::max<std::size_t>(8, 2 * std::size_t{cores}));
 }
 
 transfer_slots::transfer_slots(std::size_t size)

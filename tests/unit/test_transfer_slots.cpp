@@ -7,9 +7,9 @@
 using namespace cascade::core;
 using tickets = std::vector<transfer_slots::ticket>;
 
-TEST_CASE("transfer slots: the default size follows the cores, from 4 up to 16") {
-  CHECK(transfer_slots::default_size(1) == 4);
-  CHECK(transfer_slots::default_size(2) == 4);
+TEST_CASE("transfer slots: the default size follows the cores, from 8 up to 16") {
+  CHECK(transfer_slots::default_size(1) == 8);
+  CHECK(transfer_slots::default_size(2) == 8);
   CHECK(transfer_slots::default_size(4) == 8);
   CHECK(transfer_slots::default_size(8) == 16);
   CHECK(transfer_slots::default_size(64) == 16);
