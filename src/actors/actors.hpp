@@ -24,7 +24,7 @@
 #include "io/versions.hpp"
 #include "io/watcher.hpp"
 #include "rpc/console_server.hpp"
-#include "rpc/network.hpp"
+#include "rpc/transport.hpp"
 
 namespace cascade::actors {
 
@@ -90,7 +90,7 @@ struct node_context {
   const io::tmp_dir* tmp = nullptr;
   core::device_id self{};
   core::short_id self_short = 0;
-  rpc::network* net = nullptr;
+  rpc::transport* net = nullptr; // rpc::network in a node, a fake in tests/actor
   const io::fs_watcher* fs = nullptr;        // for its watch count (thread-safe)
   const io::ignore_rules* ignores = nullptr; // .cascadeignore (thread-safe; null: none)
   core::partial_files* partials = nullptr;   // temp files of transfers (thread-safe)

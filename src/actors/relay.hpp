@@ -67,7 +67,7 @@ private:
   caf::actor_addr owner_; // weak: the owner holds this object in its state
   state state_ = state::idle;
   std::optional<core::device_id> peer_;
-  rpc::network::push_id push_ = 0;
+  rpc::transport::push_id push_ = 0;
   std::size_t in_flight_ = 0;
   std::size_t bytes_in_flight_ = 0;     // of the frames below
   std::deque<std::size_t> frame_bytes_; // per frame in flight, oldest first
