@@ -12,66 +12,17 @@
 #include <sys/stat.h>
 
 #include <chrono>
-#include <filesystem>
-#include <fstream>
-#include <iterator>
-#include <memory>
-#include <random>
+#include <cstring>
 #include <string>
 
-#include "actors/actors.hpp"
-#include "core/chunker.hpp"
-#include "core/partials.hpp"
-#include "fake_transport.hpp"
 #include "io/buffer_pool.hpp"
-#include "io/folder.hpp"
-#include "io/hasher.hpp"
-#include "io/tmp_dir.hpp"
+#include "node_fixture.hpp"
 
 using namespace cascade;
+using namespace cascade::test;
 using namespace std::chrono_literals;
-namespace fs = std::filesystem;
 
 namespace {
-
-constexpr std::size_t frame = 1 << 20;
-
-std::string make_temp_root() {
-  std::string tmpl = (fs::temp_directory_path() / "cascade-transfer-XXXXXX").string();
-  REQUIRE(::mkdtemp(tmpl.data()) != nullptr);
-  return tmpl;
-}
-
-core::device_id device(std::uint8_t b) {
-  core::device_id d{};
-  d.fill(b);
-  return d;
-}
-
-std::vector<std::uint8_t> random_bytes(std::size_t n, unsigned seed) {
-  std::vector<std::uint8_t> v(n);
-  std::mt19937_64 rng(seed);
-  for (auto& b : v)
-    b = static_cast<std::uint8_t>(rng());
-  return v;
-}
-
-// The record a peer would announce for `data`.
-core::file_record record_of(const std::vector<std::uint8_t>& data) {
-  core::file_record r;
-  r.path = "big.bin";
-  r.size = data.size();
-  r.mode = 0644;
-  r.mtime_ns = 1'700'000'000'000'000'000;
-  r.version = core::version_vector({{0xA1, 3}});
-  for (std::size_t at = 0; at < data.size();) {
-    std::span<const std::uint8_t> rest(data.data() + at, data.size() - at);
-    auto len = core::next_cut(rest, true);
-    r.chunks.push_back({at, static_cast<std::uint32_t>(len), io::sha256(rest.first(len))});
-    at += len;
-  }
-  return r;
-}
 
 // Bytes [offset, offset + len) of data as one frame, in a pooled block as the network gives them.
 rpc::piece piece_of(const std::vector<std::uint8_t>& data, std::uint64_t offset, std::size_t len) {
@@ -89,48 +40,13 @@ std::size_t send_range(rpc::chunk_receiver& r, const std::vector<std::uint8_t>& 
   return frames;
 }
 
-std::vector<std::uint8_t> read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), {}};
-}
-
-// Declared in destruction order: the actor system (it waits for every actor) goes first.
-struct transfer_fixture {
-  std::string root = make_temp_root();
-  std::string state = root + "/.cascade";
-  bool made_state = fs::create_directories(state);
-  io::folder folder{root};
-  io::tmp_dir tmp{state + "/tmp"};
-  core::partial_files partials;
-  test::fake_transport net;
-  actors::node_context ctx;
-  caf::actor_system_config cfg;
-  std::unique_ptr<caf::actor_system> sys;
-  std::unique_ptr<caf::scoped_actor> index; // stands in for the index: gets finished(result)
+struct transfer_fixture : node_fixture {
   caf::actor transfer;
-  const core::device_id self = device(1), up = device(2), other = device(3), down = device(4);
-
-  transfer_fixture() {
-    ::chmod(state.c_str(), 0700);
-    ctx.folder = &folder;
-    ctx.state_dir = state;
-    ctx.marker = state;
-    ctx.tmp = &tmp;
-    ctx.self = self;
-    ctx.net = &net;
-    ctx.partials = &partials;
-    sys = std::make_unique<caf::actor_system>(cfg);
-    index = std::make_unique<caf::scoped_actor>(*sys);
-  }
 
   ~transfer_fixture() {
     if (transfer)
       caf::anon_send_exit(transfer, caf::exit_reason::user_shutdown);
     transfer = nullptr;
-    index.reset();
-    sys.reset();
-    std::error_code ec;
-    fs::remove_all(root, ec);
   }
 
   // A job for `r`: pushed from session 1 (`up`) when offered, else pulled from `sources`.
