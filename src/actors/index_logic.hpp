@@ -180,8 +180,10 @@ public:
   std::uint64_t sessions_epoch(rpc::session_id s) { return epochs_[s]; }
   void set_epoch(rpc::session_id s, std::uint64_t e) { epochs_[s] = e; }
 
+  // True if the disk is what `local` says (a deletion: nothing there).
+  bool disk_as_indexed(const core::stored_record& local);
   // Takes a winning record that the disk already matches without touching the file.
-  bool adopt(const core::stored_record* local, const core::file_record& remote,
+  void adopt(const core::stored_record& local, const core::file_record& remote,
              const core::device_id& from);
   // Small files of one batch: written, synced once, renamed, committed.
   void apply_inline(std::vector<std::pair<core::file_record, std::string>>& files);

@@ -9,6 +9,7 @@
 #include "core/path.hpp"
 #include "core/relay.hpp"
 #include "core/rules.hpp"
+#include "core/update_rule.hpp"
 #include "io/log.hpp"
 
 namespace cascade::actors::index_detail {
@@ -76,37 +77,51 @@ index_logic::update_outcome index_logic::on_update(rpc::session_id s,
   std::vector<std::string> deletions; // after the new names are in place (a rename)
   bool need_full = false;
   for (auto& e : entries) {
-    // Ignored here (or a peer's .cascadeignore): skipped without touching the disk; asked
-    // for again if the patterns change (on_ignores_changed).
-    if (ignored(e.record.path, e.record.type == core::file_type::dir))
-      continue;
-    auto local = db().get(e.record.path);
-    if (e.delta && !resolve_delta(e, local ? &*local : nullptr)) {
-      need_full = true; // the rest is taken; the batch comes again whole and counts then
-      continue;
-    }
-    auto [d, hold] = decide_here(local ? &*local : nullptr, e.record);
-    if (d.what == core::verdict::ignore)
-      continue;
-    if (d.what == core::verdict::keep_local) {
-      if (d.reannounce && local) {
-        auto r = local->record;
-        r.version.merge(e.record.version);
-        r.version.bump(ctx_->self_short);
-        db().put(r, local->inode, 0);
+    // The rule: core::choose_for_entry. Ignored here (or a peer's .cascadeignore): skipped
+    // without touching the disk or the store; asked for again if the patterns change
+    // (on_ignores_changed).
+    core::entry_facts f;
+    f.mode = st().mode;
+    f.ignored = ignored(e.record.path, e.record.type == core::file_type::dir);
+    f.has_data = e.has_data;
+    std::optional<core::stored_record> local;
+    if (!f.ignored) {
+      local = db().get(e.record.path);
+      if (e.delta && !resolve_delta(e, local ? &*local : nullptr)) {
+        need_full = true; // the rest is taken; the batch comes again whole and counts then
+        continue;
       }
+    }
+    auto* ours = local ? &local->record : nullptr;
+    f.disk_as_indexed = core::adoptable(f.mode, ours, e.record) && disk_as_indexed(*local);
+    auto action = core::choose_for_entry(ours, e.record, f);
+    switch (action) {
+    case core::entry_action::skip_ignored:
+    case core::entry_action::skip_have:
+    case core::entry_action::keep_ours:
+      continue;
+    case core::entry_action::reannounce_ours: {
+      auto r = local->record;
+      r.version.merge(e.record.version);
+      r.version.bump(ctx_->self_short);
+      db().put(r, local->inode, 0);
       continue;
     }
-    if (d.what == core::verdict::take && adopt(local ? &*local : nullptr, e.record, device))
+    case core::entry_action::adopt:
+      adopt(*local, e.record, device);
       continue;
+    case core::entry_action::hold: // send-only: the group differs here (console `out-of-sync`)
+    case core::entry_action::write_inline:
+    case core::entry_action::delete_later:
+    case core::entry_action::apply_needed:
+      break;
+    }
     db().put_needed(e.record, device);
-    if (hold)
-      continue; // send-only: the group differs here (console `out-of-sync`)
-    if (e.has_data && e.record.type == core::file_type::file && !e.record.deleted)
+    if (action == core::entry_action::write_inline)
       inline_files.emplace_back(e.record, std::move(e.data));
-    else if (e.record.deleted)
+    else if (action == core::entry_action::delete_later)
       deletions.push_back(e.record.path);
-    else
+    else if (action == core::entry_action::apply_needed)
       process_needed(e.record.path);
   }
   apply_inline(inline_files);
@@ -123,20 +138,19 @@ index_logic::update_outcome index_logic::on_update(rpc::session_id s,
 // A record that wins but describes what the disk already holds (the same bytes, mtime and mode:
 // two nodes made the same change, or a node that lost its index rescanned and meets its peers'
 // records again) is taken into the index without touching the file, so nothing is fetched or
-// rewritten and every inode stays.
-bool index_logic::adopt(const core::stored_record* local, const core::file_record& remote,
+// rewritten and every inode stays (core::adoptable).
+bool index_logic::disk_as_indexed(const core::stored_record& local) {
+  // Not as indexed: stored as needed, and process_needed scans the path first.
+  auto lst = ctx_->folder->stat(local.record.path);
+  return lst ? matches(local, *lst) : local.record.deleted;
+}
+
+void index_logic::adopt(const core::stored_record& local, const core::file_record& remote,
                         const core::device_id& from) {
-  if (!local || !core::same_content(local->record, remote))
-    return false;
-  // The disk must be what the index says; otherwise process_needed rescans the path first.
-  auto lst = ctx_->folder->stat(remote.path);
-  if (lst ? !matches(*local, *lst) : !local->record.deleted)
-    return false;
   auto r = remote; // put() gives it our next sequence number
-  db().put(r, local->inode, core::short_of(from));
+  db().put(r, local.inode, core::short_of(from));
   db().remove_needed(remote.path);
   drop_local_change(remote.path);
-  return true;
 }
 
 // Small files of one batch: written, synced once, renamed, committed.
@@ -183,40 +197,53 @@ void index_logic::process_needed(const std::string& path) {
   if (!n)
     return;
   auto& r = n->record;
-  if (ignored(path, r.type == core::file_type::dir)) {
+  // The rule: core::choose_for_needed. Its facts hold across ready_to_apply below: that scans
+  // this path only when it answers false, and moves our copy aside only for a file.
+  core::needed_facts f;
+  f.mode = st().mode;
+  f.ignored = ignored(path, r.type == core::file_type::dir);
+  std::optional<core::stored_record> local;
+  if (!f.ignored)
+    local = db().get(path);
+  f.copied_from = st().source_refs.count(path) != 0;
+  f.transferring = st().transfers.count(path) != 0;
+  auto choice = core::choose_for_needed(local ? &local->record : nullptr, r, f);
+  switch (choice.what) {
+  case core::needed_action::drop_ignored:
     db().remove_needed(path); // asked for again if the patterns change
     unpin_sources(path);
     return;
-  }
-  auto local = db().get(path);
-  auto [d, hold] = decide_here(local ? &*local : nullptr, r);
-  if (hold)
-    return; // send-only: stays needed, never applied
-  if (d.what == core::verdict::ignore || d.what == core::verdict::keep_local) {
+  case core::needed_action::hold: // send-only: stays needed, never applied
+    return;
+  case core::needed_action::drop:
     db().remove_needed(path);
     st().kept_dirs.erase(path);
     unpin_sources(path);
     return;
+  case core::needed_action::wait_for_copies:
+  case core::needed_action::remove:
+  case core::needed_action::make_dir:
+  case core::needed_action::make_symlink:
+  case core::needed_action::running:
+  case core::needed_action::fetch:
+    break;
   }
   if (!ready_to_apply(r))
     return;
-  if (r.deleted) {
-    if (st().source_refs.count(path))
-      return; // a needed file copies from it (a rename): deleted once that file is in place
+  switch (choice.what) {
+  case core::needed_action::remove:
     if (st().disk->remove(r))
       settle(r, 0);
     else
       remove_failed(r, st().disk->last_install_errno());
     return;
-  }
-  switch (r.type) {
-  case core::file_type::dir:
+  case core::needed_action::make_dir:
     if (auto ino = st().disk->make_dir(r))
       settle(r, *ino);
     else
       apply_failed(path);
     return;
-  case core::file_type::symlink: {
+  case core::needed_action::make_symlink: {
     auto tmp = next_tmp();
     if (auto ino = st().disk->make_symlink(tmp, r))
       settle(r, *ino);
@@ -224,34 +251,32 @@ void index_logic::process_needed(const std::string& path) {
       apply_failed(path);
     return;
   }
-  case core::file_type::file: {
-    if (st().transfers.count(path))
-      return;
+  case core::needed_action::fetch: {
     pin_sources(path, r);
-    // The grace leaves time for an offer (a push is faster than a pull for a new file); an
-    // edit of a file we hold is not offered (core::worth_pushing), so it is pulled at once.
-    bool grace = core::worth_pushing(local && !local->record.deleted ? &local->record : nullptr, r);
+    // The grace leaves time for an offer (a push is faster than a pull for a new file).
     bool queued = st().waiting.push(path);
-    st().pulls.announced(path, steady_ns(), grace, queued);
+    st().pulls.announced(path, steady_ns(), choice.grace, queued);
     return;
   }
+  case core::needed_action::wait_for_copies: // deleted once the file copying from it is in place
+  case core::needed_action::running:
+  case core::needed_action::drop_ignored: // handled above
+  case core::needed_action::hold:
+  case core::needed_action::drop:
+    return;
   }
 }
 
 bool index_logic::ready_to_apply(const core::file_record& remote) {
   auto local = db().get(remote.path);
+  auto* ours = local ? &local->record : nullptr;
   auto lst = ctx_->folder->stat(remote.path);
-  bool indexed = lst ? (local && matches(*local, *lst)) : (!local || local->record.deleted);
-  if (!indexed && lst && lst->type == core::file_type::dir && local &&
-      local->record.type == core::file_type::dir)
-    indexed = true; // a directory's mode change is not worth a rescan first
-  if (!indexed) {
+  if (!core::indexed_as_on_disk(ours, lst.has_value(), lst && lst->type == core::file_type::dir,
+                                lst && local && matches(*local, *lst))) {
     check_path(remote.path); // records the local change; process_needed runs again
     return false;
   }
-  auto d = decide_here(local ? &*local : nullptr, remote).d;
-  if (d.what == core::verdict::take_conflict && local && !local->record.deleted &&
-      local->record.type != core::file_type::dir) {
+  if (core::moves_ours_aside(decide_here(local ? &*local : nullptr, remote).d, ours)) {
     auto name = core::conflict_name(remote.path, local->record.mtime_ns, local->record.modified_by);
     if (!ctx_->folder->rename(remote.path, name)) {
       io::log_error("conflict on " + remote.path + ": cannot move our copy aside");

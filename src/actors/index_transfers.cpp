@@ -8,6 +8,8 @@
 #include <cstring>
 
 #include "actors/index_logic.hpp"
+#include "core/offer_rule.hpp"
+#include "core/path.hpp"
 #include "core/relay.hpp"
 #include "core/rules.hpp"
 #include "io/log.hpp"
@@ -226,35 +228,45 @@ bool index_logic::launch_upload(const std::string& path, core::transfer_slots::t
 void index_logic::on_offer(rpc::session_id s, rpc::call_id call, rpc::wire_entry& e,
                            std::vector<core::device_id> rest,
                            std::vector<core::device_id> visited) {
-  auto it = st().sessions.find(s);
   auto& r = e.record;
-  auto decline = [&] { ctx_->net->decline_offer(s, call); };
-  // No free slot (or others wait for one): declined; the file is pulled in its turn.
-  if (it == st().sessions.end() || st().halted || paused() || user_paused() || r.deleted ||
-      r.type != core::file_type::file || st().transfers.count(r.path) || st().slots.free() == 0 ||
-      st().slots.waiting() > 0 || ignored(r.path, false))
-    return decline();
+  auto it = st().sessions.find(s);
+  auto decline = [&](core::offer_decision why) {
+    io::log_debug("declined the offer of " + core::printable(r.path) + ": " +
+                  core::offer_decision_name(why));
+    ctx_->net->decline_offer(s, call);
+  };
+  // The rule (core::decide_offer) in its stages: each group of facts is gathered only when the
+  // groups before accept (the last one looks up every chunk).
+  core::offer_facts f;
+  f.session_up = it != st().sessions.end();
+  f.halted = st().halted;
+  f.store_paused = paused();
+  f.user_paused = user_paused();
+  f.deleted = r.deleted;
+  f.is_file = r.type == core::file_type::file;
+  f.transferring = st().transfers.count(r.path) != 0;
+  f.free_slots = st().slots.free();
+  f.slot_waiters = st().slots.waiting();
+  f.ignored = ignored(r.path, false);
+  f.size = r.size;
+  if (auto why = core::decide_offer_upto(f, core::offer_stage::state);
+      why != core::offer_decision::accept)
+    return decline(why);
   auto device = it->second.device;
   auto local = db().get(r.path);
-  auto [d, hold] = decide_here(local ? &*local : nullptr, r);
-  if (hold || (d.what != core::verdict::take && d.what != core::verdict::take_conflict))
-    return decline();
-  // An edit or a rename of a file we hold: most chunks are here already, and a pull copies
-  // them locally; a push would send them all again.
+  f.verdict = decide_here(local ? &*local : nullptr, r);
+  if (auto why = core::decide_offer_upto(f, core::offer_stage::verdict);
+      why != core::offer_decision::accept)
+    return decline(why);
   auto plan = core::plan_fetch(r, [&](const core::sha256_digest& h) { return db().find_chunk(h); });
   auto partial = ctx_->partials->find(r.path, r.version); // an earlier attempt's chunks
-  std::vector<bool> held_chunks(r.chunks.size(), false);
-  for (auto& c : plan.copies)
-    held_chunks[c.chunk_index] = true;
-  std::uint64_t held = 0;
-  for (std::size_t i = 0; i < r.chunks.size(); ++i)
-    if (held_chunks[i] || (partial && partial->verified[i]))
-      held += r.chunks[i].length;
-  if (held * 2 > r.size)
-    return decline();
+  f.held_bytes =
+      core::held_bytes(r, plan.copies, partial ? partial->verified : std::vector<bool>{});
+  if (auto why = core::decide_offer(f); why != core::offer_decision::accept)
+    return decline(why);
   auto t = st().slots.issue();
   if (!st().slots.try_take(t))
-    return decline();
+    return decline(core::offer_decision::slot_refused);
   bool ready = false;
   try {
     db().begin();
@@ -269,16 +281,13 @@ void index_logic::on_offer(rpc::session_id s, rpc::call_id call, rpc::wire_entry
   if (!ready) {
     st().slots.release(t);
     grant_slots();
-    return decline();
+    return decline(core::offer_decision::not_ready);
   }
-  std::vector<std::size_t> all(r.chunks.size());
-  for (std::size_t i = 0; i < all.size(); ++i)
-    all[i] = i;
   io::log_info("relay " + r.path + ": upstream " + core::format_device_id(device).substr(0, 7));
   transfer_job job;
   job.record = r;
   job.session = s;
-  job.missing = std::move(all);
+  job.missing = core::all_chunks(r);
   job.offer_call = call;
   job.relay = relay_for(std::move(rest), std::move(visited), device);
   drop_partial(r.path, &r.version);
@@ -306,8 +315,7 @@ void index_logic::on_finished(transfer_result& r) {
     s.waiting.push(r.record.path);
     std::uint64_t kept = 0;
     if (auto p = ctx_->partials->find(r.record.path, r.record.version))
-      for (std::size_t i = 0; i < p->verified.size() && i < r.record.chunks.size(); ++i)
-        kept += p->verified[i] ? r.record.chunks[i].length : 0;
+      kept = core::held_bytes(r.record, {}, p->verified);
     io::log_info("transfer of " + r.record.path + " paused: kept " + std::to_string(r.chunks_held) +
                  " of " + std::to_string(r.record.chunks.size()) + " chunks (" +
                  std::to_string(kept) + " bytes)");

@@ -98,6 +98,21 @@ inline file_record symlink(std::string_view version, std::string target, std::in
   return r;
 }
 
+// The names `name` gives an enum's values from 0 to `last`, in order.
+template <class E, class Name> std::vector<std::string> enum_names(E last, Name name) {
+  std::vector<std::string> out;
+  for (int i = 0; i <= static_cast<int>(last); ++i)
+    out.emplace_back(name(static_cast<E>(i)));
+  return out;
+}
+
+// True if every name is a real one ("unknown" is a name function's fallback) and no two agree.
+inline bool distinct_names(std::vector<std::string> names) {
+  std::sort(names.begin(), names.end());
+  return std::adjacent_find(names.begin(), names.end()) == names.end() &&
+         !std::binary_search(names.begin(), names.end(), "unknown");
+}
+
 // Deterministic pseudo-random bytes (splitmix64), for chunker tests.
 inline std::vector<std::uint8_t> random_bytes(std::size_t n, std::uint64_t seed) {
   std::vector<std::uint8_t> out(n);
