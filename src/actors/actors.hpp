@@ -34,6 +34,7 @@ using overflow_atom = caf::atom_constant<caf::atom("overflow")>;   // watcher <-
 using tick_atom = caf::atom_constant<caf::atom("tick")>;           // watcher -> itself
 using scan_atom = caf::atom_constant<caf::atom("scan")>;           // watcher -> index: paths
 using rescan_atom = caf::atom_constant<caf::atom("rescan")>;       // -> index: walk everything
+using rescan_path_atom = caf::atom_constant<caf::atom("rescanpath")>; // console -> index: counts
 using hash_atom = caf::atom_constant<caf::atom("hash")>;           // index -> scanner
 using hashed_atom = caf::atom_constant<caf::atom("hashed")>;       // scanner -> index
 using up_atom = caf::atom_constant<caf::atom("sess_up")>;          // session came up
@@ -47,7 +48,8 @@ using progress_atom = caf::atom_constant<caf::atom("progress")>;   // peer -> in
 using pieces_atom = caf::atom_constant<caf::atom("pieces")>;       // KJ -> transfer: bytes
 using done_atom = caf::atom_constant<caf::atom("done")>;           // KJ -> transfer: stream end
 using finished_atom = caf::atom_constant<caf::atom("finished")>;   // transfer -> index
-using retry_atom = caf::atom_constant<caf::atom("retry")>;         // index -> itself
+using retry_atom = caf::atom_constant<caf::atom("retry")>;         // index -> itself: transfers
+using round_atom = caf::atom_constant<caf::atom("round")>;         // transfer -> itself: pull
 using installs_atom = caf::atom_constant<caf::atom("installs")>;   // index -> itself
 using flush_atom = caf::atom_constant<caf::atom("flush_del")>;     // index -> itself
 using offer_atom = caf::atom_constant<caf::atom("offer")>;         // peer offers a push
@@ -60,21 +62,25 @@ using status_atom = caf::atom_constant<caf::atom("status")>;       // any actor:
 using children_atom = caf::atom_constant<caf::atom("children")>;   // -> node, index: actors below
 using summary_atom = caf::atom_constant<caf::atom("summary")>;     // console -> index: totals
 using files_atom = caf::atom_constant<caf::atom("files")>;         // console -> index: records
+using ignored_atom = caf::atom_constant<caf::atom("ignored")>;     // console -> index: on disk
 using conflicts_atom = caf::atom_constant<caf::atom("conflicts")>; // console -> index
 using errors_atom = caf::atom_constant<caf::atom("errors")>;       // console -> node: last errors
 using ask_atom = caf::atom_constant<caf::atom("ask")>;             // console server -> console
-using netsnap_atom = caf::atom_constant<caf::atom("netsnap")>;     // KJ -> console: peer stats
+using netsnap_atom = caf::atom_constant<caf::atom("netsnap")>; // KJ -> console, index: peer stats
 using timeout_atom = caf::atom_constant<caf::atom("timeout")>;     // console -> itself
 using found_atom = caf::atom_constant<caf::atom("found")>;         // Avahi -> discovery
 using lost_atom = caf::atom_constant<caf::atom("lost")>;           // Avahi -> discovery
 using unwatched_atom = caf::atom_constant<caf::atom("unwatched")>; // watcher -> index: rescan
-using have_atom = caf::atom_constant<caf::atom("have")>;           // repair: who holds what
+using have_atom = caf::atom_constant<caf::atom("have")>;           // a peer asks what we hold
+using have_reply_atom = caf::atom_constant<caf::atom("have_reply")>; // KJ -> transfer: an answer
 using unread_atom = caf::atom_constant<caf::atom("unread")>;       // index -> itself: look again
 using ignores_atom = caf::atom_constant<caf::atom("ignores")>;     // libuv -> index: reloaded
 using db_tick_atom = caf::atom_constant<caf::atom("db_tick")>;     // index -> itself: store fault
-using versions_atom = caf::atom_constant<caf::atom("versions")>;   // console -> index; clean-up
+using versions_atom = caf::atom_constant<caf::atom("versions")>;   // console -> index: list
+using clean_versions_atom = caf::atom_constant<caf::atom("cleanvers")>; // index -> itself
 using restore_atom = caf::atom_constant<caf::atom("restore")>;     // console -> index
-using pause_atom = caf::atom_constant<caf::atom("pause")>; // console -> index; index -> transfer
+using pause_atom = caf::atom_constant<caf::atom("pause")>;         // console -> index: user's
+using suspend_atom = caf::atom_constant<caf::atom("suspend")>;     // index -> transfer: pause
 using mode_list_atom = caf::atom_constant<caf::atom("modelist")>; // console -> index
 using mode_act_atom = caf::atom_constant<caf::atom("modeact")>;   // console -> index
 
@@ -154,7 +160,8 @@ struct transfer_job {
 
 // The index (detached: it owns SQLite and applies changes to disk). Handles:
 //  scan(paths [, seen_at]) / rescan(): look at paths (or everything), record local changes;
-//  rescan(path) -> (scanned, changes, hashing): walk path ("" everything) for the console;
+//  rescan_path(path) -> (scanned, changes, hashing, error): walk path ("" everything) for the
+//  console;
 //  hashed(path, result): a scanner result;
 //  up(info, peer) / down(session): sessions, so transfers know whom to fetch from;
 //  update(session, entries, last) -> bool: records from a peer, decided and applied;
@@ -162,9 +169,10 @@ struct transfer_job {
 //  progress(device) -> (epoch, seq): how far we read a peer's index;
 //  finished(result): a transfer ended;
 //  summary() -> index_summary; files(glob) -> (file_infos, truncated, device names);
+//  ignored(glob) -> (paths, truncated): what the ignore patterns hide on disk;
 //  conflicts() -> conflict_infos; children() -> transfer actors (the console's questions);
 //  versions(glob) -> version_infos; restore(path, time) -> (message, error);
-//  versions(): the clean-up of old versions (at start, then hourly);
+//  clean_versions(): the clean-up of old versions (at start, then hourly);
 //  pause(bool) -> message: the user's pause (true) or resume (false), kept in the database;
 //  mode_list(local, glob) -> (paths, changes, truncated): out-of-sync (false), local-changes
 //  (true); mode_act(revert) -> (message, error): override (false) or revert (true).

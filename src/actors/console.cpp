@@ -352,7 +352,7 @@ caf::behavior console(self_ptr self, const node_context* ctx, console_refs refs,
           return;
         }
         case core::console_query_kind::ignored_files:
-          self->request(refs.index, rescan_timeout, files_atom::value, q.arg, true)
+          self->request(refs.index, rescan_timeout, ignored_atom::value, q.arg)
               .then([=](std::vector<std::string>& paths,
                         bool truncated) { reply_paths(reply, paths, {}, truncated); },
                     index_failed(reply));
@@ -395,7 +395,7 @@ caf::behavior console(self_ptr self, const node_context* ctx, console_refs refs,
         case core::console_query_kind::resume:
           return ask_message(reply, pause_atom::value, q.kind == core::console_query_kind::pause);
         case core::console_query_kind::rescan:
-          self->request(refs.index, rescan_timeout, rescan_atom::value, q.arg)
+          self->request(refs.index, rescan_timeout, rescan_path_atom::value, q.arg)
               .then(
                   [=](std::uint64_t scanned, std::uint64_t changes, std::uint64_t hashing,
                       std::string& error) {

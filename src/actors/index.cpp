@@ -36,7 +36,7 @@ caf::behavior index_actor(self_ptr self, const node_context* ctx, caf::actor sca
   logic->start_mode();
   logic->start();
   if (ctx->keep_versions_s > 0)
-    self->send(self, versions_atom::value);
+    self->send(self, clean_versions_atom::value);
   // A console command answered with (message, error); a store fault answers for it.
   auto answer_guarded = [=](auto work) {
     caf::message answer =
@@ -125,11 +125,11 @@ caf::behavior index_actor(self_ptr self, const node_context* ctx, caf::actor sca
       [=](restore_atom, const std::string& path, const std::string& time) {
         return answer_guarded([&] { return restore_version(*logic, ctx, path, time); });
       },
-      [=](versions_atom) { // the clean-up: now, and again in an hour
+      [=](clean_versions_atom) { // now, and again in an hour
         logic->clean_versions();
-        self->delayed_send(self, std::chrono::hours(1), versions_atom::value);
+        self->delayed_send(self, std::chrono::hours(1), clean_versions_atom::value);
       },
-      [=](files_atom, const std::string& glob, bool) { return find_ignored(ctx, glob); },
+      [=](ignored_atom, const std::string& glob) { return find_ignored(ctx, glob); },
       [=](pause_atom, bool on) {
         return answer_guarded(
             [&] { return caf::make_message(logic->set_user_pause(on), std::string()); });
@@ -140,7 +140,7 @@ caf::behavior index_actor(self_ptr self, const node_context* ctx, caf::actor sca
       [=](mode_act_atom, bool revert) {
         return answer_guarded([&] { return logic->mode_action(revert); });
       },
-      [=](rescan_atom, const std::string& path) {
+      [=](rescan_path_atom, const std::string& path) {
         caf::message answer =
             caf::make_message(std::uint64_t{0}, std::uint64_t{0}, std::uint64_t{0},
                               std::string("index database "

@@ -345,11 +345,11 @@ caf::behavior transfer(self_ptr self, const node_context* ctx, transfer_job job,
         logic->on_pieces(k, pieces);
       },
       [=](done_atom, std::size_t k, const std::string& error) { logic->on_done(k, error); },
-      [=](have_atom, std::size_t k, std::size_t round, rpc::have_answer& a) {
+      [=](have_reply_atom, std::size_t k, std::size_t round, rpc::have_answer& a) {
         logic->on_have(k, round, a);
       },
-      [=](retry_atom) { logic->next_round(); },
-      [=](pause_atom) { logic->finish(transfer_paused); }, // the user's pause: chunks kept
+      [=](round_atom) { logic->next_round(); },
+      [=](suspend_atom) { logic->finish(transfer_paused); }, // the user's pause: chunks kept
       [=](ds_answer_atom, bool accepted) {
         self->state.ds->on_answer(accepted);
         logic->on_downstream();
