@@ -29,19 +29,19 @@
 namespace cascade::actors {
 
 // --- atoms (CAF 0.17: at most 10 characters) ---
-using fs_events_atom = caf::atom_constant<caf::atom("fs_events")>; // watcher <- libuv thread
-using overflow_atom = caf::atom_constant<caf::atom("overflow")>;   // watcher <- libuv thread
-using tick_atom = caf::atom_constant<caf::atom("tick")>;           // watcher -> itself
-using scan_atom = caf::atom_constant<caf::atom("scan")>;           // watcher -> index: paths
-using rescan_atom = caf::atom_constant<caf::atom("rescan")>;       // -> index: walk everything
+using fs_events_atom = caf::atom_constant<caf::atom("fs_events")>;    // watcher <- libuv thread
+using overflow_atom = caf::atom_constant<caf::atom("overflow")>;      // watcher <- libuv thread
+using tick_atom = caf::atom_constant<caf::atom("tick")>;              // watcher -> itself
+using scan_atom = caf::atom_constant<caf::atom("scan")>;              // watcher -> index: paths
+using rescan_atom = caf::atom_constant<caf::atom("rescan")>;          // -> index: walk everything
 using rescan_path_atom = caf::atom_constant<caf::atom("rescanpath")>; // console -> index: counts
-using hash_atom = caf::atom_constant<caf::atom("hash")>;           // index -> scanner
-using hashed_atom = caf::atom_constant<caf::atom("hashed")>;       // scanner -> index
-using up_atom = caf::atom_constant<caf::atom("sess_up")>;          // session came up
-using down_atom = caf::atom_constant<caf::atom("sess_down")>;      // session went down
-using subscribe_atom = caf::atom_constant<caf::atom("subscribe")>; // remote wants our index
-using update_atom = caf::atom_constant<caf::atom("update")>;       // records from a peer
-using changed_atom = caf::atom_constant<caf::atom("changed")>;     // index -> peers: new records
+using hash_atom = caf::atom_constant<caf::atom("hash")>;              // index -> scanner
+using hashed_atom = caf::atom_constant<caf::atom("hashed")>;          // scanner -> index
+using up_atom = caf::atom_constant<caf::atom("sess_up")>;             // session came up
+using down_atom = caf::atom_constant<caf::atom("sess_down")>;         // session went down
+using subscribe_atom = caf::atom_constant<caf::atom("subscribe")>;    // remote wants our index
+using update_atom = caf::atom_constant<caf::atom("update")>;          // records from a peer
+using changed_atom = caf::atom_constant<caf::atom("changed")>;        // index -> peers: new records
 using get_atom = caf::atom_constant<caf::atom("get_upd")>;         // peer -> index: records since
 using sent_atom = caf::atom_constant<caf::atom("sent")>;           // KJ -> peer: batch acked
 using progress_atom = caf::atom_constant<caf::atom("progress")>;   // peer -> index: where we are
@@ -67,22 +67,22 @@ using conflicts_atom = caf::atom_constant<caf::atom("conflicts")>; // console ->
 using errors_atom = caf::atom_constant<caf::atom("errors")>;       // console -> node: last errors
 using ask_atom = caf::atom_constant<caf::atom("ask")>;             // console server -> console
 using netsnap_atom = caf::atom_constant<caf::atom("netsnap")>; // KJ -> console, index: peer stats
-using timeout_atom = caf::atom_constant<caf::atom("timeout")>;     // console -> itself
-using found_atom = caf::atom_constant<caf::atom("found")>;         // Avahi -> discovery
-using lost_atom = caf::atom_constant<caf::atom("lost")>;           // Avahi -> discovery
-using unwatched_atom = caf::atom_constant<caf::atom("unwatched")>; // watcher -> index: rescan
-using have_atom = caf::atom_constant<caf::atom("have")>;           // a peer asks what we hold
+using timeout_atom = caf::atom_constant<caf::atom("timeout")>; // console -> itself
+using found_atom = caf::atom_constant<caf::atom("found")>;     // Avahi -> discovery
+using lost_atom = caf::atom_constant<caf::atom("lost")>;       // Avahi -> discovery
+using unwatched_atom = caf::atom_constant<caf::atom("unwatched")>;   // watcher -> index: rescan
+using have_atom = caf::atom_constant<caf::atom("have")>;             // a peer asks what we hold
 using have_reply_atom = caf::atom_constant<caf::atom("have_reply")>; // KJ -> transfer: an answer
-using unread_atom = caf::atom_constant<caf::atom("unread")>;       // index -> itself: look again
-using ignores_atom = caf::atom_constant<caf::atom("ignores")>;     // libuv -> index: reloaded
-using db_tick_atom = caf::atom_constant<caf::atom("db_tick")>;     // index -> itself: store fault
-using versions_atom = caf::atom_constant<caf::atom("versions")>;   // console -> index: list
+using unread_atom = caf::atom_constant<caf::atom("unread")>;         // index -> itself: look again
+using ignores_atom = caf::atom_constant<caf::atom("ignores")>;       // libuv -> index: reloaded
+using db_tick_atom = caf::atom_constant<caf::atom("db_tick")>;       // index -> itself: store fault
+using versions_atom = caf::atom_constant<caf::atom("versions")>;     // console -> index: list
 using clean_versions_atom = caf::atom_constant<caf::atom("cleanvers")>; // index -> itself
-using restore_atom = caf::atom_constant<caf::atom("restore")>;     // console -> index
-using pause_atom = caf::atom_constant<caf::atom("pause")>;         // console -> index: user's
-using suspend_atom = caf::atom_constant<caf::atom("suspend")>;     // index -> transfer: pause
-using mode_list_atom = caf::atom_constant<caf::atom("modelist")>; // console -> index
-using mode_act_atom = caf::atom_constant<caf::atom("modeact")>;   // console -> index
+using restore_atom = caf::atom_constant<caf::atom("restore")>;          // console -> index
+using pause_atom = caf::atom_constant<caf::atom("pause")>;              // console -> index: user's
+using suspend_atom = caf::atom_constant<caf::atom("suspend")>;          // index -> transfer: pause
+using mode_list_atom = caf::atom_constant<caf::atom("modelist")>;       // console -> index
+using mode_act_atom = caf::atom_constant<caf::atom("modeact")>;         // console -> index
 
 // The error a transfer stopped by the user's pause reports: not a failure (no backoff).
 inline constexpr const char* transfer_paused = "paused";
@@ -231,10 +231,17 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cascade::rpc::have_answer)
 namespace cascade::actors {
 using device_names = std::map<core::short_id, std::string>;
 using device_errors = std::vector<std::pair<core::device_id, std::string>>;
+// Where the console actor sends the answer to one question (ask): the console server's reply
+// object, a KJ cross-thread promise fulfilled from any thread (rpc/console_handlers.cpp). A
+// value with a shared pointer, not a closure: messages carry data only.
+struct console_reply_to {
+  std::shared_ptr<rpc::console_reply> reply;
+  void operator()(core::console_answer a) const { reply->fulfil(std::move(a)); }
+};
 } // namespace cascade::actors
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cascade::actors::device_names)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cascade::actors::device_errors)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::function<void(cascade::core::console_answer)>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(cascade::actors::console_reply_to)
 
 namespace cascade::actors {
 

@@ -3,9 +3,10 @@
 // busy actor shows as "no answer" instead of stalling the console.
 //
 // Bridge (console server thread -> CAF): the server calls console_backend::ask, which posts
-// ask(query, reply) here with anon_send and returns; `reply` fulfils a KJ cross-thread promise
-// on the server's loop. Nothing blocks: not this actor (the scheduler's threads stay free), not
-// the console thread (other clients and `top` keep being served while a sweep waits).
+// ask(query, reply) here with anon_send and returns; `reply` (console_reply_to, a value holding
+// the server's reply object) fulfils a KJ cross-thread promise on the server's loop. Nothing
+// blocks: not this actor (the scheduler's threads stay free), not the console thread (other clients
+// and `top` keep being served while a sweep waits).
 #include <algorithm>
 #include <chrono>
 #include <map>
@@ -18,7 +19,7 @@ namespace cascade::actors {
 
 namespace {
 
-using reply_fn = std::function<void(core::console_answer)>;
+using reply_fn = console_reply_to;
 
 constexpr auto ask_timeout = std::chrono::milliseconds(1500);
 constexpr auto rescan_timeout = std::chrono::seconds(120);
@@ -446,7 +447,8 @@ public:
   backend(caf::actor console, console_hooks hooks)
       : console_(std::move(console)), hooks_(std::move(hooks)) {}
 
-  void ask(core::console_query q, reply_fn done) override {
+  void ask(core::console_query q, std::shared_ptr<rpc::console_reply> reply) override {
+    reply_fn done{std::move(reply)};
     core::console_answer a;
     switch (q.kind) {
     case core::console_query_kind::log_level: {
