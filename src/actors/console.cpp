@@ -63,7 +63,7 @@ struct console_state {
   std::map<std::uint64_t, std::shared_ptr<sweep>> snapshots; // waiting for the network
 };
 
-using self_ptr = caf::stateful_actor<console_state>*;
+using self_ptr = console_actor::stateful_pointer<console_state>;
 
 // --- building answers from a sweep ---
 
@@ -181,15 +181,15 @@ core::node_status node_status(const sweep& sw, const node_context* ctx, const st
 
 // --- the behavior ---
 
-caf::behavior console(self_ptr self, const node_context* ctx, console_refs refs,
-                      std::string group_tag) {
+console_actor::behavior_type console(self_ptr self, const node_context* ctx, console_refs refs,
+                                     std::string group_tag) {
   // Asks every actor for its status, the index for its summary, the node for the last
   // session errors and the network for its peer statistics; then calls `finish`.
   auto run_sweep = [=](std::function<void(sweep&)> finish) {
     auto sw = std::make_shared<sweep>();
     sw->finish = std::move(finish);
     sw->top.resize(6);
-    auto ask_status = [=](const caf::actor& a, std::vector<core::actor_status>* into,
+    auto ask_status = [=](const status_actor& a, std::vector<core::actor_status>* into,
                           std::size_t slot, std::string kind) {
       ++sw->pending;
       (*into)[slot] = no_answer(kind, kind);
@@ -202,12 +202,12 @@ caf::behavior console(self_ptr self, const node_context* ctx, console_refs refs,
               [=](caf::error&) { sw->done(); });
     };
     // Peers and transfers: asked once their parents named them.
-    auto ask_children = [=](const caf::actor& parent, std::vector<core::actor_status>* into,
+    auto ask_children = [=](const parent_actor& parent, std::vector<core::actor_status>* into,
                             std::string kind) {
       ++sw->pending;
       self->request(parent, ask_timeout, children_atom::value)
           .then(
-              [=](std::vector<caf::actor>& kids) {
+              [=](std::vector<status_actor>& kids) {
                 into->resize(kids.size());
                 for (std::size_t k = 0; k < kids.size(); ++k)
                   ask_status(kids[k], into, k, kind);
@@ -239,7 +239,7 @@ caf::behavior console(self_ptr self, const node_context* ctx, console_refs refs,
     ++sw->pending;
     self->request(refs.supervisor, ask_timeout, errors_atom::value)
         .then(
-            [=](std::vector<std::pair<core::device_id, std::string>>& e) {
+            [=](device_errors& e) {
               sw->errors = std::move(e);
               sw->done();
             },
@@ -248,7 +248,7 @@ caf::behavior console(self_ptr self, const node_context* ctx, console_refs refs,
       auto id = self->state.next_snapshot++;
       self->state.snapshots[id] = sw;
       ++sw->pending;
-      caf::actor me_actor = caf::actor_cast<caf::actor>(self);
+      console_actor me_actor{self};
       ctx->net->snapshot([me_actor, id](std::vector<core::peer_status> s) {
         caf::anon_send(me_actor, netsnap_atom::value, id, std::move(s));
       });
@@ -444,7 +444,7 @@ caf::behavior console(self_ptr self, const node_context* ctx, console_refs refs,
 // rest to the console actor.
 class backend final : public rpc::console_backend {
 public:
-  backend(caf::actor console, console_hooks hooks)
+  backend(console_actor console, console_hooks hooks)
       : console_(std::move(console)), hooks_(std::move(hooks)) {}
 
   void ask(core::console_query q, std::shared_ptr<rpc::console_reply> reply) override {
@@ -486,18 +486,18 @@ public:
   }
 
 private:
-  caf::actor console_;
+  console_actor console_;
   console_hooks hooks_;
 };
 
 } // namespace
 
-caf::actor spawn_console(caf::actor_system& sys, const node_context& ctx, console_refs refs,
-                         std::string group_tag) {
+console_actor spawn_console(caf::actor_system& sys, const node_context& ctx, console_refs refs,
+                            std::string group_tag) {
   return sys.spawn(console, &ctx, std::move(refs), std::move(group_tag));
 }
 
-std::unique_ptr<rpc::console_backend> make_console_backend(caf::actor console,
+std::unique_ptr<rpc::console_backend> make_console_backend(console_actor console,
                                                            console_hooks hooks) {
   return std::make_unique<backend>(std::move(console), std::move(hooks));
 }

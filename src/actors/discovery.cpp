@@ -21,8 +21,8 @@ std::string endpoint_text(const core::service_endpoint& e) {
   return e.host + ":" + std::to_string(e.port);
 }
 
-caf::behavior discovery(caf::stateful_actor<discovery_state>* self, const node_context* ctx,
-                        std::string group_tag) {
+discovery_actor::behavior_type discovery(discovery_actor::stateful_pointer<discovery_state> self,
+                                         const node_context* ctx, std::string group_tag) {
   return {
       [=](found_atom, const io::mdns_service& s) {
         auto txt = [&](const char* k) {
@@ -107,7 +107,8 @@ caf::behavior discovery(caf::stateful_actor<discovery_state>* self, const node_c
 
 } // namespace
 
-caf::actor spawn_discovery(caf::actor_system& sys, const node_context& ctx, std::string group_tag) {
+discovery_actor spawn_discovery(caf::actor_system& sys, const node_context& ctx,
+                                std::string group_tag) {
   return sys.spawn(discovery, &ctx, std::move(group_tag));
 }
 

@@ -20,8 +20,9 @@ namespace {
 using namespace index_detail;
 
 // `store` holds the index store its spawner opened (CAF copies spawn arguments: a shared holder).
-caf::behavior index_actor(self_ptr self, const node_context* ctx, caf::actor scanner,
-                          std::shared_ptr<std::unique_ptr<core::index_store>> store) {
+index_actor::behavior_type
+index_behavior(self_ptr self, const node_context* ctx, scanner_actor scanner,
+               std::shared_ptr<std::unique_ptr<core::index_store>> store) {
   self->state.db = std::move(*store);
   self->state.disk = std::make_unique<io::applier>(*ctx->folder, *ctx->tmp);
   if (ctx->keep_versions_s > 0)
@@ -39,8 +40,7 @@ caf::behavior index_actor(self_ptr self, const node_context* ctx, caf::actor sca
     self->send(self, clean_versions_atom::value);
   // A console command answered with (message, error); a store fault answers for it.
   auto answer_guarded = [=](auto work) {
-    caf::message answer =
-        caf::make_message(std::string(), std::string("index database fault: see errors"));
+    message_reply answer{std::string(), "index database fault: see errors"};
     logic->guarded([&] { answer = work(); });
     return answer;
   };
@@ -66,7 +66,7 @@ caf::behavior index_actor(self_ptr self, const node_context* ctx, caf::actor sca
       [=](hashed_atom, const std::string& path, const std::optional<io::hashed_file>& h) {
         logic->guarded([&] { logic->on_hashed(path, h); });
       },
-      [=](up_atom, const rpc::session_info& info, caf::actor peer) {
+      [=](up_atom, const rpc::session_info& info, peer_actor peer) {
         logic->guarded([&] { logic->on_session_up(info, std::move(peer)); });
       },
       [=](down_atom, rpc::session_id s) { logic->on_session_down(s); },
@@ -75,15 +75,15 @@ caf::behavior index_actor(self_ptr self, const node_context* ctx, caf::actor sca
         // Not recorded: refused, so the peer sends it again.
         auto out = index_logic::update_outcome::refused;
         logic->guarded([&] { out = logic->on_update(s, entries, last); });
-        return caf::make_message(out != index_logic::update_outcome::refused,
-                                 out == index_logic::update_outcome::need_full);
+        return std::make_tuple(out != index_logic::update_outcome::refused,
+                               out == index_logic::update_outcome::need_full);
       },
       [=](get_atom, std::uint64_t from, const core::device_id& device, bool deltas) {
         return logic->get_updates(from, device, deltas);
       },
       [=](progress_atom, const core::device_id& device) {
         auto [epoch, seq] = self->state.db->peer_progress(device);
-        return caf::make_message(epoch, seq);
+        return std::tuple<std::uint64_t, std::uint64_t>{epoch, seq};
       },
       [=](finished_atom, transfer_result& r) { logic->on_finished(r); },
       [=](installs_atom) { logic->guarded([&] { logic->flush_finished(); }); },
@@ -131,8 +131,9 @@ caf::behavior index_actor(self_ptr self, const node_context* ctx, caf::actor sca
       },
       [=](ignored_atom, const std::string& glob) { return find_ignored(ctx, glob); },
       [=](pause_atom, bool on) {
-        return answer_guarded(
-            [&] { return caf::make_message(logic->set_user_pause(on), std::string()); });
+        return answer_guarded([&] {
+          return message_reply{logic->set_user_pause(on), std::string()};
+        });
       },
       [=](mode_list_atom, bool local, const std::string& glob) {
         return logic->list_mode_paths(local, glob);
@@ -141,10 +142,7 @@ caf::behavior index_actor(self_ptr self, const node_context* ctx, caf::actor sca
         return answer_guarded([&] { return logic->mode_action(revert); });
       },
       [=](rescan_path_atom, const std::string& path) {
-        caf::message answer =
-            caf::make_message(std::uint64_t{0}, std::uint64_t{0}, std::uint64_t{0},
-                              std::string("index database "
-                                          "fault: see errors"));
+        rescan_reply answer{0, 0, 0, "index database fault: see errors"};
         logic->guarded([&] { answer = rescan_path(*logic, ctx, path); });
         return answer;
       },
@@ -153,10 +151,10 @@ caf::behavior index_actor(self_ptr self, const node_context* ctx, caf::actor sca
 
 } // namespace
 
-caf::actor spawn_index(caf::actor_system& sys, const node_context& ctx, caf::actor scanner,
-                       std::unique_ptr<core::index_store> store) {
+index_actor spawn_index(caf::actor_system& sys, const node_context& ctx, scanner_actor scanner,
+                        std::unique_ptr<core::index_store> store) {
   auto held = std::make_shared<std::unique_ptr<core::index_store>>(std::move(store));
-  return sys.spawn<caf::detached>(index_actor, &ctx, std::move(scanner), std::move(held));
+  return sys.spawn<caf::detached>(index_behavior, &ctx, std::move(scanner), std::move(held));
 }
 
 } // namespace cascade::actors

@@ -18,8 +18,8 @@ struct peer_state {
   std::uint64_t batches_in = 0, batches_out = 0, full_resends = 0;
 };
 
-caf::behavior peer(caf::stateful_actor<peer_state>* self, const node_context* ctx,
-                   rpc::session_info info, caf::actor index) {
+peer_actor::behavior_type peer(peer_actor::stateful_pointer<peer_state> self,
+                               const node_context* ctx, rpc::session_info info, index_actor index) {
   self->state.info = info;
   auto pump = [=] {
     auto& st = self->state;
@@ -44,7 +44,7 @@ caf::behavior peer(caf::stateful_actor<peer_state>* self, const node_context* ct
           ++st.batches_out;
           io::log_debug("sending " + std::to_string(entries.size()) + " records to " +
                         st.info.address);
-          caf::actor me = caf::actor_cast<caf::actor>(self);
+          peer_actor me{self};
           ctx->net->send_update(st.info.id, std::move(entries), last,
                                 [me, last](bool ok, bool need_full) {
                                   caf::anon_send(me, sent_atom::value, ok, need_full, last);
@@ -113,8 +113,8 @@ caf::behavior peer(caf::stateful_actor<peer_state>* self, const node_context* ct
 
 } // namespace
 
-caf::actor spawn_peer(caf::actor_system& sys, const node_context& ctx, rpc::session_info info,
-                      caf::actor index) {
+peer_actor spawn_peer(caf::actor_system& sys, const node_context& ctx, rpc::session_info info,
+                      index_actor index) {
   return sys.spawn(peer, &ctx, std::move(info), std::move(index));
 }
 

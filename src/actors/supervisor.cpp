@@ -11,15 +11,16 @@ namespace {
 
 struct supervisor_state {
   static inline const char* name = "node";
-  std::map<rpc::session_id, caf::actor> peers;
+  std::map<rpc::session_id, peer_actor> peers;
   std::map<rpc::session_id, core::device_id> devices;
   // Why each device's last session ended (the console's `peers`), newest reason per device.
   std::map<core::device_id, std::string> last_error;
   std::uint64_t sessions_seen = 0;
 };
 
-caf::behavior supervisor(caf::stateful_actor<supervisor_state>* self, const node_context* ctx,
-                         caf::actor index) {
+supervisor_actor::behavior_type
+supervisor(supervisor_actor::stateful_pointer<supervisor_state> self, const node_context* ctx,
+           index_actor index) {
   return {
       [=](up_atom, const rpc::session_info& info) {
         io::log_info("connected to " + core::format_device_id(info.device) + " at " + info.address +
@@ -68,14 +69,13 @@ caf::behavior supervisor(caf::stateful_actor<supervisor_state>* self, const node
         return s;
       },
       [=](children_atom) {
-        std::vector<caf::actor> out;
+        std::vector<status_actor> out;
         for (auto& [id, a] : self->state.peers)
           out.push_back(a);
         return out;
       },
       [=](errors_atom) {
-        return std::vector<std::pair<core::device_id, std::string>>(self->state.last_error.begin(),
-                                                                    self->state.last_error.end());
+        return device_errors(self->state.last_error.begin(), self->state.last_error.end());
       },
   };
 }
@@ -83,7 +83,7 @@ caf::behavior supervisor(caf::stateful_actor<supervisor_state>* self, const node
 // Turns network callbacks (on the KJ thread) into messages.
 class bridge final : public rpc::listener {
 public:
-  explicit bridge(caf::actor sup) : sup_(std::move(sup)) {}
+  explicit bridge(supervisor_actor sup) : sup_(std::move(sup)) {}
   void on_session_up(const rpc::session_info& s) override {
     caf::anon_send(sup_, up_atom::value, s);
   }
@@ -111,16 +111,17 @@ public:
   }
 
 private:
-  caf::actor sup_;
+  supervisor_actor sup_;
 };
 
 } // namespace
 
-caf::actor spawn_supervisor(caf::actor_system& sys, const node_context& ctx, caf::actor index) {
+supervisor_actor spawn_supervisor(caf::actor_system& sys, const node_context& ctx,
+                                  index_actor index) {
   return sys.spawn(supervisor, &ctx, std::move(index));
 }
 
-std::unique_ptr<rpc::listener> make_listener(caf::actor supervisor) {
+std::unique_ptr<rpc::listener> make_listener(supervisor_actor supervisor) {
   return std::make_unique<bridge>(std::move(supervisor));
 }
 

@@ -178,10 +178,9 @@ void transfer_logic::start_push() {
     }
   str.chunks = s.job.missing; // the upstream streams the whole file, in order
   s.streams.push_back(std::move(str));
-  s.streams[0].fetch =
-      ctx_->net->accept_offer(s.job.session, *s.job.offer_call,
-                              std::make_shared<receiver>(caf::actor_cast<caf::actor>(self_), 0));
-  s.ds.emplace(*ctx_, s.job.record, s.job.relay, caf::actor_cast<caf::actor>(self_));
+  s.streams[0].fetch = ctx_->net->accept_offer(
+      s.job.session, *s.job.offer_call, std::make_shared<receiver>(transfer_actor{self_}, 0));
+  s.ds.emplace(*ctx_, s.job.record, s.job.relay, push_owner_actor{self_});
   s.ds->start();
   on_downstream();
 }
@@ -328,7 +327,8 @@ void transfer_logic::on_downstream() {
 
 namespace {
 
-caf::behavior transfer(self_ptr self, const node_context* ctx, transfer_job job, caf::actor index) {
+transfer_actor::behavior_type transfer(self_ptr self, const node_context* ctx, transfer_job job,
+                                       index_actor index) {
   auto& st = self->state;
   st.job = std::move(job);
   st.result.record = st.job.record;
@@ -377,8 +377,8 @@ caf::behavior transfer(self_ptr self, const node_context* ctx, transfer_job job,
 
 namespace cascade::actors {
 
-caf::actor spawn_transfer(caf::actor_system& sys, const node_context& ctx, transfer_job job,
-                          caf::actor index) {
+transfer_actor spawn_transfer(caf::actor_system& sys, const node_context& ctx, transfer_job job,
+                              index_actor index) {
   return sys.spawn<caf::detached>(transfer_detail::transfer, &ctx, std::move(job),
                                   std::move(index));
 }

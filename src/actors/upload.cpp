@@ -32,15 +32,16 @@ struct upload_state {
                                 .count();
 };
 
-caf::behavior upload(caf::stateful_actor<upload_state>* self, const node_context* ctx,
-                     core::file_record record, relay_plan plan) {
+upload_actor::behavior_type upload(upload_actor::stateful_pointer<upload_state> self,
+                                   const node_context* ctx, core::file_record record,
+                                   relay_plan plan) {
   auto& st = self->state;
   st.record = std::move(record);
   st.fd = ctx->folder->open_read(st.record.path);
-  st.ds.emplace(*ctx, st.record, std::move(plan), caf::actor_cast<caf::actor>(self));
+  st.ds.emplace(*ctx, st.record, std::move(plan), push_owner_actor{self});
   if (!st.fd || !st.ds->start()) {
     self->quit();
-    return {};
+    return upload_actor::behavior_type::make_empty_behavior();
   }
   // Reads and pushes while the peer has room in its window.
   auto pump = [=] {
@@ -129,8 +130,8 @@ caf::behavior upload(caf::stateful_actor<upload_state>* self, const node_context
 
 } // namespace
 
-caf::actor spawn_upload(caf::actor_system& sys, const node_context& ctx, core::file_record record,
-                        relay_plan relay) {
+upload_actor spawn_upload(caf::actor_system& sys, const node_context& ctx, core::file_record record,
+                          relay_plan relay) {
   return sys.spawn<caf::detached>(upload, &ctx, std::move(record), std::move(relay));
 }
 

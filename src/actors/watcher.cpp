@@ -32,8 +32,8 @@ struct watcher_state {
   std::int64_t unwatched_since = 0; // wall ns: since when directories have no watch (0: none)
 };
 
-caf::behavior watcher(caf::stateful_actor<watcher_state>* self, caf::actor index,
-                      const node_context* ctx) {
+watcher_actor::behavior_type watcher(watcher_actor::stateful_pointer<watcher_state> self,
+                                     scan_sink_actor index, const node_context* ctx) {
   // Sends what is due and schedules a tick for what is not due yet.
   auto flush = [=] {
     auto& st = self->state;
@@ -110,7 +110,8 @@ caf::behavior watcher(caf::stateful_actor<watcher_state>* self, caf::actor index
 
 } // namespace
 
-caf::actor spawn_watcher(caf::actor_system& sys, caf::actor index, const node_context* ctx) {
+watcher_actor spawn_watcher(caf::actor_system& sys, scan_sink_actor index,
+                            const node_context* ctx) {
   return sys.spawn(watcher, std::move(index), ctx);
 }
 

@@ -29,7 +29,7 @@ struct console_fixture {
   std::unique_ptr<caf::actor_system> sys;
   caf::scheduler::test_coordinator* sched = nullptr;
   actors::node_context ctx; // no folder, network or ignore rules: questions that need none
-  caf::actor console;
+  actors::console_actor console;
   std::unique_ptr<rpc::console_backend> backend;
 
   console_fixture() {
