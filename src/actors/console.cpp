@@ -185,35 +185,36 @@ console_actor::behavior_type console(self_ptr self, const node_context* ctx, con
                                      std::string group_tag) {
   // Asks every actor for its status, the index for its summary, the node for the last
   // session errors and the network for its peer statistics; then calls `finish`.
-  auto run_sweep = [=](std::function<void(sweep&)> finish) {
+  auto run_sweep = [self, ctx, refs](std::function<void(sweep&)> finish) {
     auto sw = std::make_shared<sweep>();
     sw->finish = std::move(finish);
     sw->top.resize(6);
-    auto ask_status = [=](const status_actor& a, std::vector<core::actor_status>* into,
-                          std::size_t slot, std::string kind) {
+    auto ask_status = [self, sw](const status_actor& a, std::vector<core::actor_status>* into,
+                                 std::size_t slot, std::string kind) {
       ++sw->pending;
       (*into)[slot] = no_answer(kind, kind);
       self->request(a, ask_timeout, status_atom::value)
           .then(
-              [=](core::actor_status& s) {
+              [sw, into, slot](core::actor_status& s) {
                 (*into)[slot] = std::move(s);
                 sw->done();
               },
-              [=](caf::error&) { sw->done(); });
+              [sw](caf::error&) { sw->done(); });
     };
     // Peers and transfers: asked once their parents named them.
-    auto ask_children = [=](const parent_actor& parent, std::vector<core::actor_status>* into,
-                            std::string kind) {
+    auto ask_children = [self, sw, ask_status](const parent_actor& parent,
+                                               std::vector<core::actor_status>* into,
+                                               std::string kind) {
       ++sw->pending;
       self->request(parent, ask_timeout, children_atom::value)
           .then(
-              [=](std::vector<status_actor>& kids) {
+              [sw, ask_status, into, kind](std::vector<status_actor>& kids) {
                 into->resize(kids.size());
                 for (std::size_t k = 0; k < kids.size(); ++k)
                   ask_status(kids[k], into, k, kind);
                 sw->done();
               },
-              [=](caf::error&) { sw->done(); });
+              [sw](caf::error&) { sw->done(); });
     };
     ask_status(refs.supervisor, &sw->top, 0, "node");
     ask_status(refs.watcher, &sw->top, 1, "watcher");
@@ -231,19 +232,19 @@ console_actor::behavior_type console(self_ptr self, const node_context* ctx, con
     ++sw->pending;
     self->request(refs.index, ask_timeout, summary_atom::value)
         .then(
-            [=](core::index_summary& s) {
+            [sw](core::index_summary& s) {
               sw->index = std::move(s);
               sw->done();
             },
-            [=](caf::error&) { sw->done(); });
+            [sw](caf::error&) { sw->done(); });
     ++sw->pending;
     self->request(refs.supervisor, ask_timeout, errors_atom::value)
         .then(
-            [=](device_errors& e) {
+            [sw](device_errors& e) {
               sw->errors = std::move(e);
               sw->done();
             },
-            [=](caf::error&) { sw->done(); });
+            [sw](caf::error&) { sw->done(); });
     if (ctx->net) {
       auto id = self->state.next_snapshot++;
       self->state.snapshots[id] = sw;
@@ -264,8 +265,10 @@ console_actor::behavior_type console(self_ptr self, const node_context* ctx, con
   };
 
   // The error handler of a request to the index.
-  auto index_failed = [=](const reply_fn& reply) {
-    return [=](caf::error& e) { fail(reply, "the index did not answer: " + caf::to_string(e)); };
+  auto index_failed = [fail](const reply_fn& reply) {
+    return [fail, reply](caf::error& e) {
+      fail(reply, "the index did not answer: " + caf::to_string(e));
+    };
   };
 
   // A list of paths (ignored files, the mode's lists) and what differs for each.
@@ -279,10 +282,10 @@ console_actor::behavior_type console(self_ptr self, const node_context* ctx, con
   };
 
   // A command the index answers with (message, error): restore, pause and resume.
-  auto ask_message = [=](const reply_fn& reply, auto... args) {
+  auto ask_message = [self, refs, fail, index_failed](const reply_fn& reply, auto... args) {
     self->request(refs.index, ask_timeout * 4, args...)
         .then(
-            [=](std::string& message, std::string& error) {
+            [fail, reply](std::string& message, std::string& error) {
               if (!error.empty())
                 return fail(reply, error);
               core::console_answer a;
@@ -293,19 +296,20 @@ console_actor::behavior_type console(self_ptr self, const node_context* ctx, con
   };
 
   return {
-      [=](ask_atom, const core::console_query& q, const reply_fn& reply) {
+      [self, ctx, refs, group_tag, run_sweep, fail, index_failed, reply_paths,
+       ask_message](ask_atom, const core::console_query& q, const reply_fn& reply) {
         ++self->state.served;
         auto started = self->state.started_ns;
         switch (q.kind) {
         case core::console_query_kind::status:
-          run_sweep([=](sweep& sw) {
+          run_sweep([ctx, group_tag, reply, started](sweep& sw) {
             core::console_answer a;
             a.status = node_status(sw, ctx, group_tag, started);
             reply(std::move(a));
           });
           return;
         case core::console_query_kind::peers:
-          run_sweep([=](sweep& sw) {
+          run_sweep([reply](sweep& sw) {
             core::console_answer a;
             a.peers = all_peers(sw);
             if (!sw.net)
@@ -314,7 +318,7 @@ console_actor::behavior_type console(self_ptr self, const node_context* ctx, con
           });
           return;
         case core::console_query_kind::actors:
-          run_sweep([=](sweep& sw) {
+          run_sweep([reply](sweep& sw) {
             core::console_answer a;
             a.actors = all_actors(sw);
             reply(std::move(a));
@@ -323,14 +327,14 @@ console_actor::behavior_type console(self_ptr self, const node_context* ctx, con
         case core::console_query_kind::files:
           self->request(refs.index, ask_timeout * 4, files_atom::value, q.arg)
               .then(
-                  [=](std::vector<core::file_info>& files, bool truncated,
-                      std::map<core::short_id, std::string>& names) {
+                  [run_sweep, reply](std::vector<core::file_info>& files, bool truncated,
+                                     std::map<core::short_id, std::string>& names) {
                     auto answer = std::make_shared<core::console_answer>();
                     answer->files = std::move(files);
                     answer->truncated = truncated;
                     answer->device_names = std::move(names);
                     // Which connected peers we have sent each record to: their read position.
-                    run_sweep([=](sweep& sw) {
+                    run_sweep([reply, answer](sweep& sw) {
                       for (auto& f : answer->files)
                         for (auto& p : sw.peers)
                           if (p.answered && p.counter("subscribed") &&
@@ -354,16 +358,19 @@ console_actor::behavior_type console(self_ptr self, const node_context* ctx, con
         }
         case core::console_query_kind::ignored_files:
           self->request(refs.index, rescan_timeout, ignored_atom::value, q.arg)
-              .then([=](std::vector<std::string>& paths,
-                        bool truncated) { reply_paths(reply, paths, {}, truncated); },
-                    index_failed(reply));
+              .then(
+                  [reply_paths, reply](std::vector<std::string>& paths, bool truncated) {
+                    reply_paths(reply, paths, {}, truncated);
+                  },
+                  index_failed(reply));
           return;
         case core::console_query_kind::out_of_sync:
         case core::console_query_kind::local_changes:
           self->request(refs.index, ask_timeout * 4, mode_list_atom::value,
                         q.kind == core::console_query_kind::local_changes, q.arg)
-              .then([=](std::vector<std::string>& paths, std::vector<std::string>& changes,
-                        bool truncated) { reply_paths(reply, paths, changes, truncated); },
+              .then([reply_paths,
+                     reply](std::vector<std::string>& paths, std::vector<std::string>& changes,
+                            bool truncated) { reply_paths(reply, paths, changes, truncated); },
                     index_failed(reply));
           return;
         case core::console_query_kind::override_group:
@@ -373,7 +380,7 @@ console_actor::behavior_type console(self_ptr self, const node_context* ctx, con
         case core::console_query_kind::conflicts:
           self->request(refs.index, ask_timeout * 4, conflicts_atom::value)
               .then(
-                  [=](std::vector<core::conflict_info>& c) {
+                  [reply](std::vector<core::conflict_info>& c) {
                     core::console_answer a;
                     a.conflicts = std::move(c);
                     reply(std::move(a));
@@ -383,7 +390,7 @@ console_actor::behavior_type console(self_ptr self, const node_context* ctx, con
         case core::console_query_kind::versions:
           self->request(refs.index, ask_timeout * 4, versions_atom::value, q.arg)
               .then(
-                  [=](std::vector<core::version_info>& v) {
+                  [reply](std::vector<core::version_info>& v) {
                     core::console_answer a;
                     a.versions = std::move(v);
                     reply(std::move(a));
@@ -398,8 +405,8 @@ console_actor::behavior_type console(self_ptr self, const node_context* ctx, con
         case core::console_query_kind::rescan:
           self->request(refs.index, rescan_timeout, rescan_path_atom::value, q.arg)
               .then(
-                  [=](std::uint64_t scanned, std::uint64_t changes, std::uint64_t hashing,
-                      std::string& error) {
+                  [fail, reply](std::uint64_t scanned, std::uint64_t changes, std::uint64_t hashing,
+                                std::string& error) {
                     if (!error.empty())
                       return fail(reply, error);
                     core::console_answer a;
@@ -414,7 +421,7 @@ console_actor::behavior_type console(self_ptr self, const node_context* ctx, con
           fail(reply, "this question is answered by the console server itself");
         }
       },
-      [=](netsnap_atom, std::uint64_t id, std::vector<core::peer_status>& s) {
+      [self](netsnap_atom, std::uint64_t id, std::vector<core::peer_status>& s) {
         auto it = self->state.snapshots.find(id);
         if (it == self->state.snapshots.end())
           return; // too late: the sweep went on without it
@@ -423,7 +430,7 @@ console_actor::behavior_type console(self_ptr self, const node_context* ctx, con
         sw->net = std::move(s);
         sw->done();
       },
-      [=](timeout_atom, std::uint64_t id) {
+      [self](timeout_atom, std::uint64_t id) {
         auto it = self->state.snapshots.find(id);
         if (it == self->state.snapshots.end())
           return;
@@ -431,7 +438,7 @@ console_actor::behavior_type console(self_ptr self, const node_context* ctx, con
         self->state.snapshots.erase(it);
         sw->done();
       },
-      [=](status_atom) {
+      [self](status_atom) {
         auto s = core::status_of("console", "console", self->mailbox().size());
         s.state = std::to_string(self->state.served) + " questions answered";
         s.counters = {{"served", self->state.served}};

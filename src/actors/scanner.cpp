@@ -13,11 +13,11 @@ struct scanner_state {
 scanner_actor::behavior_type scanner(scanner_actor::stateful_pointer<scanner_state> self,
                                      const node_context* ctx) {
   return {
-      [=](hash_atom, const std::string& path) {
+      [self, ctx](hash_atom, const std::string& path) {
         ++self->state.files_hashed;
         return std::make_tuple(hashed_atom::value, path, io::hash_file(*ctx->folder, path));
       },
-      [=](status_atom) {
+      [self](status_atom) {
         auto n = self->state.files_hashed;
         auto s = core::status_of("scanner", "scanner", self->mailbox().size());
         s.state = "hashed " + std::to_string(n) + " files, " +

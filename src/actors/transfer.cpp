@@ -341,33 +341,33 @@ transfer_actor::behavior_type transfer(self_ptr self, const node_context* ctx, t
       logic->start_pull();
   }
   return {
-      [=](pieces_atom, std::size_t k, std::vector<rpc::piece>& pieces) {
+      [logic](pieces_atom, std::size_t k, std::vector<rpc::piece>& pieces) {
         logic->on_pieces(k, pieces);
       },
-      [=](done_atom, std::size_t k, const std::string& error) { logic->on_done(k, error); },
-      [=](have_reply_atom, std::size_t k, std::size_t round, rpc::have_answer& a) {
+      [logic](done_atom, std::size_t k, const std::string& error) { logic->on_done(k, error); },
+      [logic](have_reply_atom, std::size_t k, std::size_t round, rpc::have_answer& a) {
         logic->on_have(k, round, a);
       },
-      [=](round_atom) { logic->next_round(); },
-      [=](suspend_atom) { logic->finish(transfer_paused); }, // the user's pause: chunks kept
-      [=](ds_answer_atom, bool accepted) {
+      [logic](round_atom) { logic->next_round(); },
+      [logic](suspend_atom) { logic->finish(transfer_paused); }, // the user's pause: chunks kept
+      [self, logic](ds_answer_atom, bool accepted) {
         self->state.ds->on_answer(accepted);
         logic->on_downstream();
       },
-      [=](ds_sent_atom, std::size_t frames) {
+      [self, logic](ds_sent_atom, std::size_t frames) {
         self->state.ds->on_sent(frames);
         logic->on_downstream();
       },
-      [=](ds_failed_atom, const std::string& error) {
+      [self, logic](ds_failed_atom, const std::string& error) {
         self->state.ds->on_failed(error);
         logic->on_downstream();
       },
-      [=](ds_tick_atom) {
+      [self, logic](ds_tick_atom) {
         self->state.ticking = false;
         self->state.ds->tick();
         logic->on_downstream();
       },
-      [=](status_atom) { return logic->status(); },
+      [logic](status_atom) { return logic->status(); },
   };
 }
 

@@ -44,7 +44,7 @@ upload_actor::behavior_type upload(upload_actor::stateful_pointer<upload_state> 
     return upload_actor::behavior_type::make_empty_behavior();
   }
   // Reads and pushes while the peer has room in its window.
-  auto pump = [=] {
+  auto pump = [self] {
     auto& st = self->state;
     auto& chunks = st.record.chunks;
     auto& pool = io::frame_pool();
@@ -93,22 +93,22 @@ upload_actor::behavior_type upload(upload_actor::stateful_pointer<upload_state> 
     }
   };
   return {
-      [=](ds_answer_atom, bool accepted) {
+      [self, pump](ds_answer_atom, bool accepted) {
         self->state.ds->on_answer(accepted);
         if (!self->state.ds->active())
           self->quit(); // nobody took it
         else
           pump();
       },
-      [=](ds_sent_atom, std::size_t frames) {
+      [self, pump](ds_sent_atom, std::size_t frames) {
         self->state.ds->on_sent(frames);
         pump();
       },
-      [=](ds_failed_atom, const std::string& error) {
+      [self](ds_failed_atom, const std::string& error) {
         self->state.ds->on_failed(error);
         self->quit();
       },
-      [=](status_atom) {
+      [self](status_atom) {
         auto& st = self->state;
         auto s = core::status_of("upload", st.record.path, self->mailbox().size());
         s.state = "chunk " + std::to_string(st.next_chunk) + " of " +

@@ -21,15 +21,15 @@ using scans = std::vector<std::vector<std::string>>;
 actors::scan_sink_actor::behavior_type recorder(actors::scan_sink_actor::pointer,
                                                 std::shared_ptr<scans> seen) {
   return {
-      [=](actors::scan_atom, const std::vector<std::string>& paths,
+      [seen](actors::scan_atom, const std::vector<std::string>& paths,
           const std::vector<std::int64_t>& seen_at) {
         CHECK(seen_at.size() == paths.size());
         for (auto t : seen_at)
           CHECK(t > 0); // the wall-clock time of the first event, for propagation latency
         seen->push_back(paths);
       },
-      [=](actors::rescan_atom) { seen->push_back({"<rescan>"}); },
-      [=](actors::unwatched_atom, const std::vector<std::string>& roots) {
+      [seen](actors::rescan_atom) { seen->push_back({"<rescan>"}); },
+      [seen](actors::unwatched_atom, const std::vector<std::string>& roots) {
         seen->push_back({"<unwatched>"});
         seen->back().insert(seen->back().end(), roots.begin(), roots.end());
       },
