@@ -57,7 +57,6 @@ using ds_answer_atom = caf::atom_constant<caf::atom("ds_answer")>; // KJ -> rela
 using ds_sent_atom = caf::atom_constant<caf::atom("ds_sent")>;     // KJ -> relay: frame left
 using ds_failed_atom = caf::atom_constant<caf::atom("ds_failed")>; // KJ -> relay: push broke
 using ds_tick_atom = caf::atom_constant<caf::atom("ds_tick")>;     // relay -> itself: judge pace
-using log_atom = caf::atom_constant<caf::atom("log")>;             // KJ -> supervisor
 using status_atom = caf::atom_constant<caf::atom("status")>;       // any actor: actor_status
 using children_atom = caf::atom_constant<caf::atom("children")>;   // -> node, index: actors below
 using summary_atom = caf::atom_constant<caf::atom("summary")>;     // console -> index: totals
