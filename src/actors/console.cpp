@@ -3,9 +3,10 @@
 // busy actor shows as "no answer" instead of stalling the console.
 //
 // Bridge (console server thread -> CAF): the server calls console_backend::ask, which posts
-// ask(query, reply) here with anon_send and returns; `reply` fulfils a KJ cross-thread promise
-// on the server's loop. Nothing blocks: not this actor (the scheduler's threads stay free), not
-// the console thread (other clients and `top` keep being served while a sweep waits).
+// ask(query, reply) here with anon_send and returns; `reply` (console_reply_to, a value holding
+// the server's reply object) fulfils a KJ cross-thread promise on the server's loop. Nothing
+// blocks: not this actor (the scheduler's threads stay free), not the console thread (other clients
+// and `top` keep being served while a sweep waits).
 #include <algorithm>
 #include <chrono>
 #include <map>
@@ -18,7 +19,7 @@ namespace cascade::actors {
 
 namespace {
 
-using reply_fn = std::function<void(core::console_answer)>;
+using reply_fn = console_reply_to;
 
 constexpr auto ask_timeout = std::chrono::milliseconds(1500);
 constexpr auto rescan_timeout = std::chrono::seconds(120);
@@ -62,7 +63,7 @@ struct console_state {
   std::map<std::uint64_t, std::shared_ptr<sweep>> snapshots; // waiting for the network
 };
 
-using self_ptr = caf::stateful_actor<console_state>*;
+using self_ptr = console_actor::stateful_pointer<console_state>;
 
 // --- building answers from a sweep ---
 
@@ -180,39 +181,40 @@ core::node_status node_status(const sweep& sw, const node_context* ctx, const st
 
 // --- the behavior ---
 
-caf::behavior console(self_ptr self, const node_context* ctx, console_refs refs,
-                      std::string group_tag) {
+console_actor::behavior_type console(self_ptr self, const node_context* ctx, console_refs refs,
+                                     std::string group_tag) {
   // Asks every actor for its status, the index for its summary, the node for the last
   // session errors and the network for its peer statistics; then calls `finish`.
-  auto run_sweep = [=](std::function<void(sweep&)> finish) {
+  auto run_sweep = [self, ctx, refs](std::function<void(sweep&)> finish) {
     auto sw = std::make_shared<sweep>();
     sw->finish = std::move(finish);
     sw->top.resize(6);
-    auto ask_status = [=](const caf::actor& a, std::vector<core::actor_status>* into,
-                          std::size_t slot, std::string kind) {
+    auto ask_status = [self, sw](const status_actor& a, std::vector<core::actor_status>* into,
+                                 std::size_t slot, std::string kind) {
       ++sw->pending;
       (*into)[slot] = no_answer(kind, kind);
       self->request(a, ask_timeout, status_atom::value)
           .then(
-              [=](core::actor_status& s) {
+              [sw, into, slot](core::actor_status& s) {
                 (*into)[slot] = std::move(s);
                 sw->done();
               },
-              [=](caf::error&) { sw->done(); });
+              [sw](caf::error&) { sw->done(); });
     };
     // Peers and transfers: asked once their parents named them.
-    auto ask_children = [=](const caf::actor& parent, std::vector<core::actor_status>* into,
-                            std::string kind) {
+    auto ask_children = [self, sw, ask_status](const parent_actor& parent,
+                                               std::vector<core::actor_status>* into,
+                                               std::string kind) {
       ++sw->pending;
       self->request(parent, ask_timeout, children_atom::value)
           .then(
-              [=](std::vector<caf::actor>& kids) {
+              [sw, ask_status, into, kind](std::vector<status_actor>& kids) {
                 into->resize(kids.size());
                 for (std::size_t k = 0; k < kids.size(); ++k)
                   ask_status(kids[k], into, k, kind);
                 sw->done();
               },
-              [=](caf::error&) { sw->done(); });
+              [sw](caf::error&) { sw->done(); });
     };
     ask_status(refs.supervisor, &sw->top, 0, "node");
     ask_status(refs.watcher, &sw->top, 1, "watcher");
@@ -230,24 +232,24 @@ caf::behavior console(self_ptr self, const node_context* ctx, console_refs refs,
     ++sw->pending;
     self->request(refs.index, ask_timeout, summary_atom::value)
         .then(
-            [=](core::index_summary& s) {
+            [sw](core::index_summary& s) {
               sw->index = std::move(s);
               sw->done();
             },
-            [=](caf::error&) { sw->done(); });
+            [sw](caf::error&) { sw->done(); });
     ++sw->pending;
     self->request(refs.supervisor, ask_timeout, errors_atom::value)
         .then(
-            [=](std::vector<std::pair<core::device_id, std::string>>& e) {
+            [sw](device_errors& e) {
               sw->errors = std::move(e);
               sw->done();
             },
-            [=](caf::error&) { sw->done(); });
+            [sw](caf::error&) { sw->done(); });
     if (ctx->net) {
       auto id = self->state.next_snapshot++;
       self->state.snapshots[id] = sw;
       ++sw->pending;
-      caf::actor me_actor = caf::actor_cast<caf::actor>(self);
+      console_actor me_actor{self};
       ctx->net->snapshot([me_actor, id](std::vector<core::peer_status> s) {
         caf::anon_send(me_actor, netsnap_atom::value, id, std::move(s));
       });
@@ -263,8 +265,10 @@ caf::behavior console(self_ptr self, const node_context* ctx, console_refs refs,
   };
 
   // The error handler of a request to the index.
-  auto index_failed = [=](const reply_fn& reply) {
-    return [=](caf::error& e) { fail(reply, "the index did not answer: " + caf::to_string(e)); };
+  auto index_failed = [fail](const reply_fn& reply) {
+    return [fail, reply](caf::error& e) {
+      fail(reply, "the index did not answer: " + caf::to_string(e));
+    };
   };
 
   // A list of paths (ignored files, the mode's lists) and what differs for each.
@@ -278,10 +282,10 @@ caf::behavior console(self_ptr self, const node_context* ctx, console_refs refs,
   };
 
   // A command the index answers with (message, error): restore, pause and resume.
-  auto ask_message = [=](const reply_fn& reply, auto... args) {
+  auto ask_message = [self, refs, fail, index_failed](const reply_fn& reply, auto... args) {
     self->request(refs.index, ask_timeout * 4, args...)
         .then(
-            [=](std::string& message, std::string& error) {
+            [fail, reply](std::string& message, std::string& error) {
               if (!error.empty())
                 return fail(reply, error);
               core::console_answer a;
@@ -292,19 +296,20 @@ caf::behavior console(self_ptr self, const node_context* ctx, console_refs refs,
   };
 
   return {
-      [=](ask_atom, const core::console_query& q, const reply_fn& reply) {
+      [self, ctx, refs, group_tag, run_sweep, fail, index_failed, reply_paths,
+       ask_message](ask_atom, const core::console_query& q, const reply_fn& reply) {
         ++self->state.served;
         auto started = self->state.started_ns;
         switch (q.kind) {
         case core::console_query_kind::status:
-          run_sweep([=](sweep& sw) {
+          run_sweep([ctx, group_tag, reply, started](sweep& sw) {
             core::console_answer a;
             a.status = node_status(sw, ctx, group_tag, started);
             reply(std::move(a));
           });
           return;
         case core::console_query_kind::peers:
-          run_sweep([=](sweep& sw) {
+          run_sweep([reply](sweep& sw) {
             core::console_answer a;
             a.peers = all_peers(sw);
             if (!sw.net)
@@ -313,7 +318,7 @@ caf::behavior console(self_ptr self, const node_context* ctx, console_refs refs,
           });
           return;
         case core::console_query_kind::actors:
-          run_sweep([=](sweep& sw) {
+          run_sweep([reply](sweep& sw) {
             core::console_answer a;
             a.actors = all_actors(sw);
             reply(std::move(a));
@@ -322,14 +327,14 @@ caf::behavior console(self_ptr self, const node_context* ctx, console_refs refs,
         case core::console_query_kind::files:
           self->request(refs.index, ask_timeout * 4, files_atom::value, q.arg)
               .then(
-                  [=](std::vector<core::file_info>& files, bool truncated,
-                      std::map<core::short_id, std::string>& names) {
+                  [run_sweep, reply](std::vector<core::file_info>& files, bool truncated,
+                                     std::map<core::short_id, std::string>& names) {
                     auto answer = std::make_shared<core::console_answer>();
                     answer->files = std::move(files);
                     answer->truncated = truncated;
                     answer->device_names = std::move(names);
                     // Which connected peers we have sent each record to: their read position.
-                    run_sweep([=](sweep& sw) {
+                    run_sweep([reply, answer](sweep& sw) {
                       for (auto& f : answer->files)
                         for (auto& p : sw.peers)
                           if (p.answered && p.counter("subscribed") &&
@@ -352,17 +357,20 @@ caf::behavior console(self_ptr self, const node_context* ctx, console_refs refs,
           return;
         }
         case core::console_query_kind::ignored_files:
-          self->request(refs.index, rescan_timeout, files_atom::value, q.arg, true)
-              .then([=](std::vector<std::string>& paths,
-                        bool truncated) { reply_paths(reply, paths, {}, truncated); },
-                    index_failed(reply));
+          self->request(refs.index, rescan_timeout, ignored_atom::value, q.arg)
+              .then(
+                  [reply_paths, reply](std::vector<std::string>& paths, bool truncated) {
+                    reply_paths(reply, paths, {}, truncated);
+                  },
+                  index_failed(reply));
           return;
         case core::console_query_kind::out_of_sync:
         case core::console_query_kind::local_changes:
           self->request(refs.index, ask_timeout * 4, mode_list_atom::value,
                         q.kind == core::console_query_kind::local_changes, q.arg)
-              .then([=](std::vector<std::string>& paths, std::vector<std::string>& changes,
-                        bool truncated) { reply_paths(reply, paths, changes, truncated); },
+              .then([reply_paths,
+                     reply](std::vector<std::string>& paths, std::vector<std::string>& changes,
+                            bool truncated) { reply_paths(reply, paths, changes, truncated); },
                     index_failed(reply));
           return;
         case core::console_query_kind::override_group:
@@ -372,7 +380,7 @@ caf::behavior console(self_ptr self, const node_context* ctx, console_refs refs,
         case core::console_query_kind::conflicts:
           self->request(refs.index, ask_timeout * 4, conflicts_atom::value)
               .then(
-                  [=](std::vector<core::conflict_info>& c) {
+                  [reply](std::vector<core::conflict_info>& c) {
                     core::console_answer a;
                     a.conflicts = std::move(c);
                     reply(std::move(a));
@@ -382,7 +390,7 @@ caf::behavior console(self_ptr self, const node_context* ctx, console_refs refs,
         case core::console_query_kind::versions:
           self->request(refs.index, ask_timeout * 4, versions_atom::value, q.arg)
               .then(
-                  [=](std::vector<core::version_info>& v) {
+                  [reply](std::vector<core::version_info>& v) {
                     core::console_answer a;
                     a.versions = std::move(v);
                     reply(std::move(a));
@@ -395,10 +403,10 @@ caf::behavior console(self_ptr self, const node_context* ctx, console_refs refs,
         case core::console_query_kind::resume:
           return ask_message(reply, pause_atom::value, q.kind == core::console_query_kind::pause);
         case core::console_query_kind::rescan:
-          self->request(refs.index, rescan_timeout, rescan_atom::value, q.arg)
+          self->request(refs.index, rescan_timeout, rescan_path_atom::value, q.arg)
               .then(
-                  [=](std::uint64_t scanned, std::uint64_t changes, std::uint64_t hashing,
-                      std::string& error) {
+                  [fail, reply](std::uint64_t scanned, std::uint64_t changes, std::uint64_t hashing,
+                                std::string& error) {
                     if (!error.empty())
                       return fail(reply, error);
                     core::console_answer a;
@@ -413,7 +421,7 @@ caf::behavior console(self_ptr self, const node_context* ctx, console_refs refs,
           fail(reply, "this question is answered by the console server itself");
         }
       },
-      [=](netsnap_atom, std::uint64_t id, std::vector<core::peer_status>& s) {
+      [self](netsnap_atom, std::uint64_t id, std::vector<core::peer_status>& s) {
         auto it = self->state.snapshots.find(id);
         if (it == self->state.snapshots.end())
           return; // too late: the sweep went on without it
@@ -422,7 +430,7 @@ caf::behavior console(self_ptr self, const node_context* ctx, console_refs refs,
         sw->net = std::move(s);
         sw->done();
       },
-      [=](timeout_atom, std::uint64_t id) {
+      [self](timeout_atom, std::uint64_t id) {
         auto it = self->state.snapshots.find(id);
         if (it == self->state.snapshots.end())
           return;
@@ -430,7 +438,7 @@ caf::behavior console(self_ptr self, const node_context* ctx, console_refs refs,
         self->state.snapshots.erase(it);
         sw->done();
       },
-      [=](status_atom) {
+      [self](status_atom) {
         auto s = core::status_of("console", "console", self->mailbox().size());
         s.state = std::to_string(self->state.served) + " questions answered";
         s.counters = {{"served", self->state.served}};
@@ -443,10 +451,11 @@ caf::behavior console(self_ptr self, const node_context* ctx, console_refs refs,
 // rest to the console actor.
 class backend final : public rpc::console_backend {
 public:
-  backend(caf::actor console, console_hooks hooks)
+  backend(console_actor console, console_hooks hooks)
       : console_(std::move(console)), hooks_(std::move(hooks)) {}
 
-  void ask(core::console_query q, reply_fn done) override {
+  void ask(core::console_query q, std::shared_ptr<rpc::console_reply> reply) override {
+    reply_fn done{std::move(reply)};
     core::console_answer a;
     switch (q.kind) {
     case core::console_query_kind::log_level: {
@@ -484,18 +493,18 @@ public:
   }
 
 private:
-  caf::actor console_;
+  console_actor console_;
   console_hooks hooks_;
 };
 
 } // namespace
 
-caf::actor spawn_console(caf::actor_system& sys, const node_context& ctx, console_refs refs,
-                         std::string group_tag) {
+console_actor spawn_console(caf::actor_system& sys, const node_context& ctx, console_refs refs,
+                            std::string group_tag) {
   return sys.spawn(console, &ctx, std::move(refs), std::move(group_tag));
 }
 
-std::unique_ptr<rpc::console_backend> make_console_backend(caf::actor console,
+std::unique_ptr<rpc::console_backend> make_console_backend(console_actor console,
                                                            console_hooks hooks) {
   return std::make_unique<backend>(std::move(console), std::move(hooks));
 }

@@ -45,18 +45,18 @@ void note_applied(index_state& st, const core::file_record& r, const core::devic
                 " us after its source saw the change");
 }
 
-void remember_relay(index_state& st, const caf::actor& a) {
+void remember_relay(index_state& st, const status_actor& a) {
   std::erase_if(st.relays, [](auto& w) { return !w.lock(); });
   st.relays.push_back(caf::actor_cast<caf::weak_actor_ptr>(a));
 }
 
-std::vector<caf::actor> children(index_state& st) {
-  std::vector<caf::actor> out;
+std::vector<status_actor> children(index_state& st) {
+  std::vector<status_actor> out;
   for (auto& [path, a] : st.transfers)
     out.push_back(a);
   std::erase_if(st.relays, [](auto& w) { return !w.lock(); });
   for (auto& w : st.relays) {
-    auto a = caf::actor_cast<caf::actor>(w.lock());
+    auto a = caf::actor_cast<status_actor>(w.lock());
     if (a && std::find(out.begin(), out.end(), a) == out.end())
       out.push_back(a);
   }
@@ -101,8 +101,8 @@ core::index_summary summarize(index_state& st) {
   return s;
 }
 
-caf::message find_files(index_state& st, const node_context* ctx, const std::string& glob,
-                        std::size_t limit) {
+files_reply find_files(index_state& st, const node_context* ctx, const std::string& glob,
+                       std::size_t limit) {
   auto& db = *st.db;
   std::vector<core::stored_record> found;
   if (glob.empty()) {
@@ -121,7 +121,7 @@ caf::message find_files(index_state& st, const node_context* ctx, const std::str
     found.resize(limit);
 
   // Names for the short ids of version vectors: us, live sessions, every peer we ever read.
-  std::map<core::short_id, std::string> names;
+  device_names names;
   names[ctx->self_short] = core::format_device_id(ctx->self);
   for (auto& d : db.known_peers())
     names[core::short_of(d)] = core::format_device_id(d);
@@ -154,7 +154,7 @@ caf::message find_files(index_state& st, const node_context* ctx, const std::str
     }
     out.push_back(std::move(i));
   }
-  return caf::make_message(std::move(out), truncated, std::move(names));
+  return {std::move(out), truncated, std::move(names)};
 }
 
 std::vector<core::conflict_info> find_conflicts(index_state& st) {
@@ -218,23 +218,22 @@ subtree_scan scan_subtrees(index_logic& logic, const node_context* ctx,
   return {scanned, changes, hashing};
 }
 
-caf::message rescan_path(index_logic& logic, const node_context* ctx, const std::string& path) {
+rescan_reply rescan_path(index_logic& logic, const node_context* ctx, const std::string& path) {
   if (!path.empty() && core::validate_path(path) != core::path_error::ok)
-    return caf::make_message(std::uint64_t{0}, std::uint64_t{0}, std::uint64_t{0},
-                             "'" + path + "' is not a path inside the folder");
+    return {0, 0, 0, "'" + path + "' is not a path inside the folder"};
   auto r = scan_subtrees(logic, ctx, {path});
   io::log_info("console: rescanned " + (path.empty() ? ctx->folder->root() : path) + ": " +
                std::to_string(r.scanned) + " entries, " + std::to_string(r.changes) +
                " changes recorded, " + std::to_string(r.hashing) + " files being hashed");
-  return caf::make_message(r.scanned, r.changes, r.hashing, std::string());
+  return {r.scanned, r.changes, r.hashing, std::string()};
 }
 
-caf::message find_ignored(const node_context* ctx, const std::string& glob) {
+paths_reply find_ignored(const node_context* ctx, const std::string& glob) {
   constexpr std::size_t limit = 1000;
   std::vector<std::string> out;
   bool truncated = false;
   if (!ctx->ignores)
-    return caf::make_message(std::move(out), truncated);
+    return {std::move(out), truncated};
   auto set = ctx->ignores->current();
   bool by_name = glob.find('/') == std::string::npos;
   auto wanted = [&](const std::string& p) {
@@ -269,7 +268,7 @@ caf::message find_ignored(const node_context* ctx, const std::string& glob) {
     }
   }
   std::sort(out.begin(), out.end());
-  return caf::make_message(std::move(out), truncated);
+  return {std::move(out), truncated};
 }
 
 } // namespace cascade::actors::index_detail

@@ -9,29 +9,29 @@ namespace cascade::actors::index_detail {
 core::index_summary summarize(index_state& st);
 
 // Transfers and uploads alive now (the console's `actors` and `transfers`).
-std::vector<caf::actor> children(index_state& st);
+std::vector<status_actor> children(index_state& st);
 
 // Records matching `glob` (SQLite GLOB; a plain path also matches what is below it), at most
 // `limit`: (vector<file_info>, truncated, map<short_id, device id text>).
-caf::message find_files(index_state& st, const node_context* ctx, const std::string& glob,
-                        std::size_t limit = 1000);
+files_reply find_files(index_state& st, const node_context* ctx, const std::string& glob,
+                       std::size_t limit = 1000);
 
 std::vector<core::conflict_info> find_conflicts(index_state& st);
 // Paths on disk the ignore patterns hide, matching `glob` (core::glob_match on the whole path,
 // or on the name when it has no '/'; a plain path also matches what is below it). An ignored
 // directory is one entry ("dir/"), not entered. At most 1000: (paths, truncated).
-caf::message find_ignored(const node_context* ctx, const std::string& glob);
+paths_reply find_ignored(const node_context* ctx, const std::string& glob);
 
 // Versions of paths matching `glob` (as files takes it), by path then time (index_versions.cpp).
 std::vector<core::version_info> find_versions(const node_context* ctx, const std::string& glob);
 // Puts the newest version of `path` (or the newest from `time`, YYYYMMDD-HHMMSS) back as a local
 // change; the file it replaces is kept as a version first. (message, error).
-caf::message restore_version(index_logic& logic, const node_context* ctx, const std::string& path,
-                             const std::string& time);
+message_reply restore_version(index_logic& logic, const node_context* ctx, const std::string& path,
+                              const std::string& time);
 
 // Walks `path` ("" for the whole folder) and records what changed:
 // (scanned, changes, hashing, error); error is set if `path` is not a valid folder path.
-caf::message rescan_path(index_logic& logic, const node_context* ctx, const std::string& path);
+rescan_reply rescan_path(index_logic& logic, const node_context* ctx, const std::string& path);
 // Scans each root and everything below it ("" = the whole folder); what the console's rescan
 // and the periodic rescan of unwatched trees share.
 struct subtree_scan {

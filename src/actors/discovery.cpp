@@ -21,10 +21,10 @@ std::string endpoint_text(const core::service_endpoint& e) {
   return e.host + ":" + std::to_string(e.port);
 }
 
-caf::behavior discovery(caf::stateful_actor<discovery_state>* self, const node_context* ctx,
-                        std::string group_tag) {
+discovery_actor::behavior_type discovery(discovery_actor::stateful_pointer<discovery_state> self,
+                                         const node_context* ctx, std::string group_tag) {
   return {
-      [=](found_atom, const io::mdns_service& s) {
+      [self, ctx, group_tag](found_atom, const io::mdns_service& s) {
         auto txt = [&](const char* k) {
           auto it = s.txt.find(k);
           return it == s.txt.end() ? std::string() : it->second;
@@ -60,14 +60,14 @@ caf::behavior discovery(caf::stateful_actor<discovery_state>* self, const node_c
         // dials only if no connection came (no duplicate connection to tear down).
         ctx->net->dial(s.address, s.port, *id, ctx->self < *id ? 0 : 2000);
       },
-      [=](lost_atom, const std::string& name) {
+      [self, ctx](lost_atom, const std::string& name) {
         auto gone = self->state.table.lost(name);
         if (!gone)
           return;
         io::log_info("mDNS service " + name + " is gone (its connection, if any, stays)");
         ctx->net->forget(gone->host, gone->port);
       },
-      [=](status_atom) {
+      [self, ctx](status_atom) {
         auto& st = self->state;
         auto& table = st.table;
         auto dial = ctx->net->dial_statistics();
@@ -107,7 +107,8 @@ caf::behavior discovery(caf::stateful_actor<discovery_state>* self, const node_c
 
 } // namespace
 
-caf::actor spawn_discovery(caf::actor_system& sys, const node_context& ctx, std::string group_tag) {
+discovery_actor spawn_discovery(caf::actor_system& sys, const node_context& ctx,
+                                std::string group_tag) {
   return sys.spawn(discovery, &ctx, std::move(group_tag));
 }
 

@@ -17,7 +17,7 @@ struct guardian_state {
 };
 
 caf::behavior guardian(caf::stateful_actor<guardian_state>* self,
-                       std::vector<std::pair<std::string, caf::actor>> watched,
+                       std::vector<std::pair<std::string, status_actor>> watched,
                        std::shared_ptr<guard_hooks> hooks) {
   for (auto& [name, a] : watched) {
     if (!a)
@@ -39,7 +39,7 @@ caf::behavior guardian(caf::stateful_actor<guardian_state>* self,
 } // namespace
 
 caf::actor spawn_guardian(caf::actor_system& sys,
-                          std::vector<std::pair<std::string, caf::actor>> watched,
+                          std::vector<std::pair<std::string, status_actor>> watched,
                           std::shared_ptr<guard_hooks> hooks) {
   return sys.spawn(guardian, std::move(watched), std::move(hooks));
 }

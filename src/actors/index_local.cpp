@@ -300,12 +300,12 @@ void index_logic::notify_peers() {
     self_->send(s.peer, changed_atom::value);
 }
 
-caf::message index_logic::get_updates(std::uint64_t from, const core::device_id& device,
-                                      bool deltas) {
+updates_reply index_logic::get_updates(std::uint64_t from, const core::device_id& device,
+                                       bool deltas) {
   // A halted folder sends nothing, not even what it recorded before; a paused one sends it all
   // on resume (the peer's pump asks again from where it stopped).
   if (st().halted || st().user_paused)
-    return caf::make_message(std::vector<rpc::wire_entry>{}, from);
+    return {std::vector<rpc::wire_entry>{}, from};
   auto peer_short = core::short_of(device);
   std::vector<rpc::wire_entry> out;
   std::uint64_t last = from;
@@ -337,7 +337,7 @@ caf::message index_logic::get_updates(std::uint64_t from, const core::device_id&
     if (bytes > batch_bytes)
       break;
   }
-  return caf::make_message(std::move(out), last);
+  return {std::move(out), last};
 }
 
 // The folder marker (DESIGN.md §2): without it, we stop rather than delete everything.

@@ -7,6 +7,7 @@
 #include <map>
 #include <memory>
 #include <set>
+#include <tuple>
 
 #include "actors/actors.hpp"
 #include "core/deletion_hold.hpp"
@@ -34,7 +35,7 @@ constexpr std::size_t batch_bytes = 8 << 20;
 
 struct session_entry {
   core::device_id device{};
-  caf::actor peer;
+  peer_actor peer;
 };
 
 struct index_state {
@@ -45,7 +46,7 @@ struct index_state {
   std::map<rpc::session_id, session_entry> sessions;
   std::set<std::string> hashing;           // paths at the scanner
   std::set<std::string> rescan_after_hash; // changed again while being hashed
-  std::map<std::string, caf::actor> transfers;
+  std::map<std::string, transfer_actor> transfers;
   // Needed files and the local names they will copy chunks from (a rename): those names are
   // pinned (not deleted) from the moment the file is known to be needed until it is installed.
   std::map<std::string, std::vector<std::string>> transfer_sources; // path -> copy sources
@@ -63,7 +64,8 @@ struct index_state {
   };
   std::map<core::transfer_slots::ticket, slot_job> slot_jobs; // waiting for a slot
   // Running, monitored, and held here alone (the network holds them weakly): released when down.
-  std::map<caf::actor_addr, std::pair<core::transfer_slots::ticket, caf::actor>> slot_actors;
+  // Uploads and transfers alike, so by the interface they share.
+  std::map<caf::actor_addr, std::pair<core::transfer_slots::ticket, status_actor>> slot_actors;
   std::map<std::string, core::transfer_slots::ticket> upload_tickets; // uploads waiting
   std::set<std::string> pull_queued;                                  // pulls waiting
   // When each waiting path may be pulled: the grace after an announcement (a push usually
@@ -116,7 +118,15 @@ struct index_state {
   std::uint64_t versions_bytes = 0; // all versions, as of the last clean-up plus those kept since
 };
 
-using self_ptr = caf::stateful_actor<index_state>*;
+using self_ptr = index_actor::stateful_pointer<index_state>;
+
+// Answers as the index's interface (actors.hpp) declares them.
+using message_reply = std::tuple<std::string, std::string>; // (message, error)
+using updates_reply = std::tuple<std::vector<rpc::wire_entry>, std::uint64_t>;
+using files_reply = std::tuple<std::vector<core::file_info>, bool, device_names>;
+using paths_reply = std::tuple<std::vector<std::string>, bool>;
+using mode_paths_reply = std::tuple<std::vector<std::string>, std::vector<std::string>, bool>;
+using rescan_reply = std::tuple<std::uint64_t, std::uint64_t, std::uint64_t, std::string>;
 
 // The steady clock in ns (the `now` of the pure core:: helpers).
 inline std::int64_t steady_ns() {
@@ -132,7 +142,7 @@ bool matches(const core::stored_record& s, const io::local_stat& st);
 
 class index_logic {
 public:
-  index_logic(self_ptr self, const node_context* ctx, caf::actor scanner)
+  index_logic(self_ptr self, const node_context* ctx, scanner_actor scanner)
       : self_(self), ctx_(ctx), scanner_(std::move(scanner)) {}
 
   index_state& st() { return self_->state; }
@@ -168,7 +178,7 @@ public:
   void notify_peers();
   // Our records above `from` for a peer, skipping those it sent us itself; a big file's chunk
   // list as a delta of the record it replaced when `deltas`.
-  caf::message get_updates(std::uint64_t from, const core::device_id& device, bool deltas);
+  updates_reply get_updates(std::uint64_t from, const core::device_id& device, bool deltas);
   std::optional<rpc::session_id> session_of(const core::device_id& d);
   // Records from a peer: stored as needed, then decided and applied.
   enum class update_outcome { refused, recorded, need_full };
@@ -216,7 +226,7 @@ public:
   void on_finished(transfer_result& r);
   // Applies every finished transfer reported since the last call, in one transaction.
   void flush_finished();
-  void on_session_up(const rpc::session_info& info, caf::actor peer);
+  void on_session_up(const rpc::session_info& info, peer_actor peer);
   void process_needed_later(const std::string& path);
   void on_session_down(rpc::session_id s);
   void on_offer(rpc::session_id s, rpc::call_id call, rpc::wire_entry& e,
@@ -292,7 +302,8 @@ public:
   // one; leaving receive-only announces the local changes recorded meanwhile.
   void start_mode();
   // core::decide_in_mode in this folder's mode.
-  core::mode_decision decide_here(const core::stored_record* local, const core::file_record& remote);
+  core::mode_decision decide_here(const core::stored_record* local,
+                                  const core::file_record& remote);
   // True if a needed record stays needed without being applied (send-only, the group differs).
   bool held(const core::file_record& needed);
   // A local change was recorded: in receive-only it is listed and never announced.
@@ -301,9 +312,9 @@ public:
   void drop_local_change(const std::string& path);
   bool announced(const std::string& path) { return !st().local_changes.count(path); }
   // The console: out-of-sync (local false) or local-changes (true) -> (paths, changes, truncated).
-  caf::message list_mode_paths(bool local, const std::string& glob);
+  mode_paths_reply list_mode_paths(bool local, const std::string& glob);
   // The console: override (false) or revert (true) -> (message, error).
-  caf::message mode_action(bool revert);
+  message_reply mode_action(bool revert);
 
 private:
   std::string override_group();
@@ -318,7 +329,7 @@ private:
   void schedule_db_tick();
   bool launch_pull(const std::string& path, core::transfer_slots::ticket t);
   bool launch_upload(const std::string& path, core::transfer_slots::ticket t);
-  void hold_slot(const caf::actor& a, core::transfer_slots::ticket t);
+  void hold_slot(const status_actor& a, core::transfer_slots::ticket t);
   void forget_pull(const std::string& path);
   void pin(const std::string& path, const std::vector<core::chunk_copy>& copies);
   // One finished transfer (inside flush_finished's transaction); true if it was installed.
@@ -326,7 +337,7 @@ private:
 
   self_ptr self_;
   const node_context* ctx_;
-  caf::actor scanner_;
+  scanner_actor scanner_;
   std::map<rpc::session_id, std::uint64_t> epochs_;
 };
 
@@ -336,6 +347,6 @@ std::int64_t take_changed_at(index_state& st, const std::string& path);
 // A remote record from `from` is on disk: one propagation latency sample.
 void note_applied(index_state& st, const core::file_record& r, const core::device_id& from);
 // An upload or relaying transfer the console should list while it lives.
-void remember_relay(index_state& st, const caf::actor& a);
+void remember_relay(index_state& st, const status_actor& a);
 
 } // namespace cascade::actors::index_detail

@@ -94,7 +94,7 @@ void index_logic::drop_local_change(const std::string& path) {
     db().unmark_local_change(path);
 }
 
-caf::message index_logic::list_mode_paths(bool local, const std::string& glob) {
+mode_paths_reply index_logic::list_mode_paths(bool local, const std::string& glob) {
   std::vector<std::string> paths, changes;
   bool truncated = false;
   auto add = [&](const std::string& path, const char* change) {
@@ -123,17 +123,16 @@ caf::message index_logic::list_mode_paths(bool local, const std::string& glob) {
         break;
     }
   }
-  return caf::make_message(std::move(paths), std::move(changes), truncated);
+  return {std::move(paths), std::move(changes), truncated};
 }
 
-caf::message index_logic::mode_action(bool revert) {
+message_reply index_logic::mode_action(bool revert) {
   auto wanted_mode = revert ? core::folder_mode::receive_only : core::folder_mode::send_only;
   if (st().mode != wanted_mode)
-    return caf::make_message(std::string(), std::string(revert ? "revert" : "override") +
-                                                " is for " + core::folder_mode_name(wanted_mode) +
-                                                " folders; this one is " +
-                                                core::folder_mode_name(st().mode));
-  return caf::make_message(revert ? revert_local() : override_group(), std::string());
+    return {std::string(), std::string(revert ? "revert" : "override") + " is for " +
+                               core::folder_mode_name(wanted_mode) + " folders; this one is " +
+                               core::folder_mode_name(st().mode)};
+  return {revert ? revert_local() : override_group(), std::string()};
 }
 
 std::string index_logic::override_group() {

@@ -15,7 +15,7 @@ std::string index_logic::set_user_pause(bool on) {
   if (on) {
     // Running transfers stop at a chunk boundary; their temp files stay (core::partial_files).
     for (auto& [path, a] : s.transfers)
-      self_->send(a, pause_atom::value);
+      self_->send(a, suspend_atom::value);
     io::log_info("paused: peers' changes are not applied and ours are not sent until resume; "
                  "local changes are still recorded");
     return "paused: local changes are recorded; nothing is sent or applied until `resume`";

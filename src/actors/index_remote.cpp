@@ -382,7 +382,7 @@ std::string index_logic::next_tmp() {
   return ctx_->tmp->new_path(); // unpredictable: nobody can plant the name first
 }
 
-void index_logic::on_session_up(const rpc::session_info& info, caf::actor peer) {
+void index_logic::on_session_up(const rpc::session_info& info, peer_actor peer) {
   st().sessions[info.id] = {info.device, std::move(peer)};
   set_epoch(info.id, info.epoch);
   // Records waiting for this peer can go now, and failed transfers may find a holder in it.

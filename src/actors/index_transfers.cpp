@@ -100,7 +100,7 @@ void index_logic::grant_slots() {
       launch(t);
 }
 
-void index_logic::hold_slot(const caf::actor& a, core::transfer_slots::ticket t) {
+void index_logic::hold_slot(const status_actor& a, core::transfer_slots::ticket t) {
   self_->monitor(a);
   st().slot_actors[a.address()] = {t, a};
 }
@@ -164,8 +164,7 @@ bool index_logic::launch_pull(const std::string& path, core::transfer_slots::tic
     job.tmp_path = next_tmp();
     ctx_->partials->put(n->record, job.tmp_path, {});
   }
-  auto a =
-      spawn_transfer(self_->system(), *ctx_, std::move(job), caf::actor_cast<caf::actor>(self_));
+  auto a = spawn_transfer(self_->system(), *ctx_, std::move(job), index_actor{self_});
   hold_slot(a, t);
   s.transfers[path] = std::move(a);
   return true;
@@ -214,10 +213,9 @@ bool index_logic::launch_upload(const std::string& path, core::transfer_slots::t
   auto now = std::chrono::steady_clock::now();
   if (now - s.last_snapshot > std::chrono::seconds(1)) {
     s.last_snapshot = now;
-    ctx_->net->snapshot(
-        [me = caf::actor_cast<caf::actor>(self_)](std::vector<core::peer_status> rows) {
-          caf::anon_send(me, netsnap_atom::value, std::move(rows));
-        });
+    ctx_->net->snapshot([me = index_actor{self_}](std::vector<core::peer_status> rows) {
+      caf::anon_send(me, netsnap_atom::value, std::move(rows));
+    });
   }
   auto a = spawn_upload(self_->system(), *ctx_, r, std::move(plan));
   hold_slot(a, t);
@@ -298,8 +296,7 @@ void index_logic::on_offer(rpc::session_id s, rpc::call_id call, rpc::wire_entry
     job.tmp_path = next_tmp();
     ctx_->partials->put(r, job.tmp_path, {});
   }
-  auto a =
-      spawn_transfer(self_->system(), *ctx_, std::move(job), caf::actor_cast<caf::actor>(self_));
+  auto a = spawn_transfer(self_->system(), *ctx_, std::move(job), index_actor{self_});
   hold_slot(a, t);
   remember_relay(st(), a); // it may relay on after its own file is done
   st().transfers[r.path] = std::move(a);

@@ -40,8 +40,8 @@ bool matches_glob(const std::string& glob, const std::string& path) {
          path[glob.size()] == '/';
 }
 
-caf::message restore_error(const std::string& why) {
-  return caf::make_message(std::string(), why);
+message_reply restore_error(const std::string& why) {
+  return {std::string(), why};
 }
 
 } // namespace
@@ -103,8 +103,8 @@ std::vector<core::version_info> find_versions(const node_context* ctx, const std
   return out;
 }
 
-caf::message restore_version(index_logic& logic, const node_context* ctx, const std::string& path,
-                             const std::string& time) {
+message_reply restore_version(index_logic& logic, const node_context* ctx, const std::string& path,
+                              const std::string& time) {
   if (core::validate_path(path) != core::path_error::ok)
     return restore_error("'" + path + "' is not a path inside the folder");
   std::optional<std::int64_t> at;
@@ -140,7 +140,7 @@ caf::message restore_version(index_logic& logic, const node_context* ctx, const 
   auto said = "restored " + path + " from " + pick->name +
               (kept ? "; the file it replaced is kept as " + *kept : std::string());
   io::log_info("console: " + said);
-  return caf::make_message(said, std::string());
+  return {said, std::string()};
 }
 
 } // namespace cascade::actors::index_detail

@@ -18,10 +18,10 @@ struct peer_state {
   std::uint64_t batches_in = 0, batches_out = 0, full_resends = 0;
 };
 
-caf::behavior peer(caf::stateful_actor<peer_state>* self, const node_context* ctx,
-                   rpc::session_info info, caf::actor index) {
+peer_actor::behavior_type peer(peer_actor::stateful_pointer<peer_state> self,
+                               const node_context* ctx, rpc::session_info info, index_actor index) {
   self->state.info = info;
-  auto pump = [=] {
+  auto pump = [self, ctx, index] {
     auto& st = self->state;
     if (!st.subscribed || st.sending) {
       st.dirty = true;
@@ -31,7 +31,7 @@ caf::behavior peer(caf::stateful_actor<peer_state>* self, const node_context* ct
     st.dirty = false;
     bool deltas = !std::exchange(st.full_next, false);
     self->request(index, caf::infinite, get_atom::value, st.sent_up_to, st.info.device, deltas)
-        .then([=](std::vector<rpc::wire_entry>& entries, std::uint64_t last) {
+        .then([self, ctx](std::vector<rpc::wire_entry>& entries, std::uint64_t last) {
           auto& st = self->state;
           if (entries.empty()) {
             bool more = last > st.sent_up_to;
@@ -44,7 +44,7 @@ caf::behavior peer(caf::stateful_actor<peer_state>* self, const node_context* ct
           ++st.batches_out;
           io::log_debug("sending " + std::to_string(entries.size()) + " records to " +
                         st.info.address);
-          caf::actor me = caf::actor_cast<caf::actor>(self);
+          peer_actor me{self};
           ctx->net->send_update(st.info.id, std::move(entries), last,
                                 [me, last](bool ok, bool need_full) {
                                   caf::anon_send(me, sent_atom::value, ok, need_full, last);
@@ -53,20 +53,20 @@ caf::behavior peer(caf::stateful_actor<peer_state>* self, const node_context* ct
   };
   // Ask the peer for its records from where we stopped reading them.
   self->request(index, caf::infinite, progress_atom::value, info.device)
-      .then([=](std::uint64_t epoch, std::uint64_t seq) {
+      .then([self, ctx](std::uint64_t epoch, std::uint64_t seq) {
         auto& i = self->state.info;
         ctx->net->subscribe(i.id, i.epoch, epoch == i.epoch ? seq : 0);
       });
   return {
-      [=](subscribe_atom, std::uint64_t epoch, std::uint64_t from) {
+      [self, pump](subscribe_atom, std::uint64_t epoch, std::uint64_t from) {
         auto& st = self->state;
         (void)epoch; // a foreign epoch means the peer lost our index: from is 0 then anyway
         st.subscribed = true;
         st.sent_up_to = from;
         pump();
       },
-      [=](changed_atom) { pump(); },
-      [=](sent_atom, bool ok, bool need_full, std::uint64_t last) {
+      [pump](changed_atom) { pump(); },
+      [self, pump](sent_atom, bool ok, bool need_full, std::uint64_t last) {
         auto& st = self->state;
         st.sending = false;
         if (!ok)
@@ -80,19 +80,19 @@ caf::behavior peer(caf::stateful_actor<peer_state>* self, const node_context* ct
         }
         pump();
       },
-      [=](update_atom, rpc::call_id call, std::vector<rpc::wire_entry>& entries,
-          std::uint64_t last) {
+      [self, ctx, index](update_atom, rpc::call_id call, std::vector<rpc::wire_entry>& entries,
+                         std::uint64_t last) {
         ++self->state.batches_in;
         io::log_debug("got " + std::to_string(entries.size()) + " records from " +
                       self->state.info.address);
         auto s = self->state.info.id;
         self->request(index, caf::infinite, update_atom::value, s, std::move(entries), last)
-            .then([=](bool ok, bool need_full) {
+            .then([ctx, s, call](bool ok, bool need_full) {
               ctx->net->complete_update(s, call, ok, need_full);
             });
       },
-      [=](down_atom) { self->quit(); },
-      [=](status_atom) {
+      [self](down_atom) { self->quit(); },
+      [self](status_atom) {
         auto& st = self->state;
         auto s =
             core::status_of("peer", core::format_device_id(st.info.device), self->mailbox().size());
@@ -113,8 +113,8 @@ caf::behavior peer(caf::stateful_actor<peer_state>* self, const node_context* ct
 
 } // namespace
 
-caf::actor spawn_peer(caf::actor_system& sys, const node_context& ctx, rpc::session_info info,
-                      caf::actor index) {
+peer_actor spawn_peer(caf::actor_system& sys, const node_context& ctx, rpc::session_info info,
+                      index_actor index) {
   return sys.spawn(peer, &ctx, std::move(info), std::move(index));
 }
 

@@ -17,9 +17,8 @@ public:
   void on_failed(const std::string& error) override { post(ds_failed_atom::value, error); }
 
 private:
-  template <class... Ts>
-  void post(Ts&&... xs) {
-    if (auto a = caf::actor_cast<caf::actor>(actor_))
+  template <class... Ts> void post(Ts&&... xs) {
+    if (auto a = caf::actor_cast<push_owner_actor>(actor_))
       caf::anon_send(a, std::forward<Ts>(xs)...);
   }
   caf::actor_addr actor_;
@@ -41,7 +40,7 @@ std::string mib(std::uint64_t bytes) {
 } // namespace
 
 downstream::downstream(const node_context& ctx, core::file_record record, relay_plan plan,
-                       caf::actor owner)
+                       push_owner_actor owner)
     : ctx_(ctx), record_(std::move(record)), plan_(std::move(plan)), owner_(owner.address()) {}
 
 bool downstream::start() {

@@ -23,7 +23,8 @@ public:
   // How often the owner asks tick() while the peer is active (a stalled peer sends nothing).
   static constexpr auto tick_interval = std::chrono::milliseconds(250);
 
-  downstream(const node_context& ctx, core::file_record record, relay_plan plan, caf::actor owner);
+  downstream(const node_context& ctx, core::file_record record, relay_plan plan,
+             push_owner_actor owner);
 
   // Offers the file to the next peer of the plan; false if there is nobody left.
   bool start();

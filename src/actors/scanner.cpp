@@ -10,13 +10,14 @@ struct scanner_state {
   std::uint64_t files_hashed = 0;
 };
 
-caf::behavior scanner(caf::stateful_actor<scanner_state>* self, const node_context* ctx) {
+scanner_actor::behavior_type scanner(scanner_actor::stateful_pointer<scanner_state> self,
+                                     const node_context* ctx) {
   return {
-      [=](hash_atom, const std::string& path) {
+      [self, ctx](hash_atom, const std::string& path) {
         ++self->state.files_hashed;
-        return caf::make_message(hashed_atom::value, path, io::hash_file(*ctx->folder, path));
+        return std::make_tuple(hashed_atom::value, path, io::hash_file(*ctx->folder, path));
       },
-      [=](status_atom) {
+      [self](status_atom) {
         auto n = self->state.files_hashed;
         auto s = core::status_of("scanner", "scanner", self->mailbox().size());
         s.state = "hashed " + std::to_string(n) + " files, " +
@@ -29,7 +30,7 @@ caf::behavior scanner(caf::stateful_actor<scanner_state>* self, const node_conte
 
 } // namespace
 
-caf::actor spawn_scanner(caf::actor_system& sys, const node_context& ctx) {
+scanner_actor spawn_scanner(caf::actor_system& sys, const node_context& ctx) {
   return sys.spawn<caf::detached>(scanner, &ctx);
 }
 

@@ -11,17 +11,18 @@ namespace {
 
 struct supervisor_state {
   static inline const char* name = "node";
-  std::map<rpc::session_id, caf::actor> peers;
+  std::map<rpc::session_id, peer_actor> peers;
   std::map<rpc::session_id, core::device_id> devices;
   // Why each device's last session ended (the console's `peers`), newest reason per device.
   std::map<core::device_id, std::string> last_error;
   std::uint64_t sessions_seen = 0;
 };
 
-caf::behavior supervisor(caf::stateful_actor<supervisor_state>* self, const node_context* ctx,
-                         caf::actor index) {
+supervisor_actor::behavior_type
+supervisor(supervisor_actor::stateful_pointer<supervisor_state> self, const node_context* ctx,
+           index_actor index) {
   return {
-      [=](up_atom, const rpc::session_info& info) {
+      [self, ctx, index](up_atom, const rpc::session_info& info) {
         io::log_info("connected to " + core::format_device_id(info.device) + " at " + info.address +
                      (info.outbound ? " (dialed)" : " (accepted)"));
         auto p = spawn_peer(self->system(), *ctx, info, index);
@@ -30,7 +31,7 @@ caf::behavior supervisor(caf::stateful_actor<supervisor_state>* self, const node
         ++self->state.sessions_seen;
         self->send(index, up_atom::value, info, p);
       },
-      [=](down_atom, rpc::session_id s, const std::string& reason) {
+      [self, index](down_atom, rpc::session_id s, const std::string& reason) {
         io::log_info("session " + std::to_string(s) + " closed: " + reason);
         self->send(index, down_atom::value, s);
         self->state.peers.erase(s);
@@ -39,27 +40,27 @@ caf::behavior supervisor(caf::stateful_actor<supervisor_state>* self, const node
           self->state.devices.erase(it);
         }
       },
-      [=](subscribe_atom, rpc::session_id s, std::uint64_t epoch, std::uint64_t from) {
+      [self](subscribe_atom, rpc::session_id s, std::uint64_t epoch, std::uint64_t from) {
         if (auto it = self->state.peers.find(s); it != self->state.peers.end())
           self->send(it->second, subscribe_atom::value, epoch, from);
       },
-      [=](update_atom, rpc::session_id s, rpc::call_id call, std::vector<rpc::wire_entry>& e,
-          std::uint64_t last) {
+      [self, ctx](update_atom, rpc::session_id s, rpc::call_id call,
+                  std::vector<rpc::wire_entry>& e, std::uint64_t last) {
         if (auto it = self->state.peers.find(s); it != self->state.peers.end())
           self->send(it->second, update_atom::value, call, std::move(e), last);
         else
           ctx->net->complete_update(s, call, false);
       },
-      [=](offer_atom, rpc::session_id s, rpc::call_id call, rpc::wire_entry& e,
-          std::vector<core::device_id>& rest, std::vector<core::device_id>& visited) {
+      [self, index](offer_atom, rpc::session_id s, rpc::call_id call, rpc::wire_entry& e,
+                    std::vector<core::device_id>& rest, std::vector<core::device_id>& visited) {
         self->send(index, offer_atom::value, s, call, std::move(e), std::move(rest),
                    std::move(visited));
       },
-      [=](have_atom, rpc::session_id s, rpc::call_id call, std::string& path,
-          core::version_vector& v) {
+      [self, index](have_atom, rpc::session_id s, rpc::call_id call, std::string& path,
+                    core::version_vector& v) {
         self->send(index, have_atom::value, s, call, std::move(path), std::move(v));
       },
-      [=](status_atom) {
+      [self](status_atom) {
         auto& st = self->state;
         auto s = core::status_of("node", "node", self->mailbox().size());
         s.state = std::to_string(st.peers.size()) + " sessions up, " +
@@ -67,15 +68,14 @@ caf::behavior supervisor(caf::stateful_actor<supervisor_state>* self, const node
         s.counters = {{"sessions", st.peers.size()}, {"sessions_seen", st.sessions_seen}};
         return s;
       },
-      [=](children_atom) {
-        std::vector<caf::actor> out;
+      [self](children_atom) {
+        std::vector<status_actor> out;
         for (auto& [id, a] : self->state.peers)
           out.push_back(a);
         return out;
       },
-      [=](errors_atom) {
-        return std::vector<std::pair<core::device_id, std::string>>(self->state.last_error.begin(),
-                                                                    self->state.last_error.end());
+      [self](errors_atom) {
+        return device_errors(self->state.last_error.begin(), self->state.last_error.end());
       },
   };
 }
@@ -83,7 +83,7 @@ caf::behavior supervisor(caf::stateful_actor<supervisor_state>* self, const node
 // Turns network callbacks (on the KJ thread) into messages.
 class bridge final : public rpc::listener {
 public:
-  explicit bridge(caf::actor sup) : sup_(std::move(sup)) {}
+  explicit bridge(supervisor_actor sup) : sup_(std::move(sup)) {}
   void on_session_up(const rpc::session_info& s) override {
     caf::anon_send(sup_, up_atom::value, s);
   }
@@ -111,16 +111,17 @@ public:
   }
 
 private:
-  caf::actor sup_;
+  supervisor_actor sup_;
 };
 
 } // namespace
 
-caf::actor spawn_supervisor(caf::actor_system& sys, const node_context& ctx, caf::actor index) {
+supervisor_actor spawn_supervisor(caf::actor_system& sys, const node_context& ctx,
+                                  index_actor index) {
   return sys.spawn(supervisor, &ctx, std::move(index));
 }
 
-std::unique_ptr<rpc::listener> make_listener(caf::actor supervisor) {
+std::unique_ptr<rpc::listener> make_listener(supervisor_actor supervisor) {
   return std::make_unique<bridge>(std::move(supervisor));
 }
 

@@ -178,10 +178,9 @@ void transfer_logic::start_push() {
     }
   str.chunks = s.job.missing; // the upstream streams the whole file, in order
   s.streams.push_back(std::move(str));
-  s.streams[0].fetch =
-      ctx_->net->accept_offer(s.job.session, *s.job.offer_call,
-                              std::make_shared<receiver>(caf::actor_cast<caf::actor>(self_), 0));
-  s.ds.emplace(*ctx_, s.job.record, s.job.relay, caf::actor_cast<caf::actor>(self_));
+  s.streams[0].fetch = ctx_->net->accept_offer(
+      s.job.session, *s.job.offer_call, std::make_shared<receiver>(transfer_actor{self_}, 0));
+  s.ds.emplace(*ctx_, s.job.record, s.job.relay, push_owner_actor{self_});
   s.ds->start();
   on_downstream();
 }
@@ -328,7 +327,8 @@ void transfer_logic::on_downstream() {
 
 namespace {
 
-caf::behavior transfer(self_ptr self, const node_context* ctx, transfer_job job, caf::actor index) {
+transfer_actor::behavior_type transfer(self_ptr self, const node_context* ctx, transfer_job job,
+                                       index_actor index) {
   auto& st = self->state;
   st.job = std::move(job);
   st.result.record = st.job.record;
@@ -341,33 +341,33 @@ caf::behavior transfer(self_ptr self, const node_context* ctx, transfer_job job,
       logic->start_pull();
   }
   return {
-      [=](pieces_atom, std::size_t k, std::vector<rpc::piece>& pieces) {
+      [logic](pieces_atom, std::size_t k, std::vector<rpc::piece>& pieces) {
         logic->on_pieces(k, pieces);
       },
-      [=](done_atom, std::size_t k, const std::string& error) { logic->on_done(k, error); },
-      [=](have_atom, std::size_t k, std::size_t round, rpc::have_answer& a) {
+      [logic](done_atom, std::size_t k, const std::string& error) { logic->on_done(k, error); },
+      [logic](have_reply_atom, std::size_t k, std::size_t round, rpc::have_answer& a) {
         logic->on_have(k, round, a);
       },
-      [=](retry_atom) { logic->next_round(); },
-      [=](pause_atom) { logic->finish(transfer_paused); }, // the user's pause: chunks kept
-      [=](ds_answer_atom, bool accepted) {
+      [logic](round_atom) { logic->next_round(); },
+      [logic](suspend_atom) { logic->finish(transfer_paused); }, // the user's pause: chunks kept
+      [self, logic](ds_answer_atom, bool accepted) {
         self->state.ds->on_answer(accepted);
         logic->on_downstream();
       },
-      [=](ds_sent_atom, std::size_t frames) {
+      [self, logic](ds_sent_atom, std::size_t frames) {
         self->state.ds->on_sent(frames);
         logic->on_downstream();
       },
-      [=](ds_failed_atom, const std::string& error) {
+      [self, logic](ds_failed_atom, const std::string& error) {
         self->state.ds->on_failed(error);
         logic->on_downstream();
       },
-      [=](ds_tick_atom) {
+      [self, logic](ds_tick_atom) {
         self->state.ticking = false;
         self->state.ds->tick();
         logic->on_downstream();
       },
-      [=](status_atom) { return logic->status(); },
+      [logic](status_atom) { return logic->status(); },
   };
 }
 
@@ -377,8 +377,8 @@ caf::behavior transfer(self_ptr self, const node_context* ctx, transfer_job job,
 
 namespace cascade::actors {
 
-caf::actor spawn_transfer(caf::actor_system& sys, const node_context& ctx, transfer_job job,
-                          caf::actor index) {
+transfer_actor spawn_transfer(caf::actor_system& sys, const node_context& ctx, transfer_job job,
+                              index_actor index) {
   return sys.spawn<caf::detached>(transfer_detail::transfer, &ctx, std::move(job),
                                   std::move(index));
 }

@@ -22,8 +22,8 @@ struct stream_state {
   std::string from;                // the holder's short id, for messages
   std::vector<std::size_t> chunks; // chunk indexes, in the order they arrive
   std::size_t next = 0;            // into chunks: the one being assembled
-  io::block_ref current;     // a chunk split across pieces, assembled (pooled)
-  std::size_t assembled = 0; // bytes of it in `current`
+  io::block_ref current;           // a chunk split across pieces, assembled (pooled)
+  std::size_t assembled = 0;       // bytes of it in `current`
   bool done = false;
 };
 
@@ -53,19 +53,19 @@ struct transfer_state {
                                 .count();
 };
 
-using self_ptr = caf::stateful_actor<transfer_state>*;
+using self_ptr = transfer_actor::stateful_pointer<transfer_state>;
 
 // Forwards one stream's callbacks from the KJ thread to the actor as messages. The network
 // holds it weakly (an address): a finished transfer ends even if its stream lingers there.
 class receiver final : public rpc::chunk_receiver {
 public:
-  receiver(const caf::actor& a, std::size_t stream) : actor_(a.address()), stream_(stream) {}
+  receiver(const transfer_actor& a, std::size_t stream) : actor_(a.address()), stream_(stream) {}
   void on_pieces(std::vector<rpc::piece> pieces) override {
-    if (auto a = caf::actor_cast<caf::actor>(actor_))
+    if (auto a = caf::actor_cast<transfer_actor>(actor_))
       caf::anon_send(a, pieces_atom::value, stream_, std::move(pieces));
   }
   void on_done(const std::string& error) override {
-    if (auto a = caf::actor_cast<caf::actor>(actor_))
+    if (auto a = caf::actor_cast<transfer_actor>(actor_))
       caf::anon_send(a, done_atom::value, stream_, error);
   }
 
@@ -79,7 +79,7 @@ std::string short_of(const core::device_id& d);
 
 class transfer_logic {
 public:
-  transfer_logic(self_ptr self, const node_context* ctx, caf::actor index)
+  transfer_logic(self_ptr self, const node_context* ctx, index_actor index)
       : self_(self), ctx_(ctx), index_(std::move(index)) {}
 
   transfer_state& st() { return self_->state; }
@@ -112,7 +112,7 @@ private:
 
   self_ptr self_;
   const node_context* ctx_;
-  caf::actor index_;
+  index_actor index_;
 };
 
 } // namespace cascade::actors::transfer_detail

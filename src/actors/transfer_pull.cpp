@@ -50,8 +50,8 @@ void transfer_logic::next_round() {
     ctx_->net->have(s.job.sources[k].second, s.job.record.path, s.job.record.version,
                     s.job.record.chunks.size(), have_wait,
                     [me, k, round = s.round](rpc::have_answer a) {
-                      if (auto a2 = caf::actor_cast<caf::actor>(me))
-                        caf::anon_send(a2, have_atom::value, k, round, std::move(a));
+                      if (auto a2 = caf::actor_cast<transfer_actor>(me))
+                        caf::anon_send(a2, have_reply_atom::value, k, round, std::move(a));
                     });
 }
 
@@ -93,7 +93,7 @@ void transfer_logic::plan() {
   }
   auto p = core::plan_repair_tiers(s.job.record, missing, tiers);
   s.unheld = p.unheld.size();
-  auto me = caf::actor_cast<caf::actor>(self_);
+  transfer_actor me{self_};
   bool partial_used = false;
   for (auto& f : p.fetches) {
     auto& [device, session] = s.job.sources[f.source];
@@ -141,7 +141,7 @@ void transfer_logic::streams_done() {
     return finish(unheld_error());
   auto pause =
       gained ? std::chrono::milliseconds(0) : std::chrono::milliseconds(50 << (s.idle_rounds - 1));
-  self_->delayed_send(self_, pause, retry_atom::value);
+  self_->delayed_send(self_, pause, round_atom::value);
 }
 
 void transfer_logic::continue_as_pull(const std::string& why) {

@@ -32,18 +32,19 @@ struct upload_state {
                                 .count();
 };
 
-caf::behavior upload(caf::stateful_actor<upload_state>* self, const node_context* ctx,
-                     core::file_record record, relay_plan plan) {
+upload_actor::behavior_type upload(upload_actor::stateful_pointer<upload_state> self,
+                                   const node_context* ctx, core::file_record record,
+                                   relay_plan plan) {
   auto& st = self->state;
   st.record = std::move(record);
   st.fd = ctx->folder->open_read(st.record.path);
-  st.ds.emplace(*ctx, st.record, std::move(plan), caf::actor_cast<caf::actor>(self));
+  st.ds.emplace(*ctx, st.record, std::move(plan), push_owner_actor{self});
   if (!st.fd || !st.ds->start()) {
     self->quit();
-    return {};
+    return upload_actor::behavior_type::make_empty_behavior();
   }
   // Reads and pushes while the peer has room in its window.
-  auto pump = [=] {
+  auto pump = [self] {
     auto& st = self->state;
     auto& chunks = st.record.chunks;
     auto& pool = io::frame_pool();
@@ -92,22 +93,22 @@ caf::behavior upload(caf::stateful_actor<upload_state>* self, const node_context
     }
   };
   return {
-      [=](ds_answer_atom, bool accepted) {
+      [self, pump](ds_answer_atom, bool accepted) {
         self->state.ds->on_answer(accepted);
         if (!self->state.ds->active())
           self->quit(); // nobody took it
         else
           pump();
       },
-      [=](ds_sent_atom, std::size_t frames) {
+      [self, pump](ds_sent_atom, std::size_t frames) {
         self->state.ds->on_sent(frames);
         pump();
       },
-      [=](ds_failed_atom, const std::string& error) {
+      [self](ds_failed_atom, const std::string& error) {
         self->state.ds->on_failed(error);
         self->quit();
       },
-      [=](status_atom) {
+      [self](status_atom) {
         auto& st = self->state;
         auto s = core::status_of("upload", st.record.path, self->mailbox().size());
         s.state = "chunk " + std::to_string(st.next_chunk) + " of " +
@@ -129,8 +130,8 @@ caf::behavior upload(caf::stateful_actor<upload_state>* self, const node_context
 
 } // namespace
 
-caf::actor spawn_upload(caf::actor_system& sys, const node_context& ctx, core::file_record record,
-                        relay_plan relay) {
+upload_actor spawn_upload(caf::actor_system& sys, const node_context& ctx, core::file_record record,
+                          relay_plan relay) {
   return sys.spawn<caf::detached>(upload, &ctx, std::move(record), std::move(relay));
 }
 

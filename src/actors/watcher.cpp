@@ -32,10 +32,10 @@ struct watcher_state {
   std::int64_t unwatched_since = 0; // wall ns: since when directories have no watch (0: none)
 };
 
-caf::behavior watcher(caf::stateful_actor<watcher_state>* self, caf::actor index,
-                      const node_context* ctx) {
+watcher_actor::behavior_type watcher(watcher_actor::stateful_pointer<watcher_state> self,
+                                     scan_sink_actor index, const node_context* ctx) {
   // Sends what is due and schedules a tick for what is not due yet.
-  auto flush = [=] {
+  auto flush = [self, index] {
     auto& st = self->state;
     auto now = now_ns(self);
     auto due = st.pending.take_due(now);
@@ -59,7 +59,7 @@ caf::behavior watcher(caf::stateful_actor<watcher_state>* self, caf::actor index
     }
   };
   return {
-      [=](fs_events_atom, const std::vector<io::watch_event>& events) {
+      [self, flush](fs_events_atom, const std::vector<io::watch_event>& events) {
         auto now = now_ns(self);
         auto wall = wall_ns();
         self->state.events += events.size();
@@ -69,17 +69,17 @@ caf::behavior watcher(caf::stateful_actor<watcher_state>* self, caf::actor index
         }
         flush();
       },
-      [=](tick_atom) {
+      [self, flush](tick_atom) {
         self->state.tick_at.reset();
         flush();
       },
-      [=](overflow_atom) { self->send(index, rescan_atom::value); },
-      [=](unwatched_atom a, std::vector<std::string>& roots) {
+      [self, index](overflow_atom) { self->send(index, rescan_atom::value); },
+      [self, index](unwatched_atom a, std::vector<std::string>& roots) {
         if (self->state.unwatched_since == 0 && !roots.empty())
           self->state.unwatched_since = wall_ns();
         self->send(index, a, std::move(roots)); // trees over the watch limit: rescanned
       },
-      [=](status_atom) {
+      [self, ctx](status_atom) {
         auto& st = self->state;
         auto s = core::status_of("watcher", "watcher", self->mailbox().size());
         std::uint64_t watches = ctx && ctx->fs ? ctx->fs->watch_count() : 0;
@@ -110,7 +110,8 @@ caf::behavior watcher(caf::stateful_actor<watcher_state>* self, caf::actor index
 
 } // namespace
 
-caf::actor spawn_watcher(caf::actor_system& sys, caf::actor index, const node_context* ctx) {
+watcher_actor spawn_watcher(caf::actor_system& sys, scan_sink_actor index,
+                            const node_context* ctx) {
   return sys.spawn(watcher, std::move(index), ctx);
 }
 

@@ -176,7 +176,7 @@ struct node_guard final : actors::guard_hooks {
 // Test-only: CASCADE_TEST_FAIL_ACTOR=NAME ends that actor with an error 300 ms after start, as
 // an unhandled exception would (tests/integration/test_shutdown.py, the guardian's case).
 struct test_failure {
-  std::vector<std::pair<std::string, caf::actor>> actors;
+  std::vector<std::pair<std::string, actors::status_actor>> actors;
   uv_timer_t timer{};
 };
 
@@ -272,7 +272,7 @@ int run_node(const run_options& o) {
                           : core::transfer_slots::default_size(std::thread::hardware_concurrency());
 
   auto scanner = actors::spawn_scanner(sys, ctx);
-  caf::actor index;
+  actors::index_actor index;
   try {
     index = actors::spawn_index(sys, ctx, scanner, io::open_index_store(p.state + "/index.db"));
   } catch (const std::exception& e) {
@@ -295,8 +295,10 @@ int run_node(const run_options& o) {
   ctx.net = &net;
   auto watcher_actor = actors::spawn_watcher(sys, index, &ctx);
   auto stop_actors = [&] {
-    for (auto& a : {watcher_actor, supervisor, index, scanner})
-      caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(watcher_actor, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(supervisor, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(index, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(scanner, caf::exit_reason::user_shutdown);
   };
 
   std::uint16_t port = 0;
@@ -328,7 +330,7 @@ int run_node(const run_options& o) {
     caf::anon_send(watcher_actor, actors::unwatched_atom::value, std::move(roots));
   });
   std::unique_ptr<io::mdns> mdns;
-  caf::actor discovery;
+  actors::discovery_actor discovery;
   if (o.discovery) {
     discovery = actors::spawn_discovery(sys, ctx, group_tag(key));
     auto id = core::format_device_id(me.id);
@@ -360,7 +362,7 @@ int run_node(const run_options& o) {
     net.deny(id);
     io::log_warn("device " + core::format_device_id(id) + " is denied (console): dropping it");
   };
-  std::vector<std::pair<std::string, caf::actor>> long_lived = {
+  std::vector<std::pair<std::string, actors::status_actor>> long_lived = {
       {"watcher", watcher_actor}, {"scanner", scanner},     {"index", index},
       {"supervisor", supervisor}, {"discovery", discovery}, {"console", console_actor}};
   auto guardian = actors::spawn_guardian(sys, long_lived, guard);

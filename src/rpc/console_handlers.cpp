@@ -351,7 +351,15 @@ public:
   }
 
 private:
-  using answer_fulfiller = kj::Own<kj::CrossThreadPromiseFulfiller<core::console_answer>>;
+  // Where the backend's answer goes: fulfils the promise ask() waits on.
+  struct kj_reply final : console_reply {
+    explicit kj_reply(kj::Own<kj::CrossThreadPromiseFulfiller<core::console_answer>> f)
+        : fulfiller(kj::mv(f)) {}
+    // kj::Own's destructor may throw; here, as in any shared_ptr's deleter, it must not.
+    ~kj_reply() noexcept override = default;
+    void fulfil(core::console_answer a) override { fulfiller->fulfill(kj::mv(a)); }
+    kj::Own<kj::CrossThreadPromiseFulfiller<core::console_answer>> fulfiller;
+  };
 
   // Hands the question to the backend; its answer comes back from another thread through a
   // cross-thread promise (the only KJ object meant to be touched from there).
@@ -371,9 +379,8 @@ private:
                                         kj::Duration limit = 10 * kj::SECONDS,
                                         std::string arg2 = {}) {
     auto paf = kj::newPromiseAndCrossThreadFulfiller<core::console_answer>();
-    auto f = std::make_shared<answer_fulfiller>(kj::mv(paf.fulfiller));
     backend_.ask({kind, std::move(arg), std::move(arg2)},
-                 [f](core::console_answer a) { (*f)->fulfill(kj::mv(a)); });
+                 std::make_shared<kj_reply>(kj::mv(paf.fulfiller)));
     return timer_.timeoutAfter(limit, kj::mv(paf.promise))
         .then(
             [](core::console_answer a) -> core::console_answer {

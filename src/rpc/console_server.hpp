@@ -5,7 +5,6 @@
 // No KJ or Cap'n Proto type crosses this header.
 #pragma once
 
-#include <functional>
 #include <memory>
 #include <string>
 
@@ -13,13 +12,24 @@
 
 namespace cascade::rpc {
 
+// Where the answer to one question goes: the server's side of it (a KJ cross-thread promise,
+// console_handlers.cpp). A plain object, not a closure, so that it can travel in an actor
+// message as a value.
+class console_reply {
+public:
+  virtual ~console_reply() = default;
+  // Called at most once, on any thread. A reply destroyed unfulfilled (the node stops) makes
+  // the server answer with an error.
+  virtual void fulfil(core::console_answer a) = 0;
+};
+
 // What the server asks; implemented by the actors (actors::make_console_backend).
 class console_backend {
 public:
   virtual ~console_backend() = default;
-  // Called on the console thread; returns at once. `done` runs once, later, on any thread (or
-  // is dropped unrun when the node stops; the server then answers with an error).
-  virtual void ask(core::console_query q, std::function<void(core::console_answer)> done) = 0;
+  // Called on the console thread; returns at once. `reply` is fulfilled once, later, on any
+  // thread (or dropped unfulfilled when the node stops).
+  virtual void ask(core::console_query q, std::shared_ptr<console_reply> reply) = 0;
 };
 
 class console_server {

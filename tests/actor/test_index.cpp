@@ -49,7 +49,8 @@ struct index_fixture {
   core::memory_store* store = nullptr; // owned by the index; touched only while it is idle
   caf::actor_system_config cfg;
   std::unique_ptr<caf::actor_system> sys;
-  caf::actor scanner, index;
+  actors::scanner_actor scanner;
+  actors::index_actor index;
 
   index_fixture() {
     ::chmod(state.c_str(), 0700);
@@ -100,8 +101,7 @@ struct index_fixture {
   }
 
   // Asks until `ok` holds for the answer or `limit` passes.
-  template <class Pred>
-  bool wait_until(Pred ok, std::chrono::milliseconds limit = 10s) {
+  template <class Pred> bool wait_until(Pred ok, std::chrono::milliseconds limit = 10s) {
     auto end = std::chrono::steady_clock::now() + limit;
     while (std::chrono::steady_clock::now() < end) {
       if (ok())
@@ -140,8 +140,7 @@ TEST_CASE("index actor: a store fault that may heal pauses writes, then they res
   f.store->fail_next_commit(true); // the index is idle: it answered
   f.write("b.txt", "two");
   f.scan({"b.txt"});
-  REQUIRE(f.wait_until(
-      [&] { return f.status_line().find("WRITES PAUSED") != std::string::npos; }));
+  REQUIRE(f.wait_until([&] { return f.status_line().find("WRITES PAUSED") != std::string::npos; }));
   CHECK(!f.store->get("b.txt")); // rolled back, not lost: pending
   f.store->heal();
   // The retry (1 s after the fault) walks the folder again and records what was pending.

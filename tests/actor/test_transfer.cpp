@@ -41,7 +41,7 @@ std::size_t send_range(rpc::chunk_receiver& r, const std::vector<std::uint8_t>& 
 }
 
 struct transfer_fixture : node_fixture {
-  caf::actor transfer;
+  actors::transfer_actor transfer;
 
   ~transfer_fixture() {
     if (transfer)
@@ -67,7 +67,7 @@ struct transfer_fixture : node_fixture {
 
   void start(actors::transfer_job job) {
     transfer = actors::spawn_transfer(*sys, ctx, std::move(job),
-                                      caf::actor_cast<caf::actor>(*index));
+                                      caf::actor_cast<actors::index_actor>(*index));
   }
 
   // The finished(result) the transfer sends its index; fails the test after 10 s.

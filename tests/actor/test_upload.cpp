@@ -24,7 +24,7 @@ using namespace std::chrono_literals;
 namespace {
 
 struct upload_fixture : node_fixture {
-  caf::actor upload;
+  actors::upload_actor upload;
   std::vector<std::uint8_t> data = random_bytes(20 * frame + 4321, 7);
   core::file_record record;
 

@@ -16,17 +16,23 @@ namespace {
 
 using scans = std::vector<std::vector<std::string>>;
 
-// Stands in for the index: records every scan request it gets.
-caf::behavior recorder(caf::event_based_actor*, std::shared_ptr<scans> seen) {
+// Stands in for the index: records every scan request it gets (the watcher's view of the index,
+// actors::scan_sink_actor).
+actors::scan_sink_actor::behavior_type recorder(actors::scan_sink_actor::pointer,
+                                                std::shared_ptr<scans> seen) {
   return {
-      [=](actors::scan_atom, const std::vector<std::string>& paths,
+      [seen](actors::scan_atom, const std::vector<std::string>& paths,
           const std::vector<std::int64_t>& seen_at) {
         CHECK(seen_at.size() == paths.size());
         for (auto t : seen_at)
           CHECK(t > 0); // the wall-clock time of the first event, for propagation latency
         seen->push_back(paths);
       },
-      [=](actors::rescan_atom) { seen->push_back({"<rescan>"}); },
+      [seen](actors::rescan_atom) { seen->push_back({"<rescan>"}); },
+      [seen](actors::unwatched_atom, const std::vector<std::string>& roots) {
+        seen->push_back({"<unwatched>"});
+        seen->back().insert(seen->back().end(), roots.begin(), roots.end());
+      },
   };
 }
 
@@ -35,7 +41,8 @@ struct fixture {
   std::unique_ptr<caf::actor_system> sys;
   caf::scheduler::test_coordinator* sched = nullptr;
   std::shared_ptr<scans> seen = std::make_shared<scans>();
-  caf::actor index, watcher;
+  actors::scan_sink_actor index;
+  actors::watcher_actor watcher;
 
   fixture() {
     cfg.set("scheduler.policy", caf::atom("testing"));
@@ -103,4 +110,11 @@ TEST_CASE_FIXTURE(fixture, "an overflow asks the index for a full rescan") {
   sched->run();
   REQUIRE(seen->size() == 1);
   CHECK((*seen)[0] == std::vector<std::string>{"<rescan>"});
+}
+
+TEST_CASE_FIXTURE(fixture, "trees without a watch go on to the index, to be walked") {
+  caf::anon_send(watcher, actors::unwatched_atom::value, std::vector<std::string>{"a/b", "c"});
+  sched->run();
+  REQUIRE(seen->size() == 1);
+  CHECK((*seen)[0] == std::vector<std::string>{"<unwatched>", "a/b", "c"});
 }
