@@ -325,21 +325,13 @@ using index_actor = scan_sink_actor::extend<
     caf::replies_to<rescan_path_atom, std::string>::with<std::uint64_t, std::uint64_t,
                                                          std::uint64_t, std::string>>;
 
-// The supervisor: the network's session events (rpc::listener, posted from the network thread)
-//  up(info) / down(session, reason), subscribe(session, epoch, from), update(session, call,
-//  entries, last), offer(session, call, entry, rest, visited), have(session, call, path,
-//  version), routed to the session's peer actor or the index; for the console children() ->
-//  peer actors, errors() -> why each device's last session ended.
+// The supervisor: the books of the sessions. up(info, peer) / down(session, reason) from the
+//  network's listener (which routes everything else straight to the peer actor or the index);
+//  for the console children() -> peer actors, errors() -> why each device's last session ended.
 using supervisor_actor = caf::typed_actor<
-    caf::reacts_to<up_atom, rpc::session_info>,
-    caf::reacts_to<down_atom, rpc::session_id, std::string>,
-    caf::reacts_to<subscribe_atom, rpc::session_id, std::uint64_t, std::uint64_t>,
-    caf::reacts_to<update_atom, rpc::session_id, rpc::call_id, std::vector<rpc::wire_entry>,
-                   std::uint64_t>,
-    caf::reacts_to<offer_atom, rpc::session_id, rpc::call_id, rpc::wire_entry,
-                   std::vector<core::device_id>, std::vector<core::device_id>>,
-    caf::reacts_to<have_atom, rpc::session_id, rpc::call_id, std::string, core::version_vector>,
-    status_if, children_if, caf::replies_to<errors_atom>::with<device_errors>>;
+    caf::reacts_to<up_atom, rpc::session_info, peer_actor>,
+    caf::reacts_to<down_atom, rpc::session_id, std::string>, status_if, children_if,
+    caf::replies_to<errors_atom>::with<device_errors>>;
 
 // Discovery: found(service) and lost(name) from Avahi's thread.
 using discovery_actor = caf::typed_actor<caf::reacts_to<found_atom, io::mdns_service>,
@@ -388,16 +380,19 @@ peer_actor spawn_peer(caf::actor_system& sys, const node_context& ctx, rpc::sess
 transfer_actor spawn_transfer(caf::actor_system& sys, const node_context& ctx, transfer_job job,
                               index_actor index);
 
-// Routes session events to peer actors (one per session) and the index.
-supervisor_actor spawn_supervisor(caf::actor_system& sys, const node_context& ctx,
-                                  index_actor index);
+// Keeps the books of the sessions for the console: up(info, peer) and down(session, reason)
+// from the listener; status, children (the peer actors) and errors (each device's last).
+supervisor_actor spawn_supervisor(caf::actor_system& sys);
 
 // Dials the peers of our group that mDNS finds (TXT id, g = group tag, v = protocol).
 discovery_actor spawn_discovery(caf::actor_system& sys, const node_context& ctx,
                                 std::string group_tag);
 
-// The network's listener: posts every callback to the supervisor.
-std::unique_ptr<rpc::listener> make_listener(supervisor_actor supervisor);
+// The network's listener: spawns a peer actor per session and posts every callback straight to
+// the actor that decides (a session's records to its peer actor; offers and `have` queries to
+// the index), sessions coming and going also to the supervisor.
+std::unique_ptr<rpc::listener> make_listener(caf::actor_system& sys, const node_context& ctx,
+                                             supervisor_actor supervisor, index_actor index);
 
 // The actors the console asks (discovery may be null).
 struct console_refs {

@@ -280,8 +280,8 @@ int run_node(const run_options& o) {
     caf::anon_send_exit(scanner, caf::exit_reason::user_shutdown);
     return 1;
   }
-  auto supervisor = actors::spawn_supervisor(sys, ctx, index);
-  auto listener = actors::make_listener(supervisor);
+  auto supervisor = actors::spawn_supervisor(sys);
+  auto listener = actors::make_listener(sys, ctx, supervisor, index);
   rpc::network_config ncfg;
   ncfg.listen_addr = o.listen;
   ncfg.port = o.port;
