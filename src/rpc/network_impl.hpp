@@ -1,5 +1,13 @@
-// The KJ side of rpc::network, shared by network.cpp (thread, queue, connections) and
-// services.cpp (the Cap'n Proto servers). Only the KJ thread touches what is declared here.
+// The KJ side of rpc::network, shared by network.cpp (thread, connections, dialing),
+// services.cpp (the Cap'n Proto servers), streams.cpp (fetches and pushes) and peer_stats.cpp
+// (the console's view). Only the KJ thread touches what is declared here; other threads reach it
+// through the inbox and the atomic id counters alone.
+//
+// State with rules of its own lives in classes that keep them: the inbox (inbox.hpp), the
+// calls waiting for our actors with their per-session caps (call_table.hpp), the dial budget
+// (dial_budget.hpp) and the handshake slowdown per address (core::handshake_backoff). What
+// impl holds directly are the tables of sessions, fetches, pushes and dial targets, each
+// entry's life tied to a session (drop() ends them all).
 #pragma once
 
 #include <capnp/rpc-twoparty.h>
@@ -7,27 +15,24 @@
 #include <kj/debug.h>
 
 #include <atomic>
-#include <deque>
 #include <future>
 #include <map>
-#include <mutex>
 #include <set>
 #include <thread>
 
 #include "cascade.capnp.h"
 #include "core/discovery.hpp"
+#include "core/handshake_backoff.hpp"
 #include "core/rate.hpp"
+#include "rpc/call_table.hpp"
 #include "rpc/counting_stream.hpp"
+#include "rpc/dial_budget.hpp"
+#include "rpc/inbox.hpp"
 #include "rpc/message_stream.hpp"
 #include "rpc/network.hpp"
 #include "rpc/tls.hpp"
 
 namespace cascade::rpc {
-
-// Runs one closure queued for the network thread; what it throws is logged, never propagated.
-void run_queued(const std::function<void()>& fn);
-// Runs one drained batch in order; a closure that throws does not stop the ones after it.
-void run_batch(const std::deque<std::function<void()>>& batch);
 
 inline constexpr std::size_t max_frame_bytes = 1024 * 1024; // pieces per write: 256 KiB - 1 MiB
 // Bytes of `-> stream` calls in flight per stream. capnp lets one more message than the window
@@ -122,54 +127,39 @@ struct dial_target {
 };
 
 struct network::impl : kj::TaskSet::ErrorHandler {
+  struct have_reply {
+    bool complete = false;
+    std::vector<bool> chunks;
+  };
+
   network_config cfg;
   listener& events;
   std::thread thread;
-  int efd = -1;
-  std::mutex mutex;
-  std::deque<std::function<void()>> queue;
-  bool stopping = false;
+  rpc::inbox inbox; // closures from other threads
+  // Ids handed out by other threads (fetch, offer) before their closure runs here.
+  std::atomic<fetch_id> next_fetch{1};
+  std::atomic<network::push_id> next_push{1};
 
   // KJ-thread state.
   kj::Maybe<kj::AsyncIoContext&> io;
   kj::Own<kj::ConnectionReceiver> receiver;
   kj::Maybe<kj::Own<kj::PromiseFulfiller<void>>> stop_fulfiller;
   kj::Own<kj::TaskSet> tasks;
-  kj::Own<kj::AsyncInputStream> queue_in; // the eventfd that post() signals
-  std::uint64_t queue_scratch = 0;
   kj::Own<tls_context> tls_ctx;
-  struct failure_count {
-    int count = 0;
-    kj::TimePoint last = kj::origin<kj::TimePoint>();
-  };
-  std::map<std::string, failure_count> failures_by_ip;
+  core::handshake_backoff backoff; // inbound handshakes that failed, per IP
   std::set<core::device_id> denied_devices;
   bool denied(const core::device_id& d) const { return denied_devices.count(d) > 0; }
   std::map<session_id, kj::Own<connection>> conns;
   std::map<fetch_id, kj::Own<pending_fetch>> fetches;
-  std::map<std::pair<session_id, call_id>, kj::Own<kj::PromiseFulfiller<bool>>> update_calls;
-  std::map<std::pair<session_id, call_id>, kj::Own<kj::PromiseFulfiller<fetch_id>>> offer_calls;
-  struct have_reply {
-    bool complete = false;
-    std::vector<bool> chunks;
-  };
-  std::map<std::pair<session_id, call_id>, kj::Own<kj::PromiseFulfiller<have_reply>>> have_calls;
   std::map<network::push_id, kj::Own<pending_push>> pushes;
-  network::push_id next_push = 1; // written by other threads under `mutex`
+  // Peers' calls waiting for our actors, each kind with its cap per session.
+  call_table<bool> update_calls{max_pending_updates};   // fulfilled with need_full
+  call_table<fetch_id> offer_calls{max_pending_offers}; // 0: declined
+  call_table<have_reply> have_calls{max_pending_have};
   std::vector<kj::Own<dial_target>> targets;
-  // The dial budget (dial_limits.cpp): waiters in core::dial_rank order.
-  core::dial_limiter dial_limiter;
-  std::multimap<core::dial_rank, kj::Own<kj::PromiseFulfiller<void>>> dial_waiters;
-  bool dial_pump_armed = false;
-  bool dial_closing = false;
-  struct {
-    std::atomic<std::uint64_t> attempts{0}, waited{0};
-    std::atomic<int> pending{0}, peak_pending{0};
-    std::atomic<std::size_t> waiting{0};
-  } dial_stats_; // read by other threads (network::dial_statistics)
+  dial_budget dials;
   session_id next_session = 1;
   call_id next_call = 1;
-  fetch_id next_fetch = 1; // written by other threads under `mutex`
 
   impl(network_config c, listener& l)
       : cfg(std::move(c)), events(l), denied_devices(cfg.denied.begin(), cfg.denied.end()) {}
@@ -178,16 +168,7 @@ struct network::impl : kj::TaskSet::ErrorHandler {
     events.on_log(3, std::string("network task failed: ") + e.getDescription().cStr());
   }
 
-  void post(std::function<void()> fn) {
-    {
-      std::lock_guard lock(mutex);
-      if (stopping)
-        return;
-      queue.push_back(std::move(fn));
-    }
-    std::uint64_t one = 1;
-    [[maybe_unused]] auto n = ::write(efd, &one, sizeof one);
-  }
+  void post(std::function<void()> fn) { inbox.post(std::move(fn)); }
 
   void run(std::promise<std::uint16_t>& bound);
   // The KJ side on the calling thread's event loop: TLS context, tasks and the queue from other
@@ -201,23 +182,15 @@ struct network::impl : kj::TaskSet::ErrorHandler {
   void accepted(kj::Own<kj::AsyncIoStream> s, std::string addr, std::string ip);
   // A stream we dialed to `t`: TLS, our hello, ready; resolves when the session ends.
   kj::Promise<void> dial_over(kj::Own<kj::AsyncIoStream> s, dial_target& t);
-  kj::Promise<void> drain_queue(kj::AsyncInputStream& in, std::uint64_t& scratch);
   kj::Promise<void> accept_loop();
   kj::Promise<void> dial_loop(dial_target& t);
   // parseAddress + connect of one attempt, within the dial budget and connect_timeout.
   kj::Promise<kj::Own<kj::AsyncIoStream>> connect_limited(dial_target& t);
+  // A slot of the dial budget for one attempt of `t`.
   kj::Promise<void> dial_slot(const dial_target& t);
-  void pump_dial_waiters();
-  void end_dial_slot();
-  void publish_dial_stats();
   // A target nobody wants any more goes once its loop has ended (bounded by what is tracked).
   void erase_target_later(dial_target& t);
   bool device_connected(const core::device_id& d) const;
-  // How many of `calls` (keyed by (session, call)) session `s` has pending.
-  template <class Map>
-  static long pending_calls(const Map& calls, session_id s) {
-    return std::distance(calls.lower_bound({s, 0}), calls.lower_bound({s + 1, 0}));
-  }
   // The session's Peer capability once its hello is done; null otherwise.
   wire::Peer::Client* peer_of(session_id s) {
     auto it = conns.find(s);
@@ -240,7 +213,6 @@ struct network::impl : kj::TaskSet::ErrorHandler {
   void fill_hello(wire::Hello::Builder h, connection& c) const;
   kj::Promise<connection*> secure(kj::Own<kj::AsyncIoStream> s, bool outbound, std::string addr,
                                   std::string ip);
-  void note_failure(const std::string& ip);
   // Checks the peer's hello (protocol, group proof, device id, deny list); sets c.remote.
   // Returns an error text or "".
   std::string check_hello(connection& c, wire::Hello::Reader h);

@@ -185,16 +185,15 @@ public:
       net_.events.on_log(3, "refused a malformed offer: " + why);
       return kj::READY_NOW; // declined
     }
-    if (net_.pending_calls(net_.offer_calls, session_) >= max_pending_offers) {
+    auto call = net_.next_call++;
+    auto answer = net_.offer_calls.open(session_, call);
+    if (answer == nullptr) {
       net_.drop(session_, "peer broke the limit of " + std::to_string(max_pending_offers) +
                               " pending offers");
       return KJ_EXCEPTION(FAILED, "limit");
     }
-    auto call = net_.next_call++;
-    auto paf = kj::newPromiseAndFulfiller<fetch_id>();
-    net_.offer_calls.emplace(std::make_pair(session_, call), kj::mv(paf.fulfiller));
     net_.events.on_offer(session_, call, std::move(*entry), std::move(rest), std::move(visited));
-    return paf.promise.then([ctx, n = &net_](fetch_id f) mutable {
+    return KJ_ASSERT_NONNULL(answer).then([ctx, n = &net_](fetch_id f) mutable {
       if (f != 0)
         ctx.getResults().setSink(n->make_sink(f));
     });
@@ -210,16 +209,15 @@ public:
       net_.events.on_log(3, "refused a malformed have query");
       return KJ_EXCEPTION(FAILED, "bad have query");
     }
-    if (net_.pending_calls(net_.have_calls, session_) >= max_pending_have) {
+    auto call = net_.next_call++;
+    auto answer = net_.have_calls.open(session_, call);
+    if (answer == nullptr) {
       net_.drop(session_, "peer broke the limit of " + std::to_string(max_pending_have) +
                               " unanswered have queries");
       return KJ_EXCEPTION(FAILED, "limit");
     }
-    auto call = net_.next_call++;
-    auto paf = kj::newPromiseAndFulfiller<network::impl::have_reply>();
-    net_.have_calls.emplace(std::make_pair(session_, call), kj::mv(paf.fulfiller));
     net_.events.on_have(session_, call, std::move(path), std::move(*v));
-    return paf.promise.then([ctx](network::impl::have_reply r) mutable {
+    return KJ_ASSERT_NONNULL(answer).then([ctx](network::impl::have_reply r) mutable {
       auto res = ctx.getResults();
       res.setComplete(r.complete);
       if (!r.complete && !r.chunks.empty()) {
@@ -318,7 +316,7 @@ std::string network::impl::check_hello(connection& c, wire::Hello::Reader h) {
   if (group.size() != expect.size() ||
       CRYPTO_memcmp(group.begin(), expect.data(), expect.size()) != 0) {
     if (!c.outbound)
-      note_failure(c.address.substr(0, c.address.rfind(':')));
+      backoff.failed(c.address.substr(0, c.address.rfind(':')), std::chrono::steady_clock::now());
     return "peer does not hold our group key";
   }
   if (dev.size() != 32)
@@ -358,7 +356,7 @@ std::string network::impl::go_up(connection& c, wire::Peer::Client peer, std::ui
   c.remote_peer = kj::mv(peer);
   c.up = true;
   if (!c.outbound)
-    failures_by_ip.erase(c.address.substr(0, c.address.rfind(':')));
+    backoff.succeeded(c.address.substr(0, c.address.rfind(':')));
   tasks->add(heartbeat(c.id));
   events.on_session_up({c.id, c.remote, epoch, c.address, c.outbound});
   return "";
@@ -399,12 +397,9 @@ void network::impl::drop(session_id s, const std::string& reason) {
     }
   for (auto id : lost)
     forget_fetch_if_over(id);
-  for (auto i = update_calls.begin(); i != update_calls.end();)
-    i = i->first.first == s ? update_calls.erase(i) : std::next(i);
-  for (auto i = offer_calls.begin(); i != offer_calls.end();)
-    i = i->first.first == s ? offer_calls.erase(i) : std::next(i);
-  for (auto i = have_calls.begin(); i != have_calls.end();)
-    i = i->first.first == s ? have_calls.erase(i) : std::next(i);
+  update_calls.drop_session(s);
+  offer_calls.drop_session(s);
+  have_calls.drop_session(s);
   for (auto& [id, p] : pushes)
     if (p->session == s) {
       p->fail("connection lost: " + reason);
@@ -446,16 +441,15 @@ kj::Promise<bool> network::impl::on_update(session_id s, wire::Peer::UpdateParam
     else
       events.on_log(3, "rejected a record from session " + std::to_string(s) + ": " + why);
   }
-  if (pending_calls(update_calls, s) >= max_pending_updates) {
+  auto call = next_call++;
+  auto answer = update_calls.open(s, call);
+  if (answer == nullptr) {
     drop(s, "peer broke the limit of " + std::to_string(max_pending_updates) +
                 " pending index updates");
     return KJ_EXCEPTION(FAILED, "limit");
   }
-  auto call = next_call++;
-  auto paf = kj::newPromiseAndFulfiller<bool>();
-  update_calls.emplace(std::make_pair(s, call), kj::mv(paf.fulfiller));
   events.on_update(s, call, std::move(entries), p.getLast());
-  return kj::mv(paf.promise);
+  return kj::mv(KJ_ASSERT_NONNULL(answer));
 }
 
 } // namespace cascade::rpc

@@ -14,11 +14,7 @@ namespace cascade::rpc {
 
 fetch_id network::fetch(session_id s, std::string path, std::vector<core::byte_range> ranges,
                         std::shared_ptr<chunk_receiver> receiver, core::version_vector version) {
-  fetch_id id;
-  {
-    std::lock_guard lock(impl_->mutex);
-    id = impl_->next_fetch++;
-  }
+  fetch_id id = impl_->next_fetch++;
   impl_->post([i = impl_.get(), s, id, path = std::move(path), ranges = std::move(ranges), receiver,
                version = std::move(version)]() {
     auto f = kj::heap<pending_fetch>();
@@ -72,36 +68,39 @@ void network::have(session_id s, std::string path, core::version_vector v, std::
     auto req = peer->haveRequest();
     req.setPath(path);
     to_wire(v, req.initVersion(static_cast<unsigned>(v.entries().size())));
-    i->tasks->add(req.send().then(
-        [done, chunks](capnp::Response<wire::Peer::HaveResults> r) {
-          have_answer a;
-          a.ok = true;
-          a.complete = r.getComplete();
-          if (!a.complete && r.hasChunks() && r.getChunks().size() > 0) {
-            auto bits = unpack_bits(r.getChunks(), chunks);
-            if (!bits) {
-              done({false, false, {}, "malformed chunk bitmap"});
-              return;
-            }
-            a.chunks = std::move(*bits);
-          }
-          done(std::move(a));
-        },
-        [done](kj::Exception&& e) {
-          done({false, false, {}, std::string("have failed: ") + e.getDescription().cStr()});
-        }).exclusiveJoin(KJ_ASSERT_NONNULL(i->io).provider->getTimer()
-                             .afterDelay(timeout.count() * kj::MILLISECONDS)
-                             .then([done]() { done({false, false, {}, "have timed out"}); })));
+    i->tasks->add(
+        req.send()
+            .then(
+                [done, chunks](capnp::Response<wire::Peer::HaveResults> r) {
+                  have_answer a;
+                  a.ok = true;
+                  a.complete = r.getComplete();
+                  if (!a.complete && r.hasChunks() && r.getChunks().size() > 0) {
+                    auto bits = unpack_bits(r.getChunks(), chunks);
+                    if (!bits) {
+                      done({false, false, {}, "malformed chunk bitmap"});
+                      return;
+                    }
+                    a.chunks = std::move(*bits);
+                  }
+                  done(std::move(a));
+                },
+                [done](kj::Exception&& e) {
+                  done(
+                      {false, false, {}, std::string("have failed: ") + e.getDescription().cStr()});
+                })
+            .exclusiveJoin(KJ_ASSERT_NONNULL(i->io)
+                               .provider->getTimer()
+                               .afterDelay(timeout.count() * kj::MILLISECONDS)
+                               .then([done]() {
+                                 done({false, false, {}, "have timed out"});
+                               })));
   });
 }
 
 void network::answer_have(session_id s, call_id call, bool complete, std::vector<bool> chunks) {
   impl_->post([i = impl_.get(), s, call, complete, chunks = std::move(chunks)]() mutable {
-    auto it = i->have_calls.find({s, call});
-    if (it == i->have_calls.end())
-      return;
-    it->second->fulfill(impl::have_reply{complete, std::move(chunks)});
-    i->have_calls.erase(it);
+    i->have_calls.answer(s, call, impl::have_reply{complete, std::move(chunks)});
   });
 }
 
@@ -158,45 +157,29 @@ void network::impl::forget_fetch_if_over(fetch_id f) {
 
 fetch_id network::accept_offer(session_id s, call_id call,
                                std::shared_ptr<chunk_receiver> receiver) {
-  fetch_id id;
-  {
-    std::lock_guard lock(impl_->mutex);
-    id = impl_->next_fetch++;
-  }
+  fetch_id id = impl_->next_fetch++;
   impl_->post([i = impl_.get(), s, call, id, receiver]() {
-    auto it = i->offer_calls.find({s, call});
     auto f = kj::heap<pending_fetch>();
     f->session = s;
     f->receiver = receiver;
-    if (it == i->offer_calls.end() || !i->conns.count(s)) {
+    if (!i->offer_calls.contains(s, call) || !i->conns.count(s)) {
       f->finish("the offer was withdrawn (connection lost)");
       return;
     }
     i->fetches.emplace(id, kj::mv(f));
-    it->second->fulfill(fetch_id(id));
-    i->offer_calls.erase(it);
+    i->offer_calls.answer(s, call, fetch_id(id));
   });
   return id;
 }
 
 void network::decline_offer(session_id s, call_id call) {
-  impl_->post([i = impl_.get(), s, call]() {
-    auto it = i->offer_calls.find({s, call});
-    if (it == i->offer_calls.end())
-      return;
-    it->second->fulfill(fetch_id(0));
-    i->offer_calls.erase(it);
-  });
+  impl_->post([i = impl_.get(), s, call]() { i->offer_calls.answer(s, call, fetch_id(0)); });
 }
 
 network::push_id network::offer(session_id s, wire_entry entry, std::vector<core::device_id> rest,
                                 std::vector<core::device_id> visited,
                                 std::shared_ptr<push_observer> observer) {
-  push_id id;
-  {
-    std::lock_guard lock(impl_->mutex);
-    id = impl_->next_push++;
-  }
+  push_id id = impl_->next_push++;
   auto e = std::make_shared<wire_entry>(std::move(entry));
   impl_->post([i = impl_.get(), s, id, e, rest = std::move(rest), visited = std::move(visited),
                observer]() {
@@ -264,8 +247,8 @@ void network::push(push_id p, std::vector<piece> pieces) {
     // until written, and `held` keeps them until then (and for a local or queued call).
     auto req = sink->writeRequest();
     auto list = req.initPieces(static_cast<unsigned>(pieces.size()));
-    auto orphanage = capnp::Orphanage::getForMessageContaining(
-        wire::ChunkSink::WriteParams::Builder(req));
+    auto orphanage =
+        capnp::Orphanage::getForMessageContaining(wire::ChunkSink::WriteParams::Builder(req));
     std::vector<buffer> held;
     held.reserve(pieces.size());
     for (unsigned k = 0; k < pieces.size(); ++k) {
@@ -276,8 +259,7 @@ void network::push(push_id p, std::vector<piece> pieces) {
     pieces.clear();
     auto next =
         tail->addBranch()
-            .then([i, p, req = kj::mv(req), held = std::move(held)]() mutable
-                  -> kj::Promise<void> {
+            .then([i, p, req = kj::mv(req), held = std::move(held)]() mutable -> kj::Promise<void> {
               auto it = i->pushes.find(p);
               if (it == i->pushes.end() || it->second->dropping)
                 return kj::READY_NOW;
@@ -388,10 +370,12 @@ kj::Promise<void> network::impl::serve_fetch(wire::ChunkSink::Client sink, std::
     list[i].adoptData(reference_bytes(orphanage, held.back()));
     at = (at + want + 7) / 8 * 8;
   }
-  return req.send().attach(std::move(held)).then([this, sink, path = kj::mv(path), partial = kj::mv(partial),
-                          ranges = kj::mv(ranges), idx, pos]() mutable {
-    return serve_fetch(kj::mv(sink), kj::mv(path), kj::mv(partial), kj::mv(ranges), idx, pos);
-  });
+  return req.send()
+      .attach(std::move(held))
+      .then([this, sink, path = kj::mv(path), partial = kj::mv(partial), ranges = kj::mv(ranges),
+             idx, pos]() mutable {
+        return serve_fetch(kj::mv(sink), kj::mv(path), kj::mv(partial), kj::mv(ranges), idx, pos);
+      });
 }
 
 } // namespace cascade::rpc
