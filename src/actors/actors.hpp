@@ -18,6 +18,7 @@
 #include "core/modes.hpp"
 #include "core/partials.hpp"
 #include "core/record.hpp"
+#include "io/file_space.hpp"
 #include "io/hasher.hpp"
 #include "io/mdns.hpp"
 #include "io/tmp_dir.hpp"
@@ -93,6 +94,12 @@ struct node_context {
   std::string marker;    // absolute path whose absence halts the folder (DESIGN.md §2)
   // state_dir/tmp, opened and checked at start; every temp file goes through it
   const io::tmp_dir* tmp = nullptr;
+  // What transfers and uploads read and write: the folder and tmp above on disk
+  // (io::disk_space), or all in memory in the actor tests (io::memory_space).
+  const io::file_space* files = nullptr;
+  // Actors that block on files (index, scanner, transfers, uploads) get a thread each; false
+  // runs them on the scheduler, for the actor tests under CAF's test coordinator.
+  bool detach_io = true;
   core::device_id self{};
   core::short_id self_short = 0;
   rpc::transport* net = nullptr; // rpc::network in a node, a fake in tests/actor
@@ -245,7 +252,8 @@ using push_owner_actor = caf::typed_actor<caf::reacts_to<ds_answer_atom, bool>,
                                           caf::reacts_to<ds_sent_atom, std::size_t>,
                                           caf::reacts_to<ds_failed_atom, std::string>>;
 
-// An upload: the source of a push cascade; only the network's answers drive it.
+// An upload: the source of a push cascade; only the network's answers drive it (no timer of its
+// own: a delayed message holds its actor, and so a detached actor's thread, until it is due).
 using upload_actor = push_owner_actor::extend<status_if>;
 
 // A transfer: what the downstream takes, and from the network thread

@@ -128,13 +128,6 @@ using paths_reply = std::tuple<std::vector<std::string>, bool>;
 using mode_paths_reply = std::tuple<std::vector<std::string>, std::vector<std::string>, bool>;
 using rescan_reply = std::tuple<std::uint64_t, std::uint64_t, std::uint64_t, std::string>;
 
-// The steady clock in ns (the `now` of the pure core:: helpers).
-inline std::int64_t steady_ns() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
-
 // True if `data` (the whole file) still has the record's chunk hashes.
 bool chunks_match(const core::file_record& r, std::span<const std::uint8_t> data);
 // True if the file on disk is what the index recorded (size, mtime, mode, inode).
@@ -146,6 +139,14 @@ public:
       : self_(self), ctx_(ctx), scanner_(std::move(scanner)) {}
 
   index_state& st() { return self_->state; }
+
+  // The actor system's steady clock in ns (the `now` of the pure core:: helpers): the test
+  // coordinator's in the actor tests, so time moves only when a test moves it.
+  std::int64_t steady_ns() const {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(
+               self_->clock().now().time_since_epoch())
+        .count();
+  }
 
   // Renames reach the disk before the index says they happened.
   void commit() {

@@ -210,7 +210,7 @@ bool index_logic::launch_upload(const std::string& path, core::transfer_slots::t
     candidates.push_back({sess.device, known == s.link_rates.end() ? 0 : known->second});
   }
   auto plan = relay_for(core::plan_chain(std::move(candidates)), {}, std::nullopt);
-  auto now = std::chrono::steady_clock::now();
+  auto now = self_->clock().now();
   if (now - s.last_snapshot > std::chrono::seconds(1)) {
     s.last_snapshot = now;
     ctx_->net->snapshot([me = index_actor{self_}](std::vector<core::peer_status> rows) {

@@ -28,10 +28,6 @@ std::string short_name(const core::device_id& d) {
   return core::format_device_id(d).substr(0, 7);
 }
 
-std::int64_t now_ns() {
-  return std::chrono::steady_clock::now().time_since_epoch().count();
-}
-
 std::string mib(std::uint64_t bytes) {
   auto tenths = bytes * 10 / (1 << 20);
   return std::to_string(tenths / 10) + "." + std::to_string(tenths % 10) + " MiB";
@@ -40,8 +36,14 @@ std::string mib(std::uint64_t bytes) {
 } // namespace
 
 downstream::downstream(const node_context& ctx, core::file_record record, relay_plan plan,
-                       push_owner_actor owner)
-    : ctx_(ctx), record_(std::move(record)), plan_(std::move(plan)), owner_(owner.address()) {}
+                       push_owner_actor owner, const caf::actor_clock& clock)
+    : ctx_(ctx), record_(std::move(record)), plan_(std::move(plan)), owner_(owner.address()),
+      clock_(clock) {}
+
+std::int64_t downstream::now_ns() const {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(clock_.now().time_since_epoch())
+      .count();
+}
 
 bool downstream::start() {
   std::vector<core::device_id> connected;
@@ -121,6 +123,8 @@ void downstream::judge() {
              mib(pace_.input_bytes()) + ")";
   if (state_ == state::offering)
     return drop("did not answer the offer in time" + how);
+  if (verdict == core::pace_verdict::stalled)
+    return drop("took nothing for " + std::to_string(l.stall_ns / 1'000'000'000) + " s" + how);
   drop(verdict == core::pace_verdict::capped
            ? "fell far behind, past " + mib(l.cap_lag) + how
            : "fell far behind, under " + std::to_string(static_cast<int>(l.min_share * 100)) +

@@ -23,8 +23,9 @@ public:
   // How often the owner asks tick() while the peer is active (a stalled peer sends nothing).
   static constexpr auto tick_interval = std::chrono::milliseconds(250);
 
+  // `clock`: the actor system's (its test coordinator's in the actor tests), which paces the peer.
   downstream(const node_context& ctx, core::file_record record, relay_plan plan,
-             push_owner_actor owner);
+             push_owner_actor owner, const caf::actor_clock& clock);
 
   // Offers the file to the next peer of the plan; false if there is nobody left.
   bool start();
@@ -61,6 +62,7 @@ private:
   void judge();                              // drops the peer if core::downstream_pace says so
   void finish_stream();                      // the done call after the frames (finish_error_ set)
   void send(std::vector<rpc::piece> pieces); // one frame to the peer, counted in flight
+  std::int64_t now_ns() const;
 
   const node_context& ctx_;
   core::file_record record_;
@@ -76,6 +78,7 @@ private:
   std::optional<std::string> finish_error_; // set once the owner finished
   std::vector<core::device_id> declined_;
   core::downstream_pace pace_; // bytes handed on vs bytes the peer took
+  const caf::actor_clock& clock_;
 };
 
 } // namespace cascade::actors

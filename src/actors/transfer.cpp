@@ -3,16 +3,11 @@
 // pulls (transfer_pull.cpp), checks every chunk's hash before it counts, and fsyncs the temp
 // file; the index then renames it into place. A failed attempt keeps its temp file and
 // verified chunks (core::partial_files) for the next one.
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <chrono>
 #include <cstring>
 #include <span>
 
 #include "actors/transfer_logic.hpp"
-#include "io/copy_range.hpp"
 #include "io/log.hpp"
 
 namespace cascade::actors::transfer_detail {
@@ -44,16 +39,9 @@ void transfer_logic::finish(std::string error) {
   auto& r = s.job.record;
   if (error.empty() && count(s.verified) != s.verified.size())
     error = "not every chunk arrived";
-  if (error.empty()) {
-    // Mode and time first, then fsync: the mtime is part of what becomes durable.
-    timespec ts[2];
-    io::mtime_spec(r.mtime_ns, ts);
-    if (::fchmod(s.fd.get(), r.mode & 07777) != 0 || ::futimens(s.fd.get(), ts) != 0)
-      error = std::string("cannot set mode and mtime of the temp file: ") + std::strerror(errno);
-    else if (::fsync(s.fd.get()) != 0)
-      error = std::string("cannot sync the temp file: ") + std::strerror(errno);
-  }
-  s.fd = io::unique_fd();
+  if (error.empty())
+    error = s.file->seal(r.mode, r.mtime_ns); // mode and time first: part of what is durable
+  s.file.reset();
   s.result.error = error;
   s.result.chunks_held = count(s.verified);
   self_->send(index_, finished_atom::value, std::move(s.result));
@@ -72,10 +60,10 @@ bool transfer_logic::prepare() {
   s.verified.resize(r.chunks.size(), false);
   // A resume reopens only a regular file of ours with one link (never a symlink); anything
   // else starts a fresh file under the same unpredictable name, created O_EXCL.
-  auto& tmp = *ctx_->tmp;
+  auto& files = *ctx_->files;
   if (count(s.verified) > 0) {
-    s.fd = tmp.reopen(s.job.tmp_path);
-    if (!s.fd) {
+    s.file = files.reopen_temp(s.job.tmp_path);
+    if (!s.file) {
       io::log_warn("cannot resume " + s.job.tmp_path + ": " + std::strerror(errno) + "; starting " +
                    r.path + " again");
       std::fill(s.verified.begin(), s.verified.end(), false);
@@ -83,17 +71,19 @@ bool transfer_logic::prepare() {
         ctx_->partials->put(r, s.job.tmp_path, {}); // serve nothing of it to peers
     }
   }
-  if (!s.fd) {
-    tmp.remove(s.job.tmp_path); // a failed attempt's file, if any
-    s.fd = tmp.create(s.job.tmp_path);
+  if (!s.file) {
+    files.remove_temp(s.job.tmp_path); // a failed attempt's file, if any
+    s.file = files.create_temp(s.job.tmp_path);
   }
-  if (!s.fd) {
+  if (!s.file) {
     finish("cannot create " + s.job.tmp_path + ": " + std::strerror(errno));
     return false;
   }
   for (auto& [path, stamp] : s.job.trusted)
     place_trusted(path, stamp);
   std::vector<std::uint8_t> buf;
+  std::string open_path; // the source of the last copy, kept open for the next
+  std::unique_ptr<io::open_file> in;
   std::vector<std::size_t> missing;
   for (auto i : s.job.missing)
     if (!s.verified[i])
@@ -103,8 +93,12 @@ bool transfer_logic::prepare() {
       continue;
     auto& ch = r.chunks[c.chunk_index];
     buf.resize(ch.length);
-    if (ctx_->folder->read_at(c.from.path, c.from.offset, buf) && io::sha256(buf) == ch.hash &&
-        io::write_at(s.fd.get(), buf.data(), buf.size(), ch.offset)) {
+    if (!in || open_path != c.from.path) {
+      in = files.open_read(c.from.path);
+      open_path = c.from.path;
+    }
+    if (in && in->read_at(c.from.offset, buf) && io::sha256(buf) == ch.hash &&
+        s.file->write_at(ch.offset, buf)) {
       mark(c.chunk_index);
       s.result.bytes_copied += ch.length;
     } else {
@@ -114,22 +108,12 @@ bool transfer_logic::prepare() {
   std::sort(missing.begin(), missing.end());
   missing.erase(std::unique(missing.begin(), missing.end()), missing.end());
   s.missing = std::move(missing);
-  if (::ftruncate(s.fd.get(), static_cast<off_t>(r.size)) != 0) {
+  if (!s.file->resize(r.size)) {
     finish(std::string("cannot size temp file: ") + std::strerror(errno));
     return false;
   }
   return true;
 }
-
-namespace {
-
-bool same_file(const struct stat& a, const struct stat& b) {
-  return a.st_ino == b.st_ino && a.st_size == b.st_size && a.st_mtim.tv_sec == b.st_mtim.tv_sec &&
-         a.st_mtim.tv_nsec == b.st_mtim.tv_nsec && a.st_ctim.tv_sec == b.st_ctim.tv_sec &&
-         a.st_ctim.tv_nsec == b.st_ctim.tv_nsec;
-}
-
-} // namespace
 
 // The index hashed this file when it recorded it; while it still is that file (inode, size and
 // mtime as recorded, nothing changed it during the copy: mtime and ctime the same after), its
@@ -137,21 +121,18 @@ bool same_file(const struct stat& a, const struct stat& b) {
 void transfer_logic::place_trusted(const std::string& path, const source_stamp& stamp) {
   auto& s = st();
   auto& r = s.job.record;
-  auto in = ctx_->folder->open_read(path);
-  struct stat before {};
-  if (!in || ::fstat(in.get(), &before) != 0 || !S_ISREG(before.st_mode))
-    return;
-  auto seen = io::to_local_stat(before);
-  if (seen.inode != stamp.inode || seen.size != stamp.size || seen.mtime_ns != stamp.mtime_ns)
+  auto in = ctx_->files->open_read(path);
+  auto before = in ? in->identity() : std::nullopt;
+  if (!before || !before->regular || before->inode != stamp.inode ||
+      before->size != stamp.size || before->mtime_ns != stamp.mtime_ns)
     return;
   std::vector<std::size_t> placed;
   for (auto& run : core::copy_runs(r, s.job.copies, path, std::uint64_t{64} << 20)) {
-    if (!io::copy_range(in.get(), run.from_offset, s.fd.get(), run.to_offset, run.length))
+    if (!s.file->copy_from(*in, run.from_offset, run.to_offset, run.length))
       return; // prepare() copies them one by one, with their hashes checked
     placed.insert(placed.end(), run.chunks.begin(), run.chunks.end());
   }
-  struct stat after {};
-  if (::fstat(in.get(), &after) != 0 || !same_file(before, after))
+  if (in->identity() != before)
     return;
   for (auto i : placed)
     if (!s.verified[i]) {
@@ -180,7 +161,7 @@ void transfer_logic::start_push() {
   s.streams.push_back(std::move(str));
   s.streams[0].fetch = ctx_->net->accept_offer(
       s.job.session, *s.job.offer_call, std::make_shared<receiver>(transfer_actor{self_}, 0));
-  s.ds.emplace(*ctx_, s.job.record, s.job.relay, push_owner_actor{self_});
+  s.ds.emplace(*ctx_, s.job.record, s.job.relay, push_owner_actor{self_}, self_->clock());
   s.ds->start();
   on_downstream();
 }
@@ -227,7 +208,7 @@ void transfer_logic::on_pieces(std::size_t k, std::vector<rpc::piece>& pieces) {
                                  " does not match its hash");
       ++str.next;
       if (!s.verified[idx]) { // a push resends what we may hold: forwarded, not rewritten
-        if (!io::write_at(s.fd.get(), whole.data(), whole.size(), ch.offset))
+        if (!s.file->write_at(ch.offset, whole))
           return finish(std::string("cannot write temp file: ") + std::strerror(errno));
         mark(idx);
         s.result.bytes_fetched += ch.length;
@@ -379,6 +360,8 @@ namespace cascade::actors {
 
 transfer_actor spawn_transfer(caf::actor_system& sys, const node_context& ctx, transfer_job job,
                               index_actor index) {
+  if (!ctx.detach_io)
+    return sys.spawn(transfer_detail::transfer, &ctx, std::move(job), std::move(index));
   return sys.spawn<caf::detached>(transfer_detail::transfer, &ctx, std::move(job),
                                   std::move(index));
 }

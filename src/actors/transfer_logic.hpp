@@ -30,7 +30,7 @@ struct stream_state {
 struct transfer_state {
   static inline const char* name = "transfer";
   transfer_job job;
-  io::unique_fd fd;
+  std::unique_ptr<io::open_file> file; // the temp file
   std::vector<bool> verified;       // per chunk
   std::vector<std::size_t> missing; // what is left after local copies and a resume
   std::vector<stream_state> streams;

@@ -1,9 +1,6 @@
 // The upload actor: the source of a push cascade. It reads a file we hold, checks that it is
 // still the version that was hashed, and pushes frames to the first peer of the plan, no
 // faster than that peer takes them.
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <chrono>
 
 #include "actors/actors.hpp"
@@ -22,7 +19,7 @@ constexpr std::size_t max_frame_data = frame_bytes + 32 * 1024;
 struct upload_state {
   static inline const char* name = "upload";
   core::file_record record;
-  io::unique_fd fd;
+  std::unique_ptr<io::open_file> file;
   std::size_t next_chunk = 0;
   std::optional<downstream> ds;
   std::uint64_t pushed = 0; // bytes handed to the downstream, for the console
@@ -37,9 +34,9 @@ upload_actor::behavior_type upload(upload_actor::stateful_pointer<upload_state> 
                                    relay_plan plan) {
   auto& st = self->state;
   st.record = std::move(record);
-  st.fd = ctx->folder->open_read(st.record.path);
-  st.ds.emplace(*ctx, st.record, std::move(plan), push_owner_actor{self});
-  if (!st.fd || !st.ds->start()) {
+  st.file = ctx->files->open_read(st.record.path);
+  st.ds.emplace(*ctx, st.record, std::move(plan), push_owner_actor{self}, self->clock());
+  if (!st.file || !st.ds->start()) {
     self->quit();
     return upload_actor::behavior_type::make_empty_behavior();
   }
@@ -59,21 +56,13 @@ upload_actor::behavior_type upload(upload_actor::stateful_pointer<upload_state> 
         ++st.next_chunk;
       }
       auto block = pool.acquire(bytes);
-      std::size_t got = 0;
-      while (got < bytes) {
-        auto n = ::pread(st.fd.get(), block.data() + got, bytes - got,
-                         static_cast<off_t>(chunks[first].offset + got));
-        if (n <= 0)
-          break;
-        got += static_cast<std::size_t>(n);
-      }
+      bool read = st.file->read_at(chunks[first].offset, {block.data(), bytes});
       // Every receiver checks each chunk's hash; here a cheap check that the file is still
       // the one that was hashed spares a second SHA-256 pass over it.
-      struct ::stat now {};
-      bool same = ::fstat(st.fd.get(), &now) == 0 &&
-                  io::to_local_stat(now).mtime_ns == st.record.mtime_ns &&
-                  static_cast<std::uint64_t>(now.st_size) == st.record.size;
-      if (got != bytes || !same) {
+      auto now = st.file->identity();
+      bool same = now && now->regular && now->mtime_ns == st.record.mtime_ns &&
+                  now->size == st.record.size;
+      if (!read || !same) {
         st.ds->finish(st.record.path + " changed while it was pushed");
         self->quit();
         return;
@@ -132,6 +121,8 @@ upload_actor::behavior_type upload(upload_actor::stateful_pointer<upload_state> 
 
 upload_actor spawn_upload(caf::actor_system& sys, const node_context& ctx, core::file_record record,
                           relay_plan relay) {
+  if (!ctx.detach_io)
+    return sys.spawn(upload, &ctx, std::move(record), std::move(relay));
   return sys.spawn<caf::detached>(upload, &ctx, std::move(record), std::move(relay));
 }
 

@@ -252,8 +252,10 @@ int run_node(const run_options& o) {
   cfg.set("scheduler.policy", caf::atom("sharing"));
   caf::actor_system sys{cfg};
 
+  io::disk_space files(folder, *tmp);
   actors::node_context ctx;
   ctx.folder = &folder;
+  ctx.files = &files;
   ctx.ignores = &ignores;
   ctx.partials = &partials;
   ctx.state_dir = p.state;

@@ -15,12 +15,16 @@ void downstream_pace::record(std::int64_t now_ns) {
 }
 
 void downstream_pace::input(std::uint64_t bytes, std::int64_t now_ns) {
+  if (lag() == 0)
+    owed_since_ = now_ns;
   in_ += bytes;
   last_input_ = now_ns;
   record(now_ns);
 }
 
 void downstream_pace::taken(std::uint64_t bytes, std::int64_t now_ns) {
+  if (bytes > 0)
+    owed_since_ = now_ns;
   taken_ = std::min(taken_ + bytes, in_);
   record(now_ns);
 }
@@ -30,6 +34,8 @@ pace_verdict downstream_pace::check(std::int64_t now_ns) {
     return pace_verdict::capped;
   if (samples_.empty())
     return pace_verdict::keep;
+  if (stalled(now_ns))
+    return pace_verdict::stalled;
   record(now_ns);
   auto& start = samples_.front();
   const auto elapsed = now_ns - start.at;

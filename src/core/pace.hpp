@@ -20,13 +20,18 @@ struct pace_limits {
   std::uint64_t cap_lag = 64u << 20;     // behind by more: handed to repair at once
   std::int64_t window_ns = 1'500'000'000;
   double min_share = 0.4; // of the input's rate the downstream must keep over the window
+  // Owed bytes and took none for this long: stalled, however small its lag (a relay's
+  // downstream that stopped reading a few MiB short of the end, which the rules above never
+  // judge, would keep the relay's transfer actor, its thread and its slot, for good).
+  std::int64_t stall_ns = 30'000'000'000;
 };
 
 enum class pace_verdict {
   keep,
   slow,  // far behind, and over a full window took at less than min_share of the input's
          // rate (or, stalled or crawling, less than min_share of a quarter of what it owes)
-  capped // fell behind by more than cap_lag
+  capped, // fell behind by more than cap_lag
+  stalled // owed bytes and took none for stall_ns
 };
 
 class downstream_pace {
@@ -43,6 +48,10 @@ public:
   bool hold() const { return lag() > limits_.hold_lag; }
   // Whether the downstream keeps its place, judged at `now_ns`.
   pace_verdict check(std::int64_t now_ns);
+  // Only the stall rule (part of check()).
+  bool stalled(std::int64_t now_ns) const {
+    return lag() > 0 && now_ns - owed_since_ >= limits_.stall_ns;
+  }
 
   std::uint64_t input_bytes() const { return in_; }
   std::uint64_t taken_bytes() const { return taken_; }
@@ -58,6 +67,7 @@ private:
   pace_limits limits_;
   std::uint64_t in_ = 0, taken_ = 0;
   std::int64_t last_input_ = 0; // when input last came
+  std::int64_t owed_since_ = 0; // when it last took bytes, or began to owe them
   // Running totals, oldest first, at least 1/16 window apart (so at most about 17 of them
   // reach back one window; older ones are dropped once a newer one covers the window).
   std::deque<sample> samples_;

@@ -33,6 +33,19 @@ bool copy_by_hand(int in, std::uint64_t from, int out, std::uint64_t to, std::ui
 
 } // namespace
 
+bool read_at(int fd, std::span<std::uint8_t> out, std::uint64_t offset) {
+  std::size_t done = 0;
+  while (done < out.size()) {
+    auto n = ::pread(fd, out.data() + done, out.size() - done, static_cast<off_t>(offset + done));
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0)
+      return false;
+    done += static_cast<std::size_t>(n);
+  }
+  return true;
+}
+
 bool write_at(int fd, const void* p, std::size_t n, std::uint64_t offset) {
   auto* b = static_cast<const char*>(p);
   while (n > 0) {

@@ -6,8 +6,13 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <span>
 
 namespace cascade::io {
+
+// Reads exactly `out.size()` bytes of `fd` at `offset` (pread, again after a short read or
+// EINTR); false on an error or if the file ends first.
+bool read_at(int fd, std::span<std::uint8_t> out, std::uint64_t offset);
 
 // Writes all `n` bytes of `p` to `fd` at `offset` (pwrite, again after a short write or EINTR).
 bool write_at(int fd, const void* p, std::size_t n, std::uint64_t offset);

@@ -1,6 +1,7 @@
 #include "io/folder.hpp"
 
 #include "core/path.hpp"
+#include "io/copy_range.hpp"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -98,19 +99,7 @@ unique_fd folder::open_read(std::string_view rel) const {
 bool folder::read_at(std::string_view rel, std::uint64_t offset,
                      std::span<std::uint8_t> out) const {
   auto fd = open_read(rel);
-  if (!fd)
-    return false;
-  std::size_t done = 0;
-  while (done < out.size()) {
-    auto n =
-        ::pread(fd.get(), out.data() + done, out.size() - done, static_cast<off_t>(offset + done));
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n <= 0)
-      return false;
-    done += static_cast<std::size_t>(n);
-  }
-  return true;
+  return fd && io::read_at(fd.get(), out, offset);
 }
 
 std::optional<std::string> folder::read_link(std::string_view rel) const {

@@ -78,6 +78,7 @@ public:
   std::vector<rpc::call_id> declined;
   std::vector<offer_call> offers;
   std::map<push_id, std::vector<rpc::piece>> pushed; // every piece pushed, per push
+  std::map<push_id, std::size_t> push_frames;        // push() calls (frames), per push
   std::map<push_id, std::string> finished_pushes;    // finish_push's error, per push
   std::map<rpc::fetch_id, std::size_t> consumed_frames;
   std::vector<rpc::fetch_id> cancelled;
@@ -132,6 +133,7 @@ public:
     record([&] {
       auto& v = pushed[p];
       v.insert(v.end(), pieces.begin(), pieces.end());
+      ++push_frames[p];
     });
   }
   void finish_push(push_id p, std::string error, bool) override {

@@ -1,11 +1,8 @@
-// The index actor over the in-memory store (core::memory_store), a real folder in a temp
-// directory and no network: local scans reach the store, a store fault that may heal pauses
-// writes and resumes them, one that cannot stops the actor. The index is detached (it blocks on
-// disk), so CAF's test coordinator cannot step it: these tests run the normal scheduler and
-// wait on the actor's answers with deadlines. They form the test suite "caf_threads", which the
-// thread-sanitizer run of tools/test leaves out: Debian's libcaf_core is not built with TSAN, so
-// it cannot see the atomics that hand a message from one thread's mailbox to another and reports
-// every message that crosses threads as a race (CAF's own exit_msg among them).
+// The index actor under CAF's test coordinator (time moves only when the test says so), over
+// the in-memory store (core::memory_store), no network, and a real folder in a temp directory:
+// the index's own reads of the folder are the openat2 calls that keep peers' names beneath its
+// root, which a fake would not test. Local scans reach the store; a store fault that may heal
+// pauses writes and resumes them on the retry a second later; one that cannot stops the actor.
 #include <doctest/doctest.h>
 
 #include <caf/all.hpp>
@@ -19,7 +16,6 @@
 #include <memory>
 #include <optional>
 #include <string>
-#include <thread>
 
 #include "actors/actors.hpp"
 #include "core/memory_store.hpp"
@@ -38,17 +34,19 @@ std::string make_temp_root() {
   return tmpl;
 }
 
-// Declared in destruction order: the actor system (it waits for every actor) goes first.
+// Declared in destruction order: the actor system goes first.
 struct index_fixture {
   std::string root = make_temp_root();
   std::string state = root + "/.cascade";
   bool made_state = fs::create_directories(state);
   io::folder folder{root};
   io::tmp_dir tmp{state + "/tmp"};
+  io::disk_space files{folder, tmp};
   actors::node_context ctx;
-  core::memory_store* store = nullptr; // owned by the index; touched only while it is idle
+  core::memory_store* store = nullptr; // owned by the index; touched only between steps
   caf::actor_system_config cfg;
   std::unique_ptr<caf::actor_system> sys;
+  caf::scheduler::test_coordinator* sched = nullptr;
   actors::scanner_actor scanner;
   actors::index_actor index;
 
@@ -58,21 +56,42 @@ struct index_fixture {
     ctx.state_dir = state;
     ctx.marker = state;
     ctx.tmp = &tmp;
+    ctx.files = &files;
+    ctx.detach_io = false;
+    cfg.set("scheduler.policy", caf::atom("testing"));
+    cfg.set("logger.verbosity", caf::atom("quiet"));
     sys = std::make_unique<caf::actor_system>(cfg);
+    sched = &dynamic_cast<caf::scheduler::test_coordinator&>(sys->scheduler());
     auto twin = std::make_unique<core::memory_store>();
     store = twin.get();
     scanner = actors::spawn_scanner(*sys, ctx);
     index = actors::spawn_index(*sys, ctx, scanner, std::move(twin));
+    settle();
   }
 
   ~index_fixture() {
     caf::anon_send_exit(index, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(scanner, caf::exit_reason::user_shutdown);
-    index = nullptr; // the system waits until detached actors are destroyed: drop our handles
+    settle();
+    index = nullptr;
     scanner = nullptr;
     sys.reset();
     std::error_code ec;
     fs::remove_all(root, ec);
+  }
+
+  // Delivers every message, and every timer due now (no time passes).
+  void settle() {
+    do
+      sched->run();
+    while (sched->advance_time(std::chrono::nanoseconds(0)) > 0);
+  }
+  // Lets `d` pass in steps of 10 ms, delivering everything due at each.
+  void pass(std::chrono::milliseconds d) {
+    for (auto t = 0ms; t < d; t += 10ms) {
+      sched->advance_time(10ms);
+      settle();
+    }
   }
 
   void write(const std::string& rel, const std::string& content) {
@@ -81,51 +100,39 @@ struct index_fixture {
 
   void scan(std::vector<std::string> paths) {
     caf::anon_send(index, actors::scan_atom::value, std::move(paths));
+    settle();
   }
 
-  // The index's totals, or nullopt if it did not answer in time (or is gone).
-  std::optional<core::index_summary> summary() {
-    caf::scoped_actor self{*sys};
-    std::optional<core::index_summary> out;
-    self->request(index, 2s, actors::summary_atom::value)
-        .receive([&](const core::index_summary& s) { out = s; }, [](caf::error&) {});
-    return out;
+  // What the index answers `x`, or nullopt if it does not (it is gone).
+  template <class T, class Atom> std::optional<T> ask(Atom x) {
+    auto out = std::make_shared<std::optional<T>>();
+    sys->spawn([i = index, x, out](caf::event_based_actor* asker) {
+      asker->request(i, caf::infinite, x).then([out](const T& v) { *out = v; },
+                                               [](caf::error&) {});
+    });
+    settle();
+    return *out;
+  }
+
+  std::uint64_t files_indexed() {
+    auto s = ask<core::index_summary>(actors::summary_atom::value);
+    REQUIRE(s);
+    return s->files;
   }
 
   std::string status_line() {
-    caf::scoped_actor self{*sys};
-    std::string out;
-    self->request(index, 2s, actors::status_atom::value)
-        .receive([&](const core::actor_status& a) { out = a.state; }, [](caf::error&) {});
-    return out;
-  }
-
-  // Asks until `ok` holds for the answer or `limit` passes.
-  template <class Pred> bool wait_until(Pred ok, std::chrono::milliseconds limit = 10s) {
-    auto end = std::chrono::steady_clock::now() + limit;
-    while (std::chrono::steady_clock::now() < end) {
-      if (ok())
-        return true;
-      std::this_thread::sleep_for(20ms);
-    }
-    return ok();
-  }
-
-  bool files_are(std::uint64_t n) {
-    auto s = summary();
-    return s && s->files == n;
+    auto a = ask<core::actor_status>(actors::status_atom::value);
+    return a ? a->state : "";
   }
 };
 
 } // namespace
 
-TEST_SUITE_BEGIN("caf_threads");
-
 TEST_CASE("index actor: a local file is scanned into the store") {
   index_fixture f;
   f.write("a.txt", "hello");
   f.scan({"a.txt"});
-  REQUIRE(f.wait_until([&] { return f.files_are(1); }));
+  CHECK(f.files_indexed() == 1); // no time passed: the scan went straight through
   auto r = f.store->get("a.txt");
   REQUIRE(r);
   CHECK(r->record.size == 5);
@@ -136,15 +143,18 @@ TEST_CASE("index actor: a store fault that may heal pauses writes, then they res
   index_fixture f;
   f.write("a.txt", "one");
   f.scan({"a.txt"});
-  REQUIRE(f.wait_until([&] { return f.files_are(1); }));
-  f.store->fail_next_commit(true); // the index is idle: it answered
+  REQUIRE(f.files_indexed() == 1);
+  f.store->fail_next_commit(true);
   f.write("b.txt", "two");
   f.scan({"b.txt"});
-  REQUIRE(f.wait_until([&] { return f.status_line().find("WRITES PAUSED") != std::string::npos; }));
+  CHECK(f.status_line().find("WRITES PAUSED") != std::string::npos);
   CHECK(!f.store->get("b.txt")); // rolled back, not lost: pending
   f.store->heal();
+  f.pass(900ms);
+  CHECK(f.files_indexed() == 1); // the retry waits its second
   // The retry (1 s after the fault) walks the folder again and records what was pending.
-  REQUIRE(f.wait_until([&] { return f.files_are(2); }));
+  f.pass(200ms);
+  CHECK(f.files_indexed() == 2);
   CHECK(f.store->get("b.txt"));
   CHECK(f.status_line().find("WRITES PAUSED") == std::string::npos);
 }
@@ -153,20 +163,19 @@ TEST_CASE("index actor: a store fault that cannot heal stops it") {
   index_fixture f;
   f.write("a.txt", "one");
   f.scan({"a.txt"});
-  REQUIRE(f.wait_until([&] { return f.files_are(1); }));
-  caf::scoped_actor self{*f.sys};
-  self->monitor(f.index);
+  REQUIRE(f.files_indexed() == 1);
+  auto down = std::make_shared<std::optional<caf::error>>();
+  auto watcher = f.sys->spawn([i = f.index, down](caf::event_based_actor* self) -> caf::behavior {
+    self->monitor(i);
+    self->set_down_handler([down](caf::down_msg& m) { *down = m.reason; });
+    return {[](int) {}}; // stays alive for the down message
+  });
+  f.settle();
   f.store->fail_next_commit(false); // a corrupt database
   f.write("b.txt", "two");
   f.scan({"b.txt"});
-  bool down = false;
-  self->receive(
-      [&](caf::down_msg& m) {
-        down = true;
-        CHECK(m.reason != caf::exit_reason::normal); // the guardian stops the node on it
-      },
-      caf::after(10s) >> [] {});
-  CHECK(down);
+  REQUIRE(down->has_value());
+  CHECK(**down != caf::exit_reason::normal); // the guardian stops the node on it
+  CHECK(!f.ask<core::index_summary>(actors::summary_atom::value)); // it answers nothing more
+  caf::anon_send_exit(watcher, caf::exit_reason::user_shutdown);
 }
-
-TEST_SUITE_END();

@@ -1,20 +1,15 @@
-// The upload actor (the source of a push cascade) against the fake network and a real file in
-// a temp directory: it offers the file along the plan, streams it in order without passing its
-// window, moves on when a peer declines, and stops rather than push a file that changed since it
-// was hashed. Real threads (the upload is detached): suite "caf_threads" (see test_index.cpp).
+// The upload actor (the source of a push cascade) under CAF's test coordinator, over the
+// in-memory folder (io::memory_space) and the fake network: it offers the file along the plan,
+// streams it in order without passing its window, moves on when a peer declines, stops rather
+// than push a file that changed since it was hashed (before or during the push).
 #include <doctest/doctest.h>
 
 #include <caf/all.hpp>
 
-#include <sys/stat.h>
-#include <sys/time.h>
-
 #include <chrono>
-#include <fstream>
 #include <string>
 
 #include "actors/relay.hpp"
-#include "io/folder.hpp"
 #include "node_fixture.hpp"
 
 using namespace cascade;
@@ -26,21 +21,15 @@ namespace {
 struct upload_fixture : node_fixture {
   actors::upload_actor upload;
   std::vector<std::uint8_t> data = random_bytes(20 * frame + 4321, 7);
-  core::file_record record;
+  core::file_record record = record_of(data);
 
-  upload_fixture() {
-    std::ofstream(root + "/big.bin", std::ios::binary)
-        .write(reinterpret_cast<const char*>(data.data()), static_cast<std::streamsize>(data.size()));
-    record = record_of(data);
-    struct stat st {};
-    REQUIRE(::stat((root + "/big.bin").c_str(), &st) == 0);
-    record.mtime_ns = io::to_local_stat(st).mtime_ns; // the file as the index hashed it
-  }
+  upload_fixture() { files.put("big.bin", data, record.mtime_ns); } // as the index hashed it
 
   ~upload_fixture() {
     if (upload)
       caf::anon_send_exit(upload, caf::exit_reason::user_shutdown);
     upload = nullptr;
+    settle();
   }
 
   void start(std::vector<core::device_id> rest,
@@ -50,25 +39,24 @@ struct upload_fixture : node_fixture {
     plan.visited = {self};
     plan.peers = std::move(peers);
     upload = actors::spawn_upload(*sys, ctx, record, std::move(plan));
+    settle();
   }
 
-  std::size_t pushed(rpc::transport::push_id id) {
-    return net.with([&](auto& n) { return n.pushed[id].size(); });
-  }
+  std::size_t pushed(rpc::transport::push_id id) { return net.pushed[id].size(); }
+  bool finished(rpc::transport::push_id id) { return net.finished_pushes.count(id) > 0; }
 
-  // Acknowledges every frame pushed so far (and those that follow) until the push is finished;
-  // the most frames ever in flight at once.
+  // Acknowledges the frames pushed so far, over and over, until the push is finished; the
+  // most frames ever in flight at once.
   std::size_t take_all(const fake_transport::offer_call& offer) {
     std::size_t acked = 0, most = 0;
-    while (net.wait([&](auto& n) { return n.pushed[offer.id].size() > acked ||
-                                          n.finished_pushes.count(offer.id); }, 5s)) {
+    for (int i = 0; i < 1000 && !finished(offer.id); ++i) {
       auto now = pushed(offer.id);
       most = std::max(most, now - acked);
-      if (now > acked)
-        offer.observer->on_sent(now - acked);
+      if (now == acked)
+        break; // the upload stopped pushing without finishing
+      offer.observer->on_sent(now - acked);
       acked = now;
-      if (net.with([&](auto& n) { return n.finished_pushes.count(offer.id) > 0; }))
-        break;
+      settle();
     }
     return most;
   }
@@ -76,54 +64,56 @@ struct upload_fixture : node_fixture {
   // Every pushed byte, in order and once each, is the file.
   bool pushed_the_file(rpc::transport::push_id id) {
     std::vector<std::uint8_t> got;
-    bool in_order = net.with([&](auto& n) {
-      for (auto& p : n.pushed[id]) {
-        if (p.offset != got.size())
-          return false;
-        got.insert(got.end(), p.data.data(), p.data.data() + p.data.size());
-      }
-      return true;
-    });
-    return in_order && got == data;
+    for (auto& p : net.pushed[id]) {
+      if (p.offset != got.size())
+        return false;
+      got.insert(got.end(), p.data.data(), p.data.data() + p.data.size());
+    }
+    return got == data;
   }
 };
 
 } // namespace
 
-TEST_SUITE("caf_threads") {
-
 TEST_CASE("upload: offers the file along the plan and streams it in order within its window") {
   upload_fixture f;
   f.start({f.down}, {{f.down, 3}});
-  REQUIRE(f.net.wait([](auto& n) { return n.offers.size() == 1; }));
-  auto offer = f.net.with([](auto& n) { return n.offers[0]; });
+  REQUIRE(f.net.offers.size() == 1);
+  auto offer = f.net.offers[0];
   CHECK(offer.session == 3);
   CHECK(offer.path == "big.bin");
   CHECK(f.pushed(offer.id) == 0); // nothing before the peer took the offer
   offer.observer->on_answer(true);
-  // The peer takes nothing yet: the upload stops at its window.
-  REQUIRE(f.net.wait([&](auto& n) { return n.pushed[offer.id].size() > 0; }));
-  std::this_thread::sleep_for(100ms); // room to overrun the window, were it not kept
-  CHECK(f.pushed(offer.id) <= actors::downstream::window);
-  CHECK(f.pushed(offer.id) < 21); // the file is 21 frames: it did not all go out
+  f.settle();
+  // The peer takes nothing yet: the upload stops at its window (4 MiB in flight).
+  std::uint64_t out = 0, last = 0;
+  for (auto& p : f.net.pushed[offer.id]) {
+    out += p.data.size();
+    last = p.data.size();
+  }
+  CHECK(out >= actors::downstream::source_lag_bytes);
+  CHECK(out - last < actors::downstream::source_lag_bytes);
+  CHECK(!f.finished(offer.id));
   auto most = f.take_all(offer);
   CHECK(most <= actors::downstream::window);
-  REQUIRE(f.net.wait([&](auto& n) { return n.finished_pushes.count(offer.id) == 1; }));
-  CHECK(f.net.with([&](auto& n) { return n.finished_pushes[offer.id]; }) == "");
+  REQUIRE(f.finished(offer.id));
+  CHECK(f.net.finished_pushes[offer.id] == "");
   CHECK(f.pushed_the_file(offer.id));
 }
 
 TEST_CASE("upload: a peer that declines is passed over for the next one of the plan") {
   upload_fixture f;
   f.start({f.other, f.down}, {{f.other, 2}, {f.down, 3}});
-  REQUIRE(f.net.wait([](auto& n) { return n.offers.size() == 1; }));
-  auto first = f.net.with([](auto& n) { return n.offers[0]; });
+  REQUIRE(f.net.offers.size() == 1);
+  auto first = f.net.offers[0];
   CHECK(first.session == 2);
   first.observer->on_answer(false);
-  REQUIRE(f.net.wait([](auto& n) { return n.offers.size() == 2; }));
-  auto second = f.net.with([](auto& n) { return n.offers[1]; });
+  f.settle();
+  REQUIRE(f.net.offers.size() == 2);
+  auto second = f.net.offers[1];
   CHECK(second.session == 3);
   second.observer->on_answer(true);
+  f.settle();
   f.take_all(second);
   CHECK(f.pushed(first.id) == 0);
   CHECK(f.pushed_the_file(second.id));
@@ -131,18 +121,29 @@ TEST_CASE("upload: a peer that declines is passed over for the next one of the p
 
 TEST_CASE("upload: a file changed since it was hashed is not pushed as that version") {
   upload_fixture f;
-  // The file gets another mtime after the index hashed it (as an edit would give it).
-  timeval later[2] = {{1'800'000'000, 0}, {1'800'000'000, 0}};
-  REQUIRE(::utimes((f.root + "/big.bin").c_str(), later) == 0);
+  // Rewritten after the index hashed it, with another mtime (as an edit would give it).
+  f.files.put("big.bin", f.data, f.record.mtime_ns + 1'000'000'000);
   f.start({f.down}, {{f.down, 3}});
-  REQUIRE(f.net.wait([](auto& n) { return n.offers.size() == 1; }));
-  auto offer = f.net.with([](auto& n) { return n.offers[0]; });
+  REQUIRE(f.net.offers.size() == 1);
+  auto offer = f.net.offers[0];
   offer.observer->on_answer(true);
-  f.take_all(offer);
-  REQUIRE(f.net.wait([&](auto& n) { return n.finished_pushes.count(offer.id) == 1; }));
-  CHECK(f.net.with([&](auto& n) { return n.finished_pushes[offer.id]; })
-            .find("changed while it was pushed") != std::string::npos);
+  f.settle();
+  REQUIRE(f.finished(offer.id));
+  CHECK(f.net.finished_pushes[offer.id].find("changed while it was pushed") != std::string::npos);
   CHECK(f.pushed(offer.id) == 0); // not one frame of the changed file went out
 }
 
-} // TEST_SUITE
+TEST_CASE("upload: a file edited in place during the push ends it before the changed frames") {
+  upload_fixture f;
+  f.start({f.down}, {{f.down, 3}});
+  auto offer = f.net.offers.at(0);
+  offer.observer->on_answer(true);
+  f.settle();
+  auto before = f.pushed(offer.id);
+  REQUIRE(before > 0);
+  f.files.scribble("big.bin", 10 * frame, f.record.mtime_ns + 1); // same inode, new mtime
+  f.take_all(offer);
+  REQUIRE(f.finished(offer.id));
+  CHECK(f.net.finished_pushes[offer.id].find("changed while it was pushed") != std::string::npos);
+  CHECK(f.pushed(offer.id) == before); // what went out before the edit, nothing after it
+}

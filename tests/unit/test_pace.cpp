@@ -152,3 +152,32 @@ TEST_CASE("pace: taken never exceeds input; lag and hold follow the totals") {
   CHECK_FALSE(p.hold()); // 23 MiB behind: at most hold_lag
   CHECK(p.lag() == 23 * mib);
 }
+
+TEST_CASE("pace: a downstream a little behind that stops taking is stalled after stall_ns") {
+  downstream_pace p; // a source: it keeps the peer within its window, far under drop_min_lag
+  p.input(2 * mib, 0);
+  p.taken(1 * mib, 100 * ms);
+  CHECK(p.check(100 * ms + p.limits().stall_ns - 1) == pace_verdict::keep);
+  CHECK(p.check(100 * ms + p.limits().stall_ns) == pace_verdict::stalled);
+}
+
+TEST_CASE("pace: the stall clock runs from the last bytes taken, or from when it began to owe") {
+  downstream_pace p;
+  const auto stall = p.limits().stall_ns;
+  p.input(mib, 0);
+  p.taken(mib, 10 * ms); // caught up: it owes nothing, however long nothing comes
+  CHECK(p.check(10 * stall) == pace_verdict::keep);
+  p.input(mib, 10 * stall); // owes again from here
+  CHECK(p.check(11 * stall - 1) == pace_verdict::keep);
+  p.taken(mib / 2, 11 * stall - 1); // a slow peer that still takes keeps its place
+  CHECK(p.check(12 * stall - 2) == pace_verdict::keep);
+  CHECK(p.check(12 * stall - 1) == pace_verdict::stalled);
+}
+
+TEST_CASE("pace: stalled() alone judges no rate") {
+  downstream_pace p;
+  p.input(5 * mib, 0);
+  CHECK(p.check(2000 * ms) == pace_verdict::slow); // the relay's rules: far behind, took nothing
+  CHECK_FALSE(p.stalled(2000 * ms));                // the source's: not yet 30 s
+  CHECK(p.stalled(p.limits().stall_ns));
+}

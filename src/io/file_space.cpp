@@ -1,0 +1,95 @@
+#include "io/file_space.hpp"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "io/copy_range.hpp"
+#include "io/folder.hpp"
+#include "io/tmp_dir.hpp"
+
+namespace cascade::io {
+
+namespace {
+
+class disk_file final : public open_file {
+public:
+  explicit disk_file(unique_fd fd) : fd_(std::move(fd)) {}
+
+  bool read_at(std::uint64_t offset, std::span<std::uint8_t> out) override {
+    return io::read_at(fd_.get(), out, offset);
+  }
+
+  bool write_at(std::uint64_t offset, std::span<const std::uint8_t> data) override {
+    return io::write_at(fd_.get(), data.data(), data.size(), offset);
+  }
+
+  std::optional<file_identity> identity() const override {
+    struct ::stat st {};
+    if (::fstat(fd_.get(), &st) != 0)
+      return std::nullopt;
+    file_identity id;
+    id.regular = S_ISREG(st.st_mode);
+    id.inode = st.st_ino;
+    id.size = static_cast<std::uint64_t>(st.st_size);
+    id.mtime_ns = to_local_stat(st).mtime_ns;
+    id.ctime_ns = std::int64_t{st.st_ctim.tv_sec} * 1'000'000'000 + st.st_ctim.tv_nsec;
+    return id;
+  }
+
+  bool resize(std::uint64_t size) override {
+    return ::ftruncate(fd_.get(), static_cast<off_t>(size)) == 0;
+  }
+
+  std::string seal(std::uint32_t mode, std::int64_t mtime_ns) override {
+    // Mode and time first, then fsync: the mtime is part of what becomes durable.
+    timespec ts[2];
+    mtime_spec(mtime_ns, ts);
+    if (::fchmod(fd_.get(), mode & 07777) != 0 || ::futimens(fd_.get(), ts) != 0)
+      return std::string("cannot set mode and mtime of the temp file: ") + std::strerror(errno);
+    if (::fsync(fd_.get()) != 0)
+      return std::string("cannot sync the temp file: ") + std::strerror(errno);
+    return "";
+  }
+
+  bool copy_from(open_file& from, std::uint64_t from_offset, std::uint64_t to_offset,
+                 std::uint64_t length) override {
+    auto* disk = dynamic_cast<disk_file*>(&from);
+    if (disk == nullptr) {
+      errno = EXDEV;
+      return false;
+    }
+    return copy_range(disk->fd_.get(), from_offset, fd_.get(), to_offset, length);
+  }
+
+private:
+  unique_fd fd_;
+};
+
+std::unique_ptr<open_file> wrap(unique_fd fd) {
+  if (!fd)
+    return nullptr;
+  return std::make_unique<disk_file>(std::move(fd));
+}
+
+} // namespace
+
+std::unique_ptr<open_file> disk_space::open_read(std::string_view rel) const {
+  return wrap(folder_.open_read(rel));
+}
+
+std::unique_ptr<open_file> disk_space::create_temp(const std::string& path) const {
+  return wrap(tmp_.create(path));
+}
+
+std::unique_ptr<open_file> disk_space::reopen_temp(const std::string& path) const {
+  return wrap(tmp_.reopen(path));
+}
+
+bool disk_space::remove_temp(const std::string& path) const {
+  return tmp_.remove(path);
+}
+
+} // namespace cascade::io
