@@ -28,7 +28,7 @@ namespace cascade::actors::index_detail {
 // failed for a cause that may pass (retried with a backoff).
 enum class install_outcome { installed, refused, failed };
 
-constexpr std::uint64_t inline_limit = 64 * 1024;    // small files travel with their record
+using core::inline_limit; // small files travel with their record
 constexpr std::uint64_t hash_inline_limit = 1 << 20; // larger files go to the scanner
 constexpr std::size_t batch_entries = 1000;
 constexpr std::size_t batch_bytes = 8 << 20;

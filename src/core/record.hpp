@@ -10,6 +10,14 @@
 
 namespace cascade::core {
 
+// A file this small travels with its record in the index update (read, checked against its
+// hashes, sent, checked again and installed in the batch's one transaction) instead of by a
+// transfer of its own: one block of Syncthing's smallest block size. Per file, a transfer costs
+// an actor, a thread, an offer and a stream; measured on a burst of 10,000 files of 100 KiB,
+// records with data took 0.43x the CPU and 0.61x the time of transfers (tools/bench-load).
+// A peer refuses a record whose data is larger.
+inline constexpr std::uint64_t inline_limit = 128 * 1024;
+
 using sha256_digest = std::array<std::uint8_t, 32>;
 
 struct chunk {

@@ -11,7 +11,6 @@ namespace {
 constexpr std::uint32_t max_chunk_bytes = 1024 * 1024;
 // Counters grow by one per change; one near 2^64 can only be an attack (it would overflow).
 constexpr std::uint64_t max_counter = std::uint64_t{1} << 48;
-constexpr std::uint64_t max_inline_bytes = 64 * 1024;
 constexpr std::size_t max_target_bytes = 4095;
 } // namespace
 
@@ -191,7 +190,7 @@ std::optional<wire_entry> from_wire(wire::Record::Reader in, std::string& why) {
   e.has_data = in.getHasData();
   if (e.has_data) {
     auto d = in.getData();
-    if (!live_file || d.size() != r.size || d.size() > max_inline_bytes) {
+    if (!live_file || d.size() != r.size || d.size() > core::inline_limit) {
       why = "inline data does not match '" + core::printable(r.path) + "'";
       return std::nullopt;
     }

@@ -17,7 +17,7 @@ import traceback
 HERE = os.path.dirname(os.path.abspath(__file__))
 NODE = os.environ.get("CASCADE_NODE") or os.path.join(HERE, "..", "..", "build", "src", "app",
                                                       "node")
-BIG = 64 * 1024  # files above this travel by chunk transfer, not inline
+BIG = 128 * 1024  # files above this travel by chunk transfer, not inline (core::inline_limit)
 
 from harness_files import (  # noqa: E402,F401 -- re-exported: tests call h.NAME
     wait_until, sha256_file, tree_state, diff_states, assert_converged, tmp_files, growing_tmp, write, make_big_file)

@@ -208,7 +208,7 @@ def large_file(src, dst):
         f.seek(3 << 20)
         f.write(b"changed!")
     sync(src, dst)
-    h.write(f"{src}/big.bin", os.urandom(70 * 1024))  # shrinks to just above the inline size
+    h.write(f"{src}/big.bin", os.urandom(h.BIG + 6 * 1024))  # shrinks to just above the inline size
     sync(src, dst)
 
 
