@@ -139,6 +139,35 @@ TEST_CASE("index actor: a local file is scanned into the store") {
   CHECK(!r->record.deleted);
 }
 
+TEST_CASE("index actor: a small file's record carries its data, unless it changed since") {
+  index_fixture f;
+  std::string content(100 * 1024, 'x'); // under the inline limit
+  f.write("small.bin", content);
+  f.scan({"small.bin"});
+  auto get = [&] {
+    auto out = std::make_shared<std::optional<std::vector<rpc::wire_entry>>>();
+    f.sys->spawn([i = f.index, out](caf::event_based_actor* asker) {
+      core::device_id peer{};
+      peer.fill(9);
+      asker->request(i, caf::infinite, actors::get_atom::value, std::uint64_t{0}, peer, true)
+          .then([out](std::vector<rpc::wire_entry>& e, std::uint64_t) { *out = std::move(e); });
+    });
+    f.settle();
+    REQUIRE(out->has_value());
+    REQUIRE((*out)->size() == 1);
+    return (**out)[0];
+  };
+  auto e = get();
+  CHECK(e.record.path == "small.bin");
+  CHECK(e.has_data);
+  CHECK((e.data == content));
+  // Rewritten after it was recorded, not scanned yet: the old record goes without data.
+  f.write("small.bin", std::string(100 * 1024, 'y'));
+  auto again = get();
+  CHECK(!again.has_data);
+  CHECK(again.data.empty());
+}
+
 TEST_CASE("index actor: a store fault that may heal pauses writes, then they resume") {
   index_fixture f;
   f.write("a.txt", "one");
