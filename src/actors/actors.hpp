@@ -361,6 +361,15 @@ namespace cascade::actors {
 
 // The index. `store` is the index database, opened by the spawner (io::open_index_store in a
 // node, core::memory_store in tests/actor); the index owns it from here on.
+// Spawns an actor that blocks on files: detached (a thread of its own) on a node, on the
+// scheduler when ctx.detach_io is false (the actor tests' coordinator).
+template <class F, class... Ts>
+auto spawn_io(caf::actor_system& sys, const node_context& ctx, F fun, Ts&&... xs) {
+  if (!ctx.detach_io)
+    return sys.spawn(fun, std::forward<Ts>(xs)...);
+  return sys.spawn<caf::detached>(fun, std::forward<Ts>(xs)...);
+}
+
 index_actor spawn_index(caf::actor_system& sys, const node_context& ctx, scanner_actor scanner,
                         std::unique_ptr<core::index_store> store);
 

@@ -159,9 +159,7 @@ index_behavior(self_ptr self, const node_context* ctx, scanner_actor scanner,
 index_actor spawn_index(caf::actor_system& sys, const node_context& ctx, scanner_actor scanner,
                         std::unique_ptr<core::index_store> store) {
   auto held = std::make_shared<std::unique_ptr<core::index_store>>(std::move(store));
-  if (!ctx.detach_io)
-    return sys.spawn(index_behavior, &ctx, std::move(scanner), std::move(held));
-  return sys.spawn<caf::detached>(index_behavior, &ctx, std::move(scanner), std::move(held));
+  return spawn_io(sys, ctx, index_behavior, &ctx, std::move(scanner), std::move(held));
 }
 
 } // namespace cascade::actors

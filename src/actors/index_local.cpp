@@ -300,27 +300,6 @@ void index_logic::notify_peers() {
     self_->send(s.peer, changed_atom::value);
 }
 
-// The bytes of a small file as the index hashed them, read through one descriptor of a file
-// that is still the one recorded (inode, size and mtime) and that nothing changed during the
-// read (ctime): the upload's cheap check, instead of a second SHA-256 pass; every receiver
-// checks the hashes. nullopt: changed since it was hashed (the watcher's scan follows), and the
-// record goes without its data (the receiver pulls the file).
-std::optional<std::string> index_logic::read_as_indexed(const core::file_record& r,
-                                                        std::uint64_t inode) {
-  if (r.size == 0)
-    return std::string();
-  auto in = ctx_->files->open_read(r.path);
-  auto before = in ? in->identity() : std::nullopt;
-  if (!before || !before->regular || before->inode != inode || before->size != r.size ||
-      before->mtime_ns != r.mtime_ns)
-    return std::nullopt;
-  std::string data(r.size, '\0');
-  if (!in->read_at(0, {reinterpret_cast<std::uint8_t*>(data.data()), data.size()}) ||
-      in->identity() != before)
-    return std::nullopt;
-  return data;
-}
-
 updates_reply index_logic::get_updates(std::uint64_t from, const core::device_id& device,
                                        bool deltas) {
   // A halted folder sends nothing, not even what it recorded before; a paused one sends it all
@@ -344,9 +323,15 @@ updates_reply index_logic::get_updates(std::uint64_t from, const core::device_id
       e.delta = std::move(s.delta);
     } else {
       if (r.type == core::file_type::file && !r.deleted && r.size <= inline_limit) {
-        if (auto data = read_as_indexed(r, s.inode)) {
+        // Read only while it is the file hashed (no second SHA-256 pass: io::open_indexed);
+        // else the record goes without data and the receiver pulls the file.
+        std::string data(r.size, '\0');
+        auto in = io::open_indexed(*ctx_->files, r.path, s.inode, r.size, r.mtime_ns);
+        if (r.size == 0 ||
+            (in && in->file->read_at(0, {reinterpret_cast<std::uint8_t*>(data.data()), r.size}) &&
+             in->unchanged())) {
           e.has_data = true;
-          e.data = std::move(*data);
+          e.data = std::move(data);
           bytes += r.size;
         }
       }

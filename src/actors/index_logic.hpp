@@ -179,7 +179,6 @@ public:
   void notify_peers();
   // Our records above `from` for a peer, skipping those it sent us itself; a big file's chunk
   // list as a delta of the record it replaced when `deltas`.
-  std::optional<std::string> read_as_indexed(const core::file_record& r, std::uint64_t inode);
   updates_reply get_updates(std::uint64_t from, const core::device_id& device, bool deltas);
   std::optional<rpc::session_id> session_of(const core::device_id& d);
   // Records from a peer: stored as needed, then decided and applied.

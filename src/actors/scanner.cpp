@@ -31,9 +31,7 @@ scanner_actor::behavior_type scanner(scanner_actor::stateful_pointer<scanner_sta
 } // namespace
 
 scanner_actor spawn_scanner(caf::actor_system& sys, const node_context& ctx) {
-  if (!ctx.detach_io)
-    return sys.spawn(scanner, &ctx);
-  return sys.spawn<caf::detached>(scanner, &ctx);
+  return spawn_io(sys, ctx, scanner, &ctx);
 }
 
 } // namespace cascade::actors

@@ -121,18 +121,16 @@ bool transfer_logic::prepare() {
 void transfer_logic::place_trusted(const std::string& path, const source_stamp& stamp) {
   auto& s = st();
   auto& r = s.job.record;
-  auto in = ctx_->files->open_read(path);
-  auto before = in ? in->identity() : std::nullopt;
-  if (!before || !before->regular || before->inode != stamp.inode ||
-      before->size != stamp.size || before->mtime_ns != stamp.mtime_ns)
+  auto in = io::open_indexed(*ctx_->files, path, stamp.inode, stamp.size, stamp.mtime_ns);
+  if (!in)
     return;
   std::vector<std::size_t> placed;
   for (auto& run : core::copy_runs(r, s.job.copies, path, std::uint64_t{64} << 20)) {
-    if (!s.file->copy_from(*in, run.from_offset, run.to_offset, run.length))
+    if (!s.file->copy_from(*in->file, run.from_offset, run.to_offset, run.length))
       return; // prepare() copies them one by one, with their hashes checked
     placed.insert(placed.end(), run.chunks.begin(), run.chunks.end());
   }
-  if (in->identity() != before)
+  if (!in->unchanged())
     return;
   for (auto i : placed)
     if (!s.verified[i]) {
@@ -360,10 +358,7 @@ namespace cascade::actors {
 
 transfer_actor spawn_transfer(caf::actor_system& sys, const node_context& ctx, transfer_job job,
                               index_actor index) {
-  if (!ctx.detach_io)
-    return sys.spawn(transfer_detail::transfer, &ctx, std::move(job), std::move(index));
-  return sys.spawn<caf::detached>(transfer_detail::transfer, &ctx, std::move(job),
-                                  std::move(index));
+  return spawn_io(sys, ctx, transfer_detail::transfer, &ctx, std::move(job), std::move(index));
 }
 
 } // namespace cascade::actors

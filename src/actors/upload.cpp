@@ -121,9 +121,7 @@ upload_actor::behavior_type upload(upload_actor::stateful_pointer<upload_state> 
 
 upload_actor spawn_upload(caf::actor_system& sys, const node_context& ctx, core::file_record record,
                           relay_plan relay) {
-  if (!ctx.detach_io)
-    return sys.spawn(upload, &ctx, std::move(record), std::move(relay));
-  return sys.spawn<caf::detached>(upload, &ctx, std::move(record), std::move(relay));
+  return spawn_io(sys, ctx, upload, &ctx, std::move(record), std::move(relay));
 }
 
 } // namespace cascade::actors

@@ -76,6 +76,17 @@ std::unique_ptr<open_file> wrap(unique_fd fd) {
 
 } // namespace
 
+std::optional<indexed_file> open_indexed(const file_space& files, std::string_view rel,
+                                         std::uint64_t inode, std::uint64_t size,
+                                         std::int64_t mtime_ns) {
+  auto in = files.open_read(rel);
+  auto seen = in ? in->identity() : std::nullopt;
+  if (!seen || !seen->regular || seen->inode != inode || seen->size != size ||
+      seen->mtime_ns != mtime_ns)
+    return std::nullopt;
+  return indexed_file{std::move(in), *seen};
+}
+
 std::unique_ptr<open_file> disk_space::open_read(std::string_view rel) const {
   return wrap(folder_.open_read(rel));
 }

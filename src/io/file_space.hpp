@@ -59,6 +59,19 @@ public:
   virtual bool remove_temp(const std::string& path) const = 0;
 };
 
+// A file of the folder opened only while it is the one the index recorded (a regular file with
+// the recorded inode, size and mtime); `unchanged()` after reading or copying it says nothing
+// changed it meanwhile (its identity, ctime included, is the same). Every receiver checks the
+// hashes: this cheap check is what spares the sender a second SHA-256 pass.
+struct indexed_file {
+  std::unique_ptr<open_file> file;
+  file_identity seen;
+  bool unchanged() const { return file->identity() == seen; }
+};
+std::optional<indexed_file> open_indexed(const file_space& files, std::string_view rel,
+                                         std::uint64_t inode, std::uint64_t size,
+                                         std::int64_t mtime_ns);
+
 // The folder and the state directory's tmp on disk (both outlive this object).
 class disk_space final : public file_space {
 public:
