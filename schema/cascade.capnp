@@ -6,7 +6,9 @@ $Cxx.namespace("cascade::wire");
 
 # 2: the dialer hands over its Peer only in `ready`, after it has checked the listener's proof.
 # 3: records may carry their chunk list as a delta; update answers needFull.
-const protocolVersion :UInt32 = 3;
+# 4: update carries `from`: a batch counts only where it continues what the receiver has read,
+#    so a sender may have more than one batch in flight.
+const protocolVersion :UInt32 = 4;
 
 struct Counter {
   device @0 :UInt64;   # short device id
@@ -86,9 +88,11 @@ interface Handshake {
 interface Peer {
   # Sends me your records with a sequence above `from` (of your index `epoch`), then every new one.
   subscribe @0 (epoch :UInt64, from :UInt64) -> ();
-  # A batch of index records; `last` is the sender's sequence after this batch. needFull: a
-  # delta's base was not here; nothing of the batch counts as read, send it again without deltas.
-  update @1 (records :List(Record), last :UInt64) -> (needFull :Bool);
+  # A batch of index records: the sender's records with a sequence in (from, last]. The receiver
+  # takes it only if `from` is not above what it has read of the sender (else it fails the
+  # call), so batches may be pipelined. needFull: a delta's base was not here; nothing of the
+  # batch counts as read, send it again without deltas.
+  update @1 (records :List(Record), last :UInt64, from :UInt64) -> (needFull :Bool);
   # Streams the given ranges of `path` into `sink`, then calls sink.done(). With a `version`,
   # the ranges may also come from that version's partial file (a transfer still in flight, or
   # one stopped halfway), if every byte asked for lies in chunks it has verified.

@@ -271,21 +271,24 @@ using transfer_actor = push_owner_actor::extend<
 // A peer (one per session):
 //  subscribe(epoch, from): the peer asks for our records from `from` (supervisor);
 //  changed(): the index has new records (index; from itself after an empty batch);
-//  sent(ok, need_full, last): the network's answer to a batch we sent;
-//  update(call, entries, last): the peer's records (supervisor), answered through the network;
+//  sent(ok, need_full, last, round): the network's answer to a batch we sent;
+//  update(call, entries, from, last): the peer's records (supervisor), answered through the
+//  network;
 //  down(): the session ended (index): the actor quits.
 using peer_actor = caf::typed_actor<
     caf::reacts_to<subscribe_atom, std::uint64_t, std::uint64_t>, caf::reacts_to<changed_atom>,
-    caf::reacts_to<sent_atom, bool, bool, std::uint64_t>,
-    caf::reacts_to<update_atom, rpc::call_id, std::vector<rpc::wire_entry>, std::uint64_t>,
+    caf::reacts_to<sent_atom, bool, bool, std::uint64_t, std::uint64_t>,
+    caf::reacts_to<update_atom, rpc::call_id, std::vector<rpc::wire_entry>, std::uint64_t,
+                   std::uint64_t>,
     caf::reacts_to<down_atom>, status_if>;
 
 // The index (detached: it owns SQLite and applies changes to disk). Besides scan_sink_actor:
 //  scan(paths): look at paths (no first-event times); ignores(): .cascadeignore changed;
 //  hashed(path, result): a scanner result;
 //  up(info, peer) / down(session): sessions, so transfers know whom to fetch from;
-//  update(session, entries, last) -> (recorded, need_full): records from a peer, decided and
-//  applied; need_full when a delta's base is missing;
+//  update(session, entries, from, last) -> (recorded, need_full): records from a peer, decided
+//  and applied; not recorded when `from` is above what we read of the peer (a batch pipelined
+//  behind one we refused); need_full when a delta's base is missing;
 //  get(from, device, deltas) -> (entries, last): our records for a peer;
 //  progress(device) -> (epoch, seq): how far we read a peer's index;
 //  finished(result): a transfer ended;
@@ -307,7 +310,7 @@ using index_actor = scan_sink_actor::extend<
     caf::reacts_to<hashed_atom, std::string, std::optional<io::hashed_file>>,
     caf::reacts_to<up_atom, rpc::session_info, peer_actor>,
     caf::reacts_to<down_atom, rpc::session_id>,
-    caf::replies_to<update_atom, rpc::session_id, std::vector<rpc::wire_entry>,
+    caf::replies_to<update_atom, rpc::session_id, std::vector<rpc::wire_entry>, std::uint64_t,
                     std::uint64_t>::with<bool, bool>,
     caf::replies_to<get_atom, std::uint64_t, core::device_id,
                     bool>::with<std::vector<rpc::wire_entry>, std::uint64_t>,

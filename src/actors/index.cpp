@@ -72,10 +72,10 @@ index_behavior(self_ptr self, const node_context* ctx, scanner_actor scanner,
       },
       [logic](down_atom, rpc::session_id s) { logic->on_session_down(s); },
       [logic](update_atom, rpc::session_id s, std::vector<rpc::wire_entry>& entries,
-              std::uint64_t last) {
+              std::uint64_t from, std::uint64_t last) {
         // Not recorded: refused, so the peer sends it again.
         auto out = index_logic::update_outcome::refused;
-        logic->guarded([&] { out = logic->on_update(s, entries, last); });
+        logic->guarded([&] { out = logic->on_update(s, entries, from, last); });
         return std::make_tuple(out != index_logic::update_outcome::refused,
                                out == index_logic::update_outcome::need_full);
       },

@@ -181,10 +181,12 @@ public:
   // list as a delta of the record it replaced when `deltas`.
   updates_reply get_updates(std::uint64_t from, const core::device_id& device, bool deltas);
   std::optional<rpc::session_id> session_of(const core::device_id& d);
-  // Records from a peer: stored as needed, then decided and applied.
+  // Records from a peer, its sequences (from, last]: stored as needed, then decided and applied.
+  // Refused when `from` is above what we have read of the peer: a batch the peer pipelined
+  // behind one we refused or answered need_full, which it sends again.
   enum class update_outcome { refused, recorded, need_full };
   update_outcome on_update(rpc::session_id s, std::vector<rpc::wire_entry>& entries,
-                           std::uint64_t last);
+                           std::uint64_t from, std::uint64_t last);
   // Rebuilds a delta entry's chunk list from the base version we hold (our record or the one we
   // still need); false if we hold neither.
   bool resolve_delta(rpc::wire_entry& e, const core::stored_record* local);

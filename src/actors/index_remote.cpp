@@ -54,15 +54,23 @@ bool index_logic::resolve_delta(rpc::wire_entry& e, const core::stored_record* l
 
 index_logic::update_outcome index_logic::on_update(rpc::session_id s,
                                                    std::vector<rpc::wire_entry>& entries,
-                                                   std::uint64_t last) {
+                                                   std::uint64_t from, std::uint64_t last) {
   auto it = st().sessions.find(s);
   // Paused by a store fault or the user: refused, so the peer's progress stays; asked again on
   // retry or resume.
   if (it == st().sessions.end() || paused() || user_paused() || !check_marker())
     return update_outcome::refused;
   auto device = it->second.device;
-  auto epoch_seq = db().peer_progress(device);
-  (void)epoch_seq;
+  // A batch that does not continue what we have read would leave a gap behind our progress.
+  auto [epoch, read] = db().peer_progress(device);
+  if (epoch != sessions_epoch(s))
+    read = 0;
+  if (from > read) {
+    io::log_debug("a batch from session " + std::to_string(s) + " starts at " +
+                  std::to_string(from) + ", past " + std::to_string(read) +
+                  " read so far: refused, it comes again");
+    return update_outcome::refused;
+  }
   db().begin();
   // Deletions last and deepest first, so directories empty before they go and renamed
   // files can still be copied from their old name.

@@ -82,9 +82,9 @@ public:
       caf::anon_send(it->second, subscribe_atom::value, epoch, from);
   }
   void on_update(rpc::session_id s, rpc::call_id call, std::vector<rpc::wire_entry> entries,
-                 std::uint64_t last) override {
+                 std::uint64_t from, std::uint64_t last) override {
     if (auto it = peers_.find(s); it != peers_.end())
-      caf::anon_send(it->second, update_atom::value, call, std::move(entries), last);
+      caf::anon_send(it->second, update_atom::value, call, std::move(entries), from, last);
     else
       ctx_.net->complete_update(s, call, false);
   }

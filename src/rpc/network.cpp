@@ -216,10 +216,10 @@ void network::subscribe(session_id s, std::uint64_t epoch, std::uint64_t from) {
   });
 }
 
-void network::send_update(session_id s, std::vector<wire_entry> entries, std::uint64_t last,
-                          std::function<void(bool ok, bool need_full)> done) {
+void network::send_update(session_id s, std::vector<wire_entry> entries, std::uint64_t from,
+                          std::uint64_t last, std::function<void(bool ok, bool need_full)> done) {
   auto shared = std::make_shared<std::vector<wire_entry>>(std::move(entries));
-  impl_->post([i = impl_.get(), s, shared, last, done = std::move(done)]() {
+  impl_->post([i = impl_.get(), s, shared, from, last, done = std::move(done)]() {
     auto* peer = i->peer_of(s);
     if (peer == nullptr) {
       done(false, false);
@@ -230,6 +230,7 @@ void network::send_update(session_id s, std::vector<wire_entry> entries, std::ui
     for (unsigned k = 0; k < shared->size(); ++k)
       to_wire((*shared)[k], list[k]);
     req.setLast(last);
+    req.setFrom(from);
     i->tasks->add(req.send().then([done](auto&& r) { done(true, r.getNeedFull()); },
                                   [done](kj::Exception&&) { done(false, false); }));
   });

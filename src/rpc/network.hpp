@@ -49,7 +49,8 @@ public:
   void forget(const std::string& host, std::uint16_t port) override;
   dial_stats dial_statistics() const override;
   void subscribe(session_id s, std::uint64_t epoch, std::uint64_t from) override;
-  void send_update(session_id s, std::vector<wire_entry> entries, std::uint64_t last,
+  void send_update(session_id s, std::vector<wire_entry> entries, std::uint64_t from,
+                   std::uint64_t last,
                    std::function<void(bool ok, bool need_full)> done) override;
   void complete_update(session_id s, call_id call, bool ok, bool need_full = false) override;
   fetch_id fetch(session_id s, std::string path, std::vector<core::byte_range> ranges,

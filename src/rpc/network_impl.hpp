@@ -42,8 +42,9 @@ inline constexpr std::size_t stream_window_bytes = 1024 * 1024;
 inline constexpr std::size_t max_entries_per_update = 10000;
 inline constexpr int max_concurrent_fetches = 16; // served to one peer at once
 inline constexpr long max_pending_have = 64;      // unanswered have queries of one peer
-// Calls of one peer waiting for our answer: a peer sends one index update at a time and offers
-// at most as many files as it has transfer slots (16), so more means it misbehaves.
+// Calls of one peer waiting for our answer: a peer has at most two index updates in flight
+// (actors/peer.cpp) and offers at most as many files as it has transfer slots (16), so more
+// means it misbehaves.
 inline constexpr long max_pending_updates = 4;
 inline constexpr long max_pending_offers = 64;
 inline constexpr unsigned max_ranges_per_fetch = 65536;

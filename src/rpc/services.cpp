@@ -448,7 +448,7 @@ kj::Promise<bool> network::impl::on_update(session_id s, wire::Peer::UpdateParam
                 " pending index updates");
     return KJ_EXCEPTION(FAILED, "limit");
   }
-  events.on_update(s, call, std::move(entries), p.getLast());
+  events.on_update(s, call, std::move(entries), p.getFrom(), p.getLast());
   return kj::mv(KJ_ASSERT_NONNULL(answer));
 }
 

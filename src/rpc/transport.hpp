@@ -65,8 +65,9 @@ public:
   // The peer asks for our records above `from` of index `epoch`.
   virtual void on_subscribe(session_id s, std::uint64_t epoch, std::uint64_t from) = 0;
   // A batch of records from the peer; answer with network::complete_update(s, call).
+  // The records cover the peer's sequences in (from, last].
   virtual void on_update(session_id s, call_id call, std::vector<wire_entry> entries,
-                         std::uint64_t last) = 0;
+                         std::uint64_t from, std::uint64_t last) = 0;
   // Logged problems (bad input, failed dials), one line each.
   virtual void on_log(int level, const std::string& line) = 0;
   // The peer offers to push a file (push cascade); answer with network::accept_offer or
@@ -127,8 +128,10 @@ public:
   };
   virtual dial_stats dial_statistics() const = 0;
   virtual void subscribe(session_id s, std::uint64_t epoch, std::uint64_t from) = 0;
-  // `done(ok, need_full)` runs on the network thread once the peer acknowledged the batch.
-  virtual void send_update(session_id s, std::vector<wire_entry> entries, std::uint64_t last,
+  // Our records with sequences in (from, last]; `done(ok, need_full)` runs on the network
+  // thread once the peer acknowledged the batch (ok false: refused, or the session went down).
+  virtual void send_update(session_id s, std::vector<wire_entry> entries, std::uint64_t from,
+                           std::uint64_t last,
                            std::function<void(bool ok, bool need_full)> done) = 0;
   // need_full: a delta's base was missing; the peer sends the batch again without deltas.
   virtual void complete_update(session_id s, call_id call, bool ok, bool need_full = false) = 0;

@@ -51,6 +51,12 @@ public:
     rpc::fetch_id id = 0;
     std::shared_ptr<rpc::chunk_receiver> receiver;
   };
+  struct update_call {
+    rpc::session_id session = 0;
+    std::vector<rpc::wire_entry> entries;
+    std::uint64_t from = 0, last = 0;
+    std::function<void(bool ok, bool need_full)> done;
+  };
   struct offer_call {
     push_id id = 0;
     rpc::session_id session = 0;
@@ -73,6 +79,7 @@ public:
 
   // What the actors did (read through wait() or with()).
   std::vector<fetch_call> fetches;
+  std::vector<update_call> updates; // index batches sent
   std::vector<have_call> haves;
   std::vector<accepted_offer> accepted;
   std::vector<rpc::call_id> declined;
@@ -88,8 +95,10 @@ public:
   void forget(const std::string&, std::uint16_t) override {}
   dial_stats dial_statistics() const override { return {}; }
   void subscribe(rpc::session_id, std::uint64_t, std::uint64_t) override {}
-  void send_update(rpc::session_id, std::vector<rpc::wire_entry>, std::uint64_t,
-                   std::function<void(bool, bool)>) override {}
+  void send_update(rpc::session_id s, std::vector<rpc::wire_entry> entries, std::uint64_t from,
+                   std::uint64_t last, std::function<void(bool, bool)> done) override {
+    record([&] { updates.push_back({s, std::move(entries), from, last, std::move(done)}); });
+  }
   void complete_update(rpc::session_id, rpc::call_id, bool, bool) override {}
   rpc::fetch_id fetch(rpc::session_id s, std::string path, std::vector<core::byte_range> ranges,
                       std::shared_ptr<rpc::chunk_receiver> receiver,

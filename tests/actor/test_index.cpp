@@ -2,7 +2,8 @@
 // the in-memory store (core::memory_store), no network, and a real folder in a temp directory:
 // the index's own reads of the folder are the openat2 calls that keep peers' names beneath its
 // root, which a fake would not test. Local scans reach the store; a store fault that may heal
-// pauses writes and resumes them on the retry a second later; one that cannot stops the actor.
+// pauses writes and resumes them on the retry a second later; one that cannot stops the actor;
+// a peer's batch counts only where it continues what the index has read of that peer.
 #include <doctest/doctest.h>
 
 #include <caf/all.hpp>
@@ -19,6 +20,9 @@
 
 #include "actors/actors.hpp"
 #include "core/memory_store.hpp"
+#include "core/partials.hpp"
+#include "fake_transport.hpp"
+#include "file_helpers.hpp"
 #include "io/folder.hpp"
 #include "io/tmp_dir.hpp"
 
@@ -42,6 +46,8 @@ struct index_fixture {
   io::folder folder{root};
   io::tmp_dir tmp{state + "/tmp"};
   io::disk_space files{folder, tmp};
+  test::fake_transport net;
+  core::partial_files partials;
   actors::node_context ctx;
   core::memory_store* store = nullptr; // owned by the index; touched only between steps
   caf::actor_system_config cfg;
@@ -57,6 +63,10 @@ struct index_fixture {
     ctx.marker = state;
     ctx.tmp = &tmp;
     ctx.files = &files;
+    ctx.net = &net;
+    ctx.partials = &partials;
+    ctx.self = test::device(1);
+    ctx.self_short = core::short_of(ctx.self);
     ctx.detach_io = false;
     cfg.set("scheduler.policy", caf::atom("testing"));
     cfg.set("logger.verbosity", caf::atom("quiet"));
@@ -118,6 +128,28 @@ struct index_fixture {
     auto s = ask<core::index_summary>(actors::summary_atom::value);
     REQUIRE(s);
     return s->files;
+  }
+
+  // What the index answers a peer's batch: (recorded, need_full), nullopt if nothing.
+  std::optional<std::pair<bool, bool>> update(rpc::session_id s, std::vector<rpc::wire_entry> e,
+                                              std::uint64_t from, std::uint64_t last) {
+    auto out = std::make_shared<std::optional<std::pair<bool, bool>>>();
+    sys->spawn([i = index, s, e = std::move(e), from, last, out](caf::event_based_actor* asker) {
+      asker->request(i, caf::infinite, actors::update_atom::value, s, e, from, last)
+          .then([out](bool ok, bool need_full) { *out = std::make_pair(ok, need_full); });
+    });
+    settle();
+    return *out;
+  }
+
+  std::pair<std::uint64_t, std::uint64_t> progress(const core::device_id& d) {
+    auto out = std::make_shared<std::pair<std::uint64_t, std::uint64_t>>();
+    sys->spawn([i = index, d, out](caf::event_based_actor* asker) {
+      asker->request(i, caf::infinite, actors::progress_atom::value, d)
+          .then([out](std::uint64_t epoch, std::uint64_t seq) { *out = {epoch, seq}; });
+    });
+    settle();
+    return *out;
   }
 
   std::string status_line() {
@@ -207,4 +239,64 @@ TEST_CASE("index actor: a store fault that cannot heal stops it") {
   CHECK(**down != caf::exit_reason::normal); // the guardian stops the node on it
   CHECK(!f.ask<core::index_summary>(actors::summary_atom::value)); // it answers nothing more
   caf::anon_send_exit(watcher, caf::exit_reason::user_shutdown);
+}
+
+namespace {
+
+// A small file as a peer announces it: its record with the data inline.
+rpc::wire_entry inline_entry(const std::string& path, unsigned seed) {
+  auto bytes = test::random_bytes(1000, seed);
+  rpc::wire_entry e;
+  e.record = test::record_of(bytes);
+  e.record.path = path;
+  e.record.version = core::version_vector({{0xB2, seed}});
+  e.has_data = true;
+  e.data.assign(bytes.begin(), bytes.end());
+  return e;
+}
+
+} // namespace
+
+TEST_CASE("index actor: a peer's batch counts only where it continues what was read of it") {
+  index_fixture f;
+  auto peer_device = test::device(2);
+  // Absorbs what the index tells the session's peer actor (changed, down).
+  auto stand_in = f.sys->spawn([]() -> caf::behavior { return {[](actors::changed_atom) {}}; });
+  rpc::session_info info;
+  info.id = 7;
+  info.device = peer_device;
+  info.epoch = 42;
+  caf::anon_send(f.index, actors::up_atom::value, info,
+                 caf::actor_cast<actors::peer_actor>(stand_in));
+  f.settle();
+
+  CHECK(f.update(7, {inline_entry("a.bin", 1)}, 0, 10) == std::make_pair(true, false));
+  CHECK(f.progress(peer_device) == std::make_pair(std::uint64_t{42}, std::uint64_t{10}));
+  CHECK(fs::exists(f.root + "/a.bin"));
+  // Past what was read (a batch pipelined behind one this node refused): nothing is taken.
+  CHECK(f.update(7, {inline_entry("b.bin", 2)}, 20, 30) == std::make_pair(false, false));
+  CHECK(!f.store->get("b.bin"));
+  CHECK(!fs::exists(f.root + "/b.bin"));
+  CHECK(f.progress(peer_device).second == 10);
+  // A delta without its base: the rest is taken, the progress stays, so the batch pipelined
+  // behind it is refused until the whole batch comes again.
+  auto delta = inline_entry("c.bin", 3);
+  delta.has_data = false;
+  delta.data.clear();
+  delta.delta = core::chunk_delta{core::version_vector({{0xB2, 99}}), {}};
+  CHECK(f.update(7, {delta, inline_entry("d.bin", 4)}, 10, 20) == std::make_pair(true, true));
+  CHECK(f.progress(peer_device).second == 10);
+  CHECK(f.store->get("d.bin"));
+  CHECK(f.update(7, {inline_entry("e.bin", 5)}, 20, 30) == std::make_pair(false, false));
+  CHECK(!f.store->get("e.bin"));
+  CHECK(f.update(7, {inline_entry("c.bin", 3), inline_entry("d.bin", 4)}, 10, 20) ==
+        std::make_pair(true, false));
+  CHECK(f.update(7, {inline_entry("e.bin", 5)}, 20, 30) == std::make_pair(true, false));
+  CHECK(f.progress(peer_device).second == 30);
+  CHECK(fs::exists(f.root + "/c.bin"));
+  CHECK(fs::exists(f.root + "/e.bin"));
+  // A batch from behind what was read (the peer started again from an older point) is taken.
+  CHECK(f.update(7, {inline_entry("a.bin", 1)}, 0, 10) == std::make_pair(true, false));
+  CHECK(f.progress(peer_device).second == 10);
+  caf::anon_send_exit(stand_in, caf::exit_reason::user_shutdown);
 }

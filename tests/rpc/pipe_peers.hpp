@@ -28,7 +28,7 @@ struct recorder final : rpc::listener {
     rpc::session_id session;
     rpc::call_id call;
     std::vector<rpc::wire_entry> entries;
-    std::uint64_t last;
+    std::uint64_t from, last;
   };
   struct offer {
     rpc::session_id session;
@@ -61,8 +61,8 @@ struct recorder final : rpc::listener {
     subscribes.push_back({epoch, from});
   }
   void on_update(rpc::session_id s, rpc::call_id call, std::vector<rpc::wire_entry> entries,
-                 std::uint64_t last) override {
-    updates.push_back({s, call, std::move(entries), last});
+                 std::uint64_t from, std::uint64_t last) override {
+    updates.push_back({s, call, std::move(entries), from, last});
   }
   void on_log(int, const std::string& line) override { logs.push_back(line); }
   void on_offer(rpc::session_id s, rpc::call_id call, rpc::wire_entry entry,

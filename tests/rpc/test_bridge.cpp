@@ -35,7 +35,7 @@ struct quiet_listener : rpc::listener {
   void on_session_up(const rpc::session_info&) override {}
   void on_session_down(rpc::session_id, const std::string&) override {}
   void on_subscribe(rpc::session_id, std::uint64_t, std::uint64_t) override {}
-  void on_update(rpc::session_id, rpc::call_id, std::vector<rpc::wire_entry>,
+  void on_update(rpc::session_id, rpc::call_id, std::vector<rpc::wire_entry>, std::uint64_t,
                  std::uint64_t) override {}
   void on_log(int, const std::string&) override {}
   void on_offer(rpc::session_id, rpc::call_id, rpc::wire_entry, std::vector<core::device_id>,

@@ -27,17 +27,18 @@ TEST_CASE("updates: a subscription and a batch reach the listener; its answer co
   entry.data = "hello";
   std::vector<std::pair<bool, bool>> acks; // (ok, need_full)
   auto done = [&acks](bool ok, bool need_full) { acks.emplace_back(ok, need_full); };
-  p.a.net->send_update(p.a.session, {entry}, 6, done);
+  p.a.net->send_update(p.a.session, {entry}, 5, 6, done);
   REQUIRE(p.pump_until([&] { return p.b.events.updates.size() == 1; }));
   auto& u = p.b.events.updates[0];
   REQUIRE(u.entries.size() == 1);
   CHECK(u.entries[0].record.path == "small.txt");
   CHECK(u.entries[0].data == "hello");
   CHECK(u.entries[0].record.chunks == entry.record.chunks);
+  CHECK(u.from == 5);
   CHECK(u.last == 6);
   CHECK(acks.empty()); // answered once the listener has taken it
   p.b.net->complete_update(p.b.session, u.call, true, true);
-  p.a.net->send_update(p.a.session, {entry}, 7, done);
+  p.a.net->send_update(p.a.session, {entry}, 6, 7, done);
   REQUIRE(p.pump_until([&] { return p.b.events.updates.size() == 2; }));
   p.b.net->complete_update(p.b.session, p.b.events.updates[1].call, false);
   REQUIRE(p.pump_until([&] { return acks.size() == 2; }));

@@ -17,7 +17,7 @@ struct update_result {
 
 void send(pipe_peers& p, std::vector<rpc::wire_entry> entries, std::uint64_t last,
           update_result& out) {
-  p.a.net->send_update(p.a.session, std::move(entries), last, [&out](bool ok, bool need_full) {
+  p.a.net->send_update(p.a.session, std::move(entries), 0, last, [&out](bool ok, bool need_full) {
     out.ok = ok;
     out.need_full = need_full;
   });
