@@ -252,9 +252,11 @@ using push_owner_actor = caf::typed_actor<caf::reacts_to<ds_answer_atom, bool>,
                                           caf::reacts_to<ds_sent_atom, std::size_t>,
                                           caf::reacts_to<ds_failed_atom, std::string>>;
 
-// An upload: the source of a push cascade; only the network's answers drive it (no timer of its
-// own: a delayed message holds its actor, and so a detached actor's thread, until it is due).
-using upload_actor = push_owner_actor::extend<status_if>;
+// An upload: the source of a push cascade, driven by the network's answers and by the index's
+// ds_tick() every second (judge the peer's pace: one that takes nothing for 30 s is dropped).
+// No timer of its own: a delayed message holds its actor, and so a detached actor's thread,
+// until it is due.
+using upload_actor = push_owner_actor::extend<caf::reacts_to<ds_tick_atom>, status_if>;
 
 // A transfer: what the downstream takes, and from the network thread
 //  pieces(stream, pieces) / done(stream, error): a fetch's or the offer's frames and its end;
@@ -296,7 +298,8 @@ using peer_actor = caf::typed_actor<
 //  the network); have(session, call, path, version): a peer asks what we hold of a version;
 //  netsnap(rows): the network's peer statistics (link rates for relay plans);
 //  from itself: installs(), flush() (held deletions), unread(), db_tick(), retry() (transfers
-//  due), clean_versions() (old versions: at start, then hourly);
+//  due), clean_versions() (old versions: at start, then hourly), ds_tick() (every second while
+//  uploads run: each is told to judge its peer's pace);
 //  for the console: summary() -> index_summary; children() -> transfers and uploads;
 //  files(glob) -> (file_infos, truncated, device names); ignored(glob) -> (paths, truncated):
 //  what the ignore patterns hide on disk; conflicts() -> conflict_infos; versions(glob) ->
@@ -321,7 +324,8 @@ using index_actor = scan_sink_actor::extend<
     caf::reacts_to<have_atom, rpc::session_id, rpc::call_id, std::string, core::version_vector>,
     caf::reacts_to<netsnap_atom, std::vector<core::peer_status>>, caf::reacts_to<installs_atom>,
     caf::reacts_to<flush_atom>, caf::reacts_to<unread_atom>, caf::reacts_to<db_tick_atom>,
-    caf::reacts_to<retry_atom>, caf::reacts_to<clean_versions_atom>, status_if,
+    caf::reacts_to<retry_atom>, caf::reacts_to<clean_versions_atom>, caf::reacts_to<ds_tick_atom>,
+    status_if,
     caf::replies_to<summary_atom>::with<core::index_summary>, children_if,
     caf::replies_to<files_atom, std::string>::with<std::vector<core::file_info>, bool,
                                                    device_names>,

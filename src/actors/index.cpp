@@ -103,6 +103,7 @@ index_behavior(self_ptr self, const node_context* ctx, scanner_actor scanner,
         logic->on_link_rates(rows);
       },
       [logic](retry_atom) { logic->guarded([&] { logic->start_transfers(); }); },
+      [logic](ds_tick_atom) { logic->tick_uploads(); },
       [self](status_atom) {
         auto s = summarize(self->state);
         auto a = core::status_of("index", "index", self->mailbox().size());

@@ -32,6 +32,8 @@ using core::inline_limit; // small files travel with their record
 constexpr std::uint64_t hash_inline_limit = 1 << 20; // larger files go to the scanner
 constexpr std::size_t batch_entries = 1000;
 constexpr std::size_t batch_bytes = 8 << 20;
+// How often running uploads judge their peer's pace (the stall rule's 30 s is what matters).
+constexpr auto upload_tick = std::chrono::seconds(1);
 
 struct session_entry {
   core::device_id device{};
@@ -67,6 +69,10 @@ struct index_state {
   // Uploads and transfers alike, so by the interface they share.
   std::map<caf::actor_addr, std::pair<core::transfer_slots::ticket, status_actor>> slot_actors;
   std::map<std::string, core::transfer_slots::ticket> upload_tickets; // uploads waiting
+  // Running uploads (also in slot_actors): ticked every second, since no timer of their own
+  // may hold them (actors.hpp).
+  std::map<caf::actor_addr, upload_actor> uploads;
+  bool uploads_ticking = false; // a ds_tick to ourselves is on its way
   std::set<std::string> pull_queued;                                  // pulls waiting
   // When each waiting path may be pulled: the grace after an announcement (a push usually
   // arrives first) and the backoff of failed transfers and installs (core::pull_schedule).
@@ -179,6 +185,7 @@ public:
   void notify_peers();
   // Our records above `from` for a peer, skipping those it sent us itself; a big file's chunk
   // list as a delta of the record it replaced when `deltas`.
+  void tick_uploads(); // ds_tick: every second while uploads run, each judges its peer
   updates_reply get_updates(std::uint64_t from, const core::device_id& device, bool deltas);
   std::optional<rpc::session_id> session_of(const core::device_id& d);
   // Records from a peer, its sequences (from, last]: stored as needed, then decided and applied.

@@ -111,6 +111,7 @@ void index_logic::on_actor_down(const caf::actor_addr& a) {
   if (it == s.slot_actors.end())
     return;
   s.slots.release(it->second.first);
+  s.uploads.erase(a);
   s.slot_actors.erase(it); // the last strong handle: the actor and its thread end now
   // A transfer that ended without reporting (it should not) frees its path too; one whose
   // report waits in the batch keeps it until the batch is applied.
@@ -220,7 +221,19 @@ bool index_logic::launch_upload(const std::string& path, core::transfer_slots::t
   auto a = spawn_upload(self_->system(), *ctx_, r, std::move(plan));
   hold_slot(a, t);
   remember_relay(s, a);
+  s.uploads[a.address()] = a;
+  if (!std::exchange(s.uploads_ticking, true))
+    self_->delayed_send(self_, upload_tick, ds_tick_atom::value);
   return true;
+}
+
+void index_logic::tick_uploads() {
+  auto& s = st();
+  for (auto& [addr, u] : s.uploads)
+    self_->send(u, ds_tick_atom::value);
+  s.uploads_ticking = !s.uploads.empty();
+  if (s.uploads_ticking)
+    self_->delayed_send(self_, upload_tick, ds_tick_atom::value);
 }
 
 void index_logic::on_offer(rpc::session_id s, rpc::call_id call, rpc::wire_entry& e,

@@ -97,6 +97,11 @@ upload_actor::behavior_type upload(upload_actor::stateful_pointer<upload_state> 
         self->state.ds->on_failed(error);
         self->quit();
       },
+      [self](ds_tick_atom) { // from the index, every second
+        self->state.ds->tick();
+        if (!self->state.ds->active())
+          self->quit(); // a peer that took nothing for 30 s repairs from the index
+      },
       [self](status_atom) {
         auto& st = self->state;
         auto s = core::status_of("upload", st.record.path, self->mailbox().size());

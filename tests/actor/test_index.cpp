@@ -3,7 +3,8 @@
 // the index's own reads of the folder are the openat2 calls that keep peers' names beneath its
 // root, which a fake would not test. Local scans reach the store; a store fault that may heal
 // pauses writes and resumes them on the retry a second later; one that cannot stops the actor;
-// a peer's batch counts only where it continues what the index has read of that peer.
+// a peer's batch counts only where it continues what the index has read of that peer; an upload
+// whose peer takes nothing is ended by the index's ticks, and its slot freed.
 #include <doctest/doctest.h>
 
 #include <caf/all.hpp>
@@ -96,10 +97,10 @@ struct index_fixture {
       sched->run();
     while (sched->advance_time(std::chrono::nanoseconds(0)) > 0);
   }
-  // Lets `d` pass in steps of 10 ms, delivering everything due at each.
-  void pass(std::chrono::milliseconds d) {
-    for (auto t = 0ms; t < d; t += 10ms) {
-      sched->advance_time(10ms);
+  // Lets `d` pass in steps of `step`, delivering everything due at each.
+  void pass(std::chrono::milliseconds d, std::chrono::milliseconds step = 10ms) {
+    for (auto t = 0ms; t < d; t += step) {
+      sched->advance_time(step);
       settle();
     }
   }
@@ -257,18 +258,23 @@ rpc::wire_entry inline_entry(const std::string& path, unsigned seed) {
 
 } // namespace
 
-TEST_CASE("index actor: a peer's batch counts only where it continues what was read of it") {
-  index_fixture f;
-  auto peer_device = test::device(2);
-  // Absorbs what the index tells the session's peer actor (changed, down).
+// A session up with a peer actor that absorbs what the index tells it (changed, down).
+caf::actor session_up(index_fixture& f, const core::device_id& device) {
   auto stand_in = f.sys->spawn([]() -> caf::behavior { return {[](actors::changed_atom) {}}; });
   rpc::session_info info;
   info.id = 7;
-  info.device = peer_device;
+  info.device = device;
   info.epoch = 42;
   caf::anon_send(f.index, actors::up_atom::value, info,
                  caf::actor_cast<actors::peer_actor>(stand_in));
   f.settle();
+  return stand_in;
+}
+
+TEST_CASE("index actor: a peer's batch counts only where it continues what was read of it") {
+  index_fixture f;
+  auto peer_device = test::device(2);
+  auto stand_in = session_up(f, peer_device);
 
   CHECK(f.update(7, {inline_entry("a.bin", 1)}, 0, 10) == std::make_pair(true, false));
   CHECK(f.progress(peer_device) == std::make_pair(std::uint64_t{42}, std::uint64_t{10}));
@@ -298,5 +304,38 @@ TEST_CASE("index actor: a peer's batch counts only where it continues what was r
   // A batch from behind what was read (the peer started again from an older point) is taken.
   CHECK(f.update(7, {inline_entry("a.bin", 1)}, 0, 10) == std::make_pair(true, false));
   CHECK(f.progress(peer_device).second == 10);
+  caf::anon_send_exit(stand_in, caf::exit_reason::user_shutdown);
+}
+
+TEST_CASE("index actor: an upload whose peer takes nothing is ended by the index's ticks") {
+  index_fixture f;
+  auto stand_in = session_up(f, test::device(2));
+  // More than an upload's window (4 MiB): it waits for the peer to take frames before it can
+  // push the rest (a smaller file is handed to the network whole, and its upload is done).
+  auto bytes = test::random_bytes(6 * test::frame, 8);
+  f.write("big.bin", std::string(bytes.begin(), bytes.end()));
+  f.scan({"big.bin"});
+  REQUIRE(f.net.offers.size() == 1);
+  auto offer = f.net.offers[0];
+  offer.observer->on_answer(true); // the peer takes the offer, then reads nothing
+  f.settle();
+  REQUIRE(f.net.push_frames[offer.id] >= 4);
+  CHECK(f.net.push_frames[offer.id] < 6);
+  auto uploads = [&] {
+    auto c = f.ask<std::vector<actors::status_actor>>(actors::children_atom::value);
+    REQUIRE(c);
+    return c->size();
+  };
+  CHECK(uploads() == 1);
+  // Nothing comes from the network now: only the index's tick (every second) lets the upload
+  // judge its peer, by the relay's rules (core::downstream_pace): over 4 MiB behind and
+  // nothing taken over a whole window (1.5 s) hands it to repair.
+  f.pass(1000ms, 250ms);
+  CHECK(f.net.finished_pushes.count(offer.id) == 0);
+  CHECK(uploads() == 1);
+  f.pass(1000ms, 250ms);
+  REQUIRE(f.net.finished_pushes.count(offer.id) == 1);
+  CHECK(f.net.finished_pushes[offer.id].find("fell far behind") != std::string::npos);
+  CHECK(uploads() == 0); // its slot is free
   caf::anon_send_exit(stand_in, caf::exit_reason::user_shutdown);
 }
