@@ -18,6 +18,14 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CLUSTER = os.path.join(HERE, "..", "..", "tools", "cluster")
+
+
+def protocol_version():
+    """The peer protocol's version (schema/cascade.capnp), as nodes put it in their TXT `v=`."""
+    with open(os.path.join(HERE, "..", "..", "schema", "cascade.capnp")) as f:
+        m = re.search(r"const protocolVersion :UInt32 = (\d+);", f.read())
+    assert m, "no protocolVersion in schema/cascade.capnp"
+    return m.group(1)
 results = {"passed": 0, "failed": 0}
 
 

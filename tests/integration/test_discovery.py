@@ -20,7 +20,8 @@ import time
 
 sys.dont_write_bytecode = True  # no __pycache__ in the work tree
 from cluster_helpers import (CLOSED, CONNECTED, DISCOVERED, CLUSTER, cluster, device_id,  # noqa: E402
-                             first_connections, grep, last_run, node_log, path, read, run_main,
+                             first_connections, grep, last_run, node_log, path,
+                             protocol_version, read, run_main,
                              since, status, step, wait_file, wait_until, write)
 
 PORT = 50051
@@ -113,7 +114,7 @@ def scenario_lan():
          lambda: not [m for i in range(1, 6) for m in closed_since(i, 0)]
          or {i: closed_since(i, 0) for i in range(1, 6)})
 
-    # a. a real DNS-SD client sees every other node with address, port and TXT id=, g=, v=3
+    # a. a real DNS-SD client sees every other node with address, port and TXT id=, g=, v=<protocol version>
     recs = browse(1, [addr(j) for j in range(2, 6)])
 
     def check_browse():
@@ -132,7 +133,7 @@ def scenario_lan():
                     bad.append(f"host {j}: TXT {r['txt']}, want exactly id=, g=, v=")
                 if txt.get("id") != idmap[j]:
                     bad.append(f"host {j}: id={txt.get('id')}, its node says {idmap[j]}")
-                if txt.get("v") != "3":
+                if txt.get("v") != protocol_version():
                     bad.append(f"host {j}: v={txt.get('v')}")
                 if not re.fullmatch(r"[0-9a-f]{8,64}", txt.get("g", "")):
                     bad.append(f"host {j}: g={txt.get('g')!r} is not a hex tag")
@@ -144,7 +145,7 @@ def scenario_lan():
             bad.append(f"one group, but g values {gs}")
         return not bad or "; ".join(bad) + "\n" + "\n".join(r["line"] for r in recs)
     step("a: avahi-browse -rpt _cascade._tcp on host 1 lists hosts 2-5: address, port 50051, "
-         "TXT id=<their id> g=<tag> v=3, never the key", check_browse)
+         "TXT id=<their id> g=<tag> v=<protocol version>, never the key", check_browse)
 
     # --no-discovery: a second node inside host 3 (same key, own folder, port 50052)
     nd_dir = os.path.join(os.environ["CASCADE_CLUSTER_DIR"], "nodisc")

@@ -21,7 +21,8 @@ import sys
 import time
 
 sys.dont_write_bytecode = True  # no __pycache__ in the work tree
-from cluster_helpers import (CLUSTER, cluster, grep, node_log, run_main, status, step,  # noqa: E402
+from cluster_helpers import (CLUSTER, cluster, grep, node_log, protocol_version, run_main,
+                             status, step,  # noqa: E402
                              wait_file, wait_until, write)
 
 FAKES = 2000
@@ -100,7 +101,7 @@ def write_fakes(base, g):
 <!DOCTYPE service-group SYSTEM "avahi-service.dtd">
 <service-group><name>fake-{k}</name><service protocol="ipv4"><type>_cascade._tcp</type>
 <port>{port}</port>{host}<txt-record>id={fake_id}</txt-record><txt-record>g={g}</txt-record>
-<txt-record>v=3</txt-record></service></service-group>
+<txt-record>v={protocol_version()}</txt-record></service></service-group>
 """)
     hosts = os.path.join(base, "fake-hosts")
     with open(hosts, "w") as f:

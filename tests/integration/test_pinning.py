@@ -19,8 +19,8 @@ import sys
 import time
 
 sys.dont_write_bytecode = True
-from cluster_helpers import (CLUSTER, cluster, device_id, grep, node_log, path, run_main,  # noqa: E402
-                             read, status, step, wait_until, write)
+from cluster_helpers import (CLUSTER, cluster, device_id, grep, node_log, path,  # noqa: E402
+                             protocol_version, read, run_main, status, step, wait_until, write)
 
 HOSTILE = os.environ.get("CASCADE_HOSTILE_PEER", "build/tests/integration/hostile_peer")
 
@@ -66,7 +66,7 @@ def scenario_impostor():
         time.sleep(0.5)
         procs.append(subprocess.Popen(
             [sys.executable, CLUSTER, "exec", "2", "avahi-publish", "-s", "cascade-forged",
-             "_cascade._tcp", "50052", f"id={id2}", f"g={tag}", "v=3"],
+             "_cascade._tcp", "50052", f"id={id2}", f"g={tag}", f"v={protocol_version()}"],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL))
         assert wait_until(lambda: os.path.isdir(os.path.join(imp_dir, "folder")), 10), \
             "the impostor node made no folder"
@@ -112,7 +112,7 @@ def scenario_keyless():
         write(1, "secret.txt", "SECRET-OF-THE-GROUP " * 100)
         procs.append(subprocess.Popen(
             [sys.executable, CLUSTER, "exec", "2", "avahi-publish", "-s", "cascade-rogue",
-             "_cascade._tcp", "50060", f"id={hid}", f"g={tag}", "v=3"],
+             "_cascade._tcp", "50060", f"id={hid}", f"g={tag}", f"v={protocol_version()}"],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL))
         rogue = "198.18.0.2:50060"
         refused = lambda i: [ln for ln in grep(node_log(i), rogue)  # noqa: E731
