@@ -31,7 +31,9 @@ enum class install_outcome { installed, refused, failed };
 using core::inline_limit; // small files travel with their record
 constexpr std::uint64_t hash_inline_limit = 1 << 20; // larger files go to the scanner
 constexpr std::size_t batch_entries = 1000;
-constexpr std::size_t batch_bytes = 8 << 20;
+// Two batches are in flight per peer (actors/peer.cpp): 8 MiB of records and data at most.
+// 8 MiB batches took no less time and 1.5x the RSS (tools/bench-load, 2026-12-07).
+constexpr std::size_t batch_bytes = 4 << 20;
 // How often running uploads judge their peer's pace (the stall rule's 30 s is what matters).
 constexpr auto upload_tick = std::chrono::seconds(1);
 
