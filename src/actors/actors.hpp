@@ -273,13 +273,14 @@ using transfer_actor = push_owner_actor::extend<
 // A peer (one per session):
 //  subscribe(epoch, from): the peer asks for our records from `from` (supervisor);
 //  changed(): the index has new records (index; from itself after an empty batch);
-//  sent(ok, need_full, last, round): the network's answer to a batch we sent;
+//  sent(ok, need_full, lie, last, round): the network's answer to a batch we sent (lie:
+//  need_full for a batch without deltas);
 //  update(call, entries, from, last): the peer's records (supervisor), answered through the
 //  network;
 //  down(): the session ended (index): the actor quits.
 using peer_actor = caf::typed_actor<
     caf::reacts_to<subscribe_atom, std::uint64_t, std::uint64_t>, caf::reacts_to<changed_atom>,
-    caf::reacts_to<sent_atom, bool, bool, std::uint64_t, std::uint64_t>,
+    caf::reacts_to<sent_atom, bool, bool, bool, std::uint64_t, std::uint64_t>,
     caf::reacts_to<update_atom, rpc::call_id, std::vector<rpc::wire_entry>, std::uint64_t,
                    std::uint64_t>,
     caf::reacts_to<down_atom>, status_if>;

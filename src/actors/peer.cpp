@@ -1,6 +1,8 @@
 // One actor per session: reads the peer's index into ours and streams ours to the peer, with up
 // to `max_batches_in_flight` batches on the way: the next batch is read from our index while
 // the peer records the one before (every batch folds the changes made up to its reading).
+#include <algorithm>
+
 #include "actors/actors.hpp"
 #include "io/log.hpp"
 
@@ -69,10 +71,12 @@ peer_actor::behavior_type peer(peer_actor::stateful_pointer<peer_state> self,
           io::log_debug("sending " + std::to_string(entries.size()) + " records to " +
                         st.info.address);
           peer_actor me{self};
+          bool deltas = std::any_of(entries.begin(), entries.end(),
+                                    [](const rpc::wire_entry& e) { return e.delta.has_value(); });
           ctx->net->send_update(st.info.id, std::move(entries), st.claimed, last,
-                                [me, last, round](bool ok, bool need_full) {
-                                  caf::anon_send(me, sent_atom::value, ok, need_full, last,
-                                                 round);
+                                [me, last, round, deltas](bool ok, bool need_full) {
+                                  caf::anon_send(me, sent_atom::value, ok, need_full && deltas,
+                                                 need_full && !deltas, last, round);
                                 });
           st.claimed = st.cursor = last;
           // More may follow: read it while this batch is on its way.
@@ -94,9 +98,17 @@ peer_actor::behavior_type peer(peer_actor::stateful_pointer<peer_state> self,
         pump();
       },
       [pump](changed_atom) { pump(); },
-      [self, pump](sent_atom, bool ok, bool need_full, std::uint64_t last, std::uint64_t round) {
+      [self, ctx, pump](sent_atom, bool ok, bool need_full, bool lie, std::uint64_t last,
+                        std::uint64_t round) {
         auto& st = self->state;
         --st.in_flight;
+        if (lie) {
+          // needFull for a batch without deltas cannot be true, and answering it again and again
+          // would have us read and send the same records for good: the session goes.
+          ctx->net->close_session(st.info.id, "peer answered needFull to a batch without deltas");
+          st.subscribed = false;
+          return;
+        }
         if (round != st.round) { // pipelined behind a batch the peer sent back: it refused it
           if (st.dirty)
             pump();

@@ -80,6 +80,7 @@ public:
   // What the actors did (read through wait() or with()).
   std::vector<fetch_call> fetches;
   std::vector<update_call> updates; // index batches sent
+  std::vector<std::pair<rpc::session_id, std::string>> closed; // sessions closed, and why
   std::vector<have_call> haves;
   std::vector<accepted_offer> accepted;
   std::vector<rpc::call_id> declined;
@@ -119,7 +120,9 @@ public:
   void cancel_fetch(rpc::fetch_id f) override {
     record([&] { cancelled.push_back(f); });
   }
-  void close_session(rpc::session_id, std::string) override {}
+  void close_session(rpc::session_id s, std::string reason) override {
+    record([&] { closed.emplace_back(s, std::move(reason)); });
+  }
   rpc::fetch_id accept_offer(rpc::session_id s, rpc::call_id call,
                              std::shared_ptr<rpc::chunk_receiver> receiver) override {
     return record([&] {

@@ -1,7 +1,8 @@
 // The peer actor's sending side under CAF's test coordinator, over the fake network and an
 // actor standing in for the index: two index batches in flight, each continuing the one before;
 // a batch the peer answers need_full goes again whole, and the batch pipelined behind it counts
-// for nothing; after a refusal the next change starts again from what the peer recorded.
+// for nothing; after a refusal the next change starts again from what the peer recorded; a peer
+// that answers needFull to a batch without deltas loses its session.
 #include <doctest/doctest.h>
 
 #include <caf/all.hpp>
@@ -21,6 +22,7 @@ namespace {
 // Our index as the peer actor sees it: records up to sequence `top`, ten per batch.
 struct index_script {
   std::uint64_t top = 100;
+  bool big_files = true; // each record's chunk list goes as a delta when the read allows it
   std::vector<std::pair<std::uint64_t, bool>> reads; // (from, deltas) of every get
 };
 
@@ -39,6 +41,8 @@ struct peer_fixture : node_fixture {
             if (last > from) {
               out.emplace_back();
               out.back().record.path = "f" + std::to_string(last);
+              if (deltas && s->big_files)
+                out.back().delta = core::chunk_delta{};
             }
             return caf::make_message(std::move(out), last);
           },
@@ -155,4 +159,19 @@ TEST_CASE("peer: after a refusal, the next change starts again from what the pee
   CHECK(f.range(5) == range{20, 30});
   CHECK(f.range(6) == range{30, 40});
   CHECK(f.status_of(f.peer).counter("refused") == 1);
+}
+
+TEST_CASE("peer: needFull for a batch without deltas closes the session; nothing is resent") {
+  peer_fixture f;
+  f.script->big_files = false; // small files: no chunk list goes as a delta
+  f.subscribe(0);
+  REQUIRE(f.net.updates.size() == 2);
+  f.answer(0, true, true);
+  REQUIRE(f.net.closed.size() == 1);
+  CHECK(f.net.closed[0].first == 7);
+  CHECK(f.net.closed[0].second.find("needFull") != std::string::npos);
+  f.answer(1, true);
+  caf::anon_send(f.peer, actors::changed_atom::value);
+  f.settle();
+  CHECK(f.net.updates.size() == 2); // no resend, and nothing more
 }
