@@ -71,12 +71,14 @@ peer_actor::behavior_type peer(peer_actor::stateful_pointer<peer_state> self,
           io::log_debug("sending " + std::to_string(entries.size()) + " records to " +
                         st.info.address);
           peer_actor me{self};
-          bool deltas = std::any_of(entries.begin(), entries.end(),
-                                    [](const rpc::wire_entry& e) { return e.delta.has_value(); });
+          bool has_deltas =
+              std::any_of(entries.begin(), entries.end(),
+                          [](const rpc::wire_entry& e) { return e.delta.has_value(); });
           ctx->net->send_update(st.info.id, std::move(entries), st.claimed, last,
-                                [me, last, round, deltas](bool ok, bool need_full) {
-                                  caf::anon_send(me, sent_atom::value, ok, need_full && deltas,
-                                                 need_full && !deltas, last, round);
+                                [me, last, round, has_deltas](bool ok, bool need_full) {
+                                  caf::anon_send(me, sent_atom::value, ok,
+                                                 need_full && has_deltas,
+                                                 need_full && !has_deltas, last, round);
                                 });
           st.claimed = st.cursor = last;
           // More may follow: read it while this batch is on its way.
