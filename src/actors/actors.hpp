@@ -253,7 +253,7 @@ using push_owner_actor = caf::typed_actor<caf::reacts_to<ds_answer_atom, bool>,
                                           caf::reacts_to<ds_failed_atom, std::string>>;
 
 // An upload: the source of a push cascade, driven by the network's answers and by the index's
-// ds_tick() every second (judge the peer's pace: one that takes nothing for 30 s is dropped).
+// ds_tick() every second (judge the peer's pace even when nothing comes back from it).
 // No timer of its own: a delayed message holds its actor, and so a detached actor's thread,
 // until it is due.
 using upload_actor = push_owner_actor::extend<caf::reacts_to<ds_tick_atom>, status_if>;
@@ -273,8 +273,7 @@ using transfer_actor = push_owner_actor::extend<
 // A peer (one per session):
 //  subscribe(epoch, from): the peer asks for our records from `from` (supervisor);
 //  changed(): the index has new records (index; from itself after an empty batch);
-//  sent(ok, need_full, lie, last, round): the network's answer to a batch we sent (lie:
-//  need_full for a batch without deltas);
+//  sent(ok, need_full, had_deltas, last, round): the network's answer to a batch we sent;
 //  update(call, entries, from, last): the peer's records (supervisor), answered through the
 //  network;
 //  down(): the session ended (index): the actor quits.

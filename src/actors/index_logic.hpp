@@ -34,7 +34,8 @@ constexpr std::size_t batch_entries = 1000;
 // Two batches are in flight per peer (actors/peer.cpp): 8 MiB of records and data at most.
 // 8 MiB batches took no less time and 1.5x the RSS (tools/bench-load, 2026-12-07).
 constexpr std::size_t batch_bytes = 4 << 20;
-// How often running uploads judge their peer's pace (the stall rule's 30 s is what matters).
+// How often running uploads judge their peer's pace (core::downstream_pace: its window is
+// 1.5 s, its stall rule 30 s).
 constexpr auto upload_tick = std::chrono::seconds(1);
 
 struct session_entry {
@@ -185,9 +186,9 @@ public:
   // Walks the whole folder and every indexed path (start-up, or after a watcher overflow).
   void rescan();
   void notify_peers();
+  void tick_uploads(); // ds_tick: every second while uploads run, each judges its peer
   // Our records above `from` for a peer, skipping those it sent us itself; a big file's chunk
   // list as a delta of the record it replaced when `deltas`.
-  void tick_uploads(); // ds_tick: every second while uploads run, each judges its peer
   updates_reply get_updates(std::uint64_t from, const core::device_id& device, bool deltas);
   std::optional<rpc::session_id> session_of(const core::device_id& d);
   // Records from a peer, its sequences (from, last]: stored as needed, then decided and applied.

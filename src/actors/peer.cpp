@@ -76,9 +76,8 @@ peer_actor::behavior_type peer(peer_actor::stateful_pointer<peer_state> self,
                           [](const rpc::wire_entry& e) { return e.delta.has_value(); });
           ctx->net->send_update(st.info.id, std::move(entries), st.claimed, last,
                                 [me, last, round, has_deltas](bool ok, bool need_full) {
-                                  caf::anon_send(me, sent_atom::value, ok,
-                                                 need_full && has_deltas,
-                                                 need_full && !has_deltas, last, round);
+                                  caf::anon_send(me, sent_atom::value, ok, need_full,
+                                                 has_deltas, last, round);
                                 });
           st.claimed = st.cursor = last;
           // More may follow: read it while this batch is on its way.
@@ -100,11 +99,11 @@ peer_actor::behavior_type peer(peer_actor::stateful_pointer<peer_state> self,
         pump();
       },
       [pump](changed_atom) { pump(); },
-      [self, ctx, pump](sent_atom, bool ok, bool need_full, bool lie, std::uint64_t last,
+      [self, ctx, pump](sent_atom, bool ok, bool need_full, bool had_deltas, std::uint64_t last,
                         std::uint64_t round) {
         auto& st = self->state;
         --st.in_flight;
-        if (lie) {
+        if (need_full && !had_deltas) {
           // needFull for a batch without deltas cannot be true, and answering it again and again
           // would have us read and send the same records for good: the session goes.
           ctx->net->close_session(st.info.id, "peer answered needFull to a batch without deltas");

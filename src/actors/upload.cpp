@@ -100,7 +100,7 @@ upload_actor::behavior_type upload(upload_actor::stateful_pointer<upload_state> 
       [self](ds_tick_atom) { // from the index, every second
         self->state.ds->tick();
         if (!self->state.ds->active())
-          self->quit(); // a peer that took nothing for 30 s repairs from the index
+          self->quit(); // a peer too slow or silent repairs from the index
       },
       [self](status_atom) {
         auto& st = self->state;
